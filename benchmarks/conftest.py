@@ -1,0 +1,80 @@
+"""Tuner x seed parametrisation, versions in machine_info, and the end-of-session table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpo.errors import HpoError
+from hpo.profiles import get_profile, parse_seeds, parse_tuners
+
+RESULTS_DIR = Path("results")
+_records = pytest.StashKey[list]()
+
+
+def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
+    try:
+        return (
+            parse_tuners(config.getoption("hpo_tuners")),
+            parse_seeds(config.getoption("hpo_seeds")),
+            get_profile(config.getoption("hpo_profile")).name,
+        )
+    except HpoError as e:
+        raise pytest.UsageError(str(e)) from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    _, _, profile = _selection(config)
+    config.stash[_records] = []
+    # Save the JSON without extra flags (before pytest-benchmark reads the option).
+    if config.getoption("benchmark_json", None) is None:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        config.option.benchmark_json = RESULTS_DIR / f"benchmarks-{profile}.json"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if {"tuner", "seed"} <= set(metafunc.fixturenames):
+        tuners, seeds, _ = _selection(metafunc.config)
+        metafunc.parametrize("tuner", tuners)
+        metafunc.parametrize("seed", seeds)
+
+
+@pytest.fixture(scope="session")
+def hpo_profile(pytestconfig: pytest.Config) -> str:
+    return _selection(pytestconfig)[2]
+
+
+@pytest.fixture(scope="session")
+def hpo_records(pytestconfig: pytest.Config) -> list:
+    """Every cell record of this session, in run order."""
+    return pytestconfig.stash[_records]
+
+
+@pytest.fixture
+def progress():
+    """Per-trial progress lines that bypass pytest's capture: searches take minutes."""
+    from hpo.progress import trial_printer
+
+    def make(label: str, planned: int):
+        return trial_printer(label, planned, stream=sys.__stderr__)
+
+    return make
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    from hpo.cell import versions
+
+    machine_info["hpo"] = versions()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    records = config.stash.get(_records, [])
+    if not records:
+        return
+    from hpo.summary import tuner_table
+
+    terminalreporter.write_sep("=", "hpo: per-tuner means")
+    terminalreporter.write_line(tuner_table(records))

@@ -1,0 +1,38 @@
+"""One real search per tuner x seed, timed by pytest-benchmark.
+
+pytest benchmarks --hpo-profile smoke --hpo-seeds 0-2 --hpo-tuners hyperband,random
+"""
+
+from __future__ import annotations
+
+from hpo.cell import run_cell
+from hpo.profiles import get_profile
+from hpo.tuners import planned_budget
+
+
+def test_search(benchmark, tuner, seed, hpo_profile, hpo_records, progress, tmp_path):
+    budget = planned_budget(tuner, get_profile(hpo_profile))
+    label = f"{tuner} seed={seed} {hpo_profile}"
+    benchmark.group = f"search ({hpo_profile})"
+    result = benchmark.pedantic(
+        run_cell,
+        args=(tuner, seed, hpo_profile),
+        kwargs={"workdir": tmp_path, "progress": progress(label, budget.trials)},
+        rounds=1,
+        iterations=1,
+    )
+    benchmark.extra_info.update(
+        tuner=tuner,
+        seed=seed,
+        profile=hpo_profile,
+        best_val_accuracy=result.best_val_accuracy,
+        test_accuracy=result.test_accuracy,
+        test_loss=result.test_loss,
+        epochs_trained=result.epochs_trained,
+        trials_completed=result.trials_completed,
+        cell=result.to_dict(),
+    )
+    hpo_records.append(result)
+    # The search ran the budget its oracle planned: nothing silently failed or was skipped.
+    assert result.trials_failed == 0, f"{result.trials_failed} trial(s) failed"
+    assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)

@@ -1,0 +1,124 @@
+"""Run one benchmark cell: one tuner, one seed, one profile, in its own directory."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from hpo.data import check_seed, load_splits
+from hpo.profiles import get_profile
+from hpo.progress import ProgressFn
+from hpo.results import CellResult
+from hpo.space import build_model
+from hpo.tuners import BATCH_SIZE, OBJECTIVE, make_tuner, planned_budget
+
+
+def versions() -> dict[str, str]:
+    """Library versions and the Keras backend: what a result depends on."""
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "keras_tuner": kt.__version__,
+        "keras_backend": keras.backend.backend(),
+        "scikit_learn": sklearn.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and Keras (and through it the backend)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def run_cell(
+    tuner: str,
+    seed: int,
+    profile: str,
+    workdir: str | os.PathLike[str] | None = None,
+    progress: ProgressFn | None = None,
+    hypermodel: Callable[[kt.HyperParameters], Any] = build_model,
+) -> CellResult:
+    """Search with `tuner` on the seed's split and judge its best model on the test rows.
+
+    `workdir` holds Keras Tuner's project (trials, checkpoints); a fresh temporary
+    directory is used and removed when it is None. The same arguments give the
+    same record, apart from the times.
+    """
+    seed = check_seed(seed)
+    prof = get_profile(profile)
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix=f"hpo-{tuner}-{seed}-") as tmp:
+            return run_cell(tuner, seed, profile, tmp, progress, hypermodel)
+
+    splits = load_splits(seed)
+    seed_everything(seed)
+    search = make_tuner(tuner, prof, seed, str(workdir), hypermodel=hypermodel, progress=progress)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Hyperband's later rounds reload a parent trial's weights into a model
+        # whose optimizer has not been built yet; Keras warns and the optimizer
+        # starts afresh. That is Keras Tuner's design, not a fault of this run.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        search.search(
+            splits.x_train,
+            splits.y_train,
+            validation_data=(splits.x_val, splits.y_val),
+            epochs=prof.epochs,  # Hyperband sets its own per-trial epochs
+            batch_size=BATCH_SIZE,
+            verbose=0,
+        )
+    wall = time.perf_counter() - start
+
+    history = search.history
+    completed = [h for h in history if h["val_accuracy"] is not None]
+    if not completed:
+        first = next((t.message for t in search.oracle.trials.values() if t.message), "")
+        last_line = first.strip().splitlines()[-1] if first else "no trial ran"
+        raise RuntimeError(f"{tuner} seed={seed}: every trial failed; first error: {last_line}")
+    best_trial = search.oracle.get_best_trials(1)[0]
+    best_model = search.get_best_models(1)[0]
+    test_loss, test_accuracy = best_model.evaluate(
+        splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
+    )
+    return CellResult(
+        tuner=tuner,
+        seed=seed,
+        profile=prof.name,
+        best_val_accuracy=float(best_trial.score),
+        best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+        wall_time_s=wall,
+        trials_completed=len(completed),
+        trials_failed=len(history) - len(completed),
+        epochs_trained=sum(h["epochs"] for h in history),
+        best_hyperparameters={
+            k: v for k, v in best_trial.hyperparameters.values.items() if not k.startswith("tuner/")
+        },
+        history=history,
+        n_train=len(splits.y_train),
+        n_val=len(splits.y_val),
+        n_test=len(splits.y_test),
+        versions=versions(),
+    )
+
+
+def planned_trials(tuner: str, profile: str) -> int:
+    return planned_budget(tuner, get_profile(profile)).trials
+
+
+__all__ = ["run_cell", "versions", "seed_everything", "planned_trials", "OBJECTIVE"]

@@ -1,0 +1,117 @@
+"""`hpo run | report | compare`: the command line. Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from hpo.errors import HpoError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before a long search, not after it, if `path` cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".hpo-check-"):
+            pass
+    except OSError as e:
+        raise HpoError(f"cannot write {path}: {e.strerror or e}") from None
+    if path.is_dir():
+        raise HpoError(f"cannot write {path}: it is a directory")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from hpo.data import check_seed
+    from hpo.profiles import check_tuner, get_profile
+
+    check_tuner(args.tuner)
+    profile = get_profile(args.profile)
+    seed = check_seed(args.seed)
+    json_path = Path(
+        args.json or Path(args.out or "results") / f"{args.tuner}-{profile.name}-seed{seed}.json"
+    )
+    _check_writable(json_path)
+    if args.out:
+        try:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise HpoError(f"cannot create {args.out}: {e.strerror or e}") from None
+
+    from hpo.cell import run_cell
+    from hpo.progress import trial_printer
+    from hpo.results import write_json
+    from hpo.tuners import planned_budget
+
+    budget = planned_budget(args.tuner, profile)
+    label = f"{args.tuner} seed={seed} {profile.name}"
+    print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
+    progress = None if args.quiet else trial_printer(label, budget.trials)
+    result = run_cell(args.tuner, seed, profile.name, workdir=args.out, progress=progress)
+    write_json(json_path, result.to_dict())
+    print(
+        f"{label}: best val_acc {result.best_val_accuracy:.4f}  "
+        f"test_acc {result.test_accuracy:.4f}  test_loss {result.test_loss:.4f}  "
+        f"trials {result.trials_completed} (+{result.trials_failed} failed)  "
+        f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s"
+    )
+    print(f"best hyperparameters: {result.best_hyperparameters}")
+    print(f"wrote {json_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hpo.profiles import PROFILES, TUNER_NAMES
+
+    parser = _Parser(prog="hpo", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one tuner x seed x profile cell and write its record")
+    run.add_argument("--tuner", required=True, help=f"one of {', '.join(TUNER_NAMES)}")
+    run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
+    run.add_argument(
+        "--profile", default="paper", help=f"one of {', '.join(PROFILES)} (default: paper)"
+    )
+    run.add_argument("--out", help="working directory for Keras Tuner's project (default: temp)")
+    run.add_argument(
+        "--json", help="record path (default: OUT/ or results/ TUNER-PROFILE-seedN.json)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HpoError as e:
+        print(f"hpo: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("hpo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""What a comparison selects: profiles (budgets), tuner names, seeds. No TensorFlow import.
+
+The CLI validates its arguments from here in milliseconds, before paying for
+the TensorFlow import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hpo.errors import HpoError
+
+# The names of hpo.tuners.TUNERS, in order (checked there at import).
+TUNER_NAMES: tuple[str, ...] = ("hyperband", "bayesian", "random")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Search budgets. `epochs` is what a non-Hyperband trial trains."""
+
+    name: str
+    hyperband_max_epochs: int
+    hyperband_factor: int
+    max_trials: int
+    num_initial_points: int
+    epochs: int
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("paper", 50, 3, 25, 5, 50, "the seed report's budgets, exactly"),
+        Profile(
+            "quick", 15, 3, 10, 3, 15, "about a tenth of the paper's epochs; still ranks tuners"
+        ),
+        Profile("smoke", 3, 3, 3, 2, 3, "seconds per cell, to check the machinery (CI)"),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise HpoError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}") from None
+
+
+def check_tuner(name: str) -> str:
+    if name not in TUNER_NAMES:
+        raise HpoError(f"unknown tuner {name!r}; choose one of {', '.join(TUNER_NAMES)}")
+    return name
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from text such as "0-9", "0,3,7" or "0-2,5" (ranges inclusive), sorted, unique."""
+    seeds: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, sep, hi = part.partition("-")
+        try:
+            start = int(lo)
+            stop = int(hi) if sep else start
+        except ValueError:
+            raise HpoError(f"bad seed list {text!r}: {part!r} is not N or N-M") from None
+        if start < 0 or stop < start:
+            raise HpoError(f"bad seed list {text!r}: {part!r} is not an ascending range of N >= 0")
+        seeds.update(range(start, stop + 1))
+    if not seeds:
+        raise HpoError(f"bad seed list {text!r}: no seeds")
+    return sorted(seeds)
+
+
+def parse_tuners(text: str) -> list[str]:
+    """Tuner names from a comma-separated list, each checked against the registry."""
+    names = [check_tuner(n.strip()) for n in text.split(",") if n.strip()]
+    if not names:
+        raise HpoError(f"bad tuner list {text!r}: no tuners")
+    return list(dict.fromkeys(names))

@@ -1,0 +1,196 @@
+"""Profiles (budgets), the tuner registry and the per-trial recorder.
+
+A tuner here is Keras Tuner's own `Hyperband`, `BayesianOptimization` or
+`RandomSearch`, with one mixin that records what each trial trained and when it
+ended. Nothing about how trials are chosen or trained is changed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import keras_tuner as kt
+import numpy as np
+
+from hpo.profiles import PROFILES, TUNER_NAMES, Profile, check_tuner
+from hpo.progress import ProgressFn
+from hpo.space import build_model
+
+OBJECTIVE = "val_accuracy"
+BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
+
+
+def oracle_seed(seed: int) -> int:
+    """A non-zero oracle seed derived from the cell seed.
+
+    Keras Tuner does `seed or random.randint(...)`, so seed 0 would become a
+    random seed; and its oracles step their seed by one per sampled value, so
+    cell seeds 0 and 1 used directly would replay each other's configurations
+    shifted by one. Spreading the seed through NumPy's SeedSequence avoids both.
+    """
+    derived = int(np.random.SeedSequence(seed).generate_state(1, dtype=np.uint32)[0])
+    return derived % (2**31 - 1) + 1
+
+
+class TrialRecorder:
+    """Mixin for a Keras Tuner tuner: counts epochs per trial and logs each finished trial."""
+
+    def _start_recording(self, progress: ProgressFn | None) -> None:
+        self.history: list[dict[str, Any]] = []
+        self._epochs: dict[str, int] = {}
+        self._progress = progress
+        self._t0 = time.perf_counter()
+
+    def on_search_begin(self) -> None:
+        super().on_search_begin()  # type: ignore[misc]
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, trial, model, epoch, logs=None) -> None:  # noqa: ANN001
+        super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
+        self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
+
+    def on_trial_end(self, trial) -> None:  # noqa: ANN001
+        super().on_trial_end(trial)  # type: ignore[misc]
+        trial = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
+        completed = trial.status == kt.engine.trial.TrialStatus.COMPLETED
+        values = dict(trial.hyperparameters.values)
+        entry = {
+            "trial_id": trial.trial_id,
+            "status": trial.status,
+            "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
+            "val_accuracy": float(trial.score) if completed and trial.score is not None else None,
+            "epochs": self._epochs.get(trial.trial_id, 0),
+            "elapsed_s": time.perf_counter() - self._t0,
+        }
+        if "tuner/epochs" in values:
+            entry["bracket"] = values["tuner/bracket"]
+            entry["round"] = values["tuner/round"]
+        self.history.append(entry)
+        if self._progress is not None:
+            self._progress(entry)
+
+
+class RecordingHyperband(TrialRecorder, kt.Hyperband):
+    pass
+
+
+class RecordingBayesianOptimization(TrialRecorder, kt.BayesianOptimization):
+    pass
+
+
+class RecordingRandomSearch(TrialRecorder, kt.RandomSearch):
+    pass
+
+
+def _hyperband(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
+    return RecordingHyperband(
+        max_epochs=profile.hyperband_max_epochs,
+        factor=profile.hyperband_factor,
+        seed=oracle_seed(seed),
+        project_name="hyperband_tuning",
+        **common,
+    )
+
+
+def _bayesian(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
+    return RecordingBayesianOptimization(
+        max_trials=profile.max_trials,
+        num_initial_points=profile.num_initial_points,
+        seed=oracle_seed(seed),
+        project_name="bayesian_tuning",
+        **common,
+    )
+
+
+def _random(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
+    return RecordingRandomSearch(
+        max_trials=profile.max_trials,
+        seed=oracle_seed(seed),
+        project_name="random_tuning",
+        **common,
+    )
+
+
+TunerFactory = Callable[..., kt.Tuner]
+TUNERS: dict[str, TunerFactory] = {
+    "hyperband": _hyperband,
+    "bayesian": _bayesian,
+    "random": _random,
+}
+assert tuple(TUNERS) == TUNER_NAMES, "hpo.profiles.TUNER_NAMES must list the registry"
+
+
+def make_tuner(
+    name: str,
+    profile: Profile,
+    seed: int,
+    directory: str,
+    hypermodel: Callable[[kt.HyperParameters], Any] = build_model,
+    progress: ProgressFn | None = None,
+) -> kt.Tuner:
+    """A fresh (overwriting) tuner of the registry's `name` that works in `directory`."""
+    tuner = TUNERS[check_tuner(name)](
+        profile,
+        seed,
+        hypermodel=hypermodel,
+        objective=OBJECTIVE,
+        directory=directory,
+        overwrite=True,
+    )
+    tuner._start_recording(progress)
+    tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table
+    return tuner
+
+
+@dataclass(frozen=True)
+class Budget:
+    trials: int
+    epochs: int
+
+
+def planned_budget(name: str, profile: Profile) -> Budget:
+    """Trials and epochs a search will run if no trial fails.
+
+    For Hyperband this dry-runs Keras Tuner's own HyperbandOracle (no training),
+    so the plan is the oracle's, not a formula of ours.
+    """
+    if check_tuner(name) != "hyperband":
+        return Budget(profile.max_trials, profile.max_trials * profile.epochs)
+    with tempfile.TemporaryDirectory(prefix="hpo-plan-") as directory:
+        oracle = _hyperband(
+            profile, 0, hypermodel=build_model, objective=OBJECTIVE, directory=directory
+        ).oracle
+        oracle.verbose = 0
+        return _dry_run(oracle)
+
+
+def _dry_run(oracle: kt.Oracle) -> Budget:
+    """Drive `oracle` to its end with made-up scores, counting trials and epochs."""
+    trials = epochs = 0
+    while True:
+        trial = oracle.create_trial("planner")
+        if trial.status != "RUNNING":
+            break
+        values = trial.hyperparameters.values
+        trials += 1
+        epochs += values["tuner/epochs"] - values["tuner/initial_epoch"]
+        oracle.update_trial(trial.trial_id, {OBJECTIVE: float(trials)})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return Budget(trials, epochs)
+
+
+def profile_table() -> list[dict[str, Any]]:
+    """Profiles with their planned budgets per tuner, for docs and `hpo profiles`."""
+    rows = []
+    for profile in PROFILES.values():
+        row = asdict(profile)
+        for name in TUNERS:
+            b = planned_budget(name, profile)
+            row[f"{name}_trials"], row[f"{name}_epochs"] = b.trials, b.epochs
+        rows.append(row)
+    return rows
