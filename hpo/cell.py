@@ -19,7 +19,7 @@ from hpo.profiles import get_profile
 from hpo.progress import ProgressFn
 from hpo.results import CellResult
 from hpo.space import build_model
-from hpo.tuners import BATCH_SIZE, OBJECTIVE, make_tuner, planned_budget
+from hpo.tuners import BATCH_SIZE, make_tuner
 
 
 def versions() -> dict[str, str]:
@@ -67,12 +67,12 @@ def run_cell(
     splits = load_splits(seed)
     seed_everything(seed)
     search = make_tuner(tuner, prof, seed, str(workdir), hypermodel=hypermodel, progress=progress)
-    start = time.perf_counter()
     with warnings.catch_warnings():
-        # Hyperband's later rounds reload a parent trial's weights into a model
-        # whose optimizer has not been built yet; Keras warns and the optimizer
-        # starts afresh. That is Keras Tuner's design, not a fault of this run.
+        # Hyperband's later rounds, and get_best_models(), load saved weights into a
+        # model whose optimizer is not built yet; Keras warns and the optimizer starts
+        # afresh. That is Keras Tuner's design, not a fault of this run.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        start = time.perf_counter()
         search.search(
             splits.x_train,
             splits.y_train,
@@ -81,19 +81,16 @@ def run_cell(
             batch_size=BATCH_SIZE,
             verbose=0,
         )
-    wall = time.perf_counter() - start
-
-    history = search.history
-    completed = [h for h in history if h["val_accuracy"] is not None]
-    if not completed:
-        first = next((t.message for t in search.oracle.trials.values() if t.message), "")
-        last_line = first.strip().splitlines()[-1] if first else "no trial ran"
-        raise RuntimeError(f"{tuner} seed={seed}: every trial failed; first error: {last_line}")
-    best_trial = search.oracle.get_best_trials(1)[0]
-    best_model = search.get_best_models(1)[0]
-    test_loss, test_accuracy = best_model.evaluate(
-        splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
-    )
+        wall = time.perf_counter() - start
+        history = search.history
+        completed = [h for h in history if h["val_accuracy"] is not None]
+        if not completed:
+            raise RuntimeError(f"{tuner} seed={seed}: every trial failed; {_first_error(search)}")
+        best_trial = search.oracle.get_best_trials(1)[0]
+        best_model = search.get_best_models(1)[0]
+        test_loss, test_accuracy = best_model.evaluate(
+            splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
+        )
     return CellResult(
         tuner=tuner,
         seed=seed,
@@ -117,8 +114,6 @@ def run_cell(
     )
 
 
-def planned_trials(tuner: str, profile: str) -> int:
-    return planned_budget(tuner, get_profile(profile)).trials
-
-
-__all__ = ["run_cell", "versions", "seed_everything", "planned_trials", "OBJECTIVE"]
+def _first_error(search: kt.Tuner) -> str:
+    messages = [t.message for t in search.oracle.trials.values() if t.message]
+    return f"first error: {messages[0].strip().splitlines()[-1]}" if messages else "no trial ran"

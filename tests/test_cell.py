@@ -1,0 +1,61 @@
+"""Real smoke-sized searches, end to end: what a cell records, and that it is repeatable."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpo.cell import run_cell
+from hpo.profiles import get_profile
+from hpo.tuners import TUNERS, planned_budget
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke_cells(tmp_path_factory):
+    """One smoke cell per tuner on seed 0, each in its own directory."""
+    return {
+        name: run_cell(name, 0, "smoke", workdir=tmp_path_factory.mktemp(name))
+        for name in TUNERS
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TUNERS))
+def test_smoke_cell_records_a_real_search(smoke_cells, name):
+    r = smoke_cells[name]
+    budget = planned_budget(name, get_profile("smoke"))
+    assert (r.tuner, r.seed, r.profile) == (name, 0, "smoke")
+    assert r.trials_failed == 0
+    assert (r.trials_completed, r.epochs_trained) == (budget.trials, budget.epochs)
+    assert len(r.history) == r.trials_completed
+    assert sum(h["epochs"] for h in r.history) == r.epochs_trained
+    elapsed = [h["elapsed_s"] for h in r.history]
+    assert elapsed == sorted(elapsed) and 0 < elapsed[-1] <= r.wall_time_s
+    # The best validation score is the max over the trials it was selected from.
+    assert r.best_val_accuracy == max(h["val_accuracy"] for h in r.history)
+    assert 0 <= r.test_accuracy <= 1 and r.test_loss > 0
+    # Accuracy on n rows is a multiple of 1/n.
+    assert round(r.test_accuracy * r.n_test, 3) == round(r.test_accuracy * r.n_test)
+    assert (r.n_train, r.n_val, r.n_test) == (364, 91, 114)
+    assert "learning_rate" in r.best_hyperparameters
+    assert not any(k.startswith("tuner/") for k in r.best_hyperparameters)
+
+
+def test_same_seed_twice_gives_the_same_record(smoke_cells, tmp_path):
+    again = run_cell("bayesian", 0, "smoke", workdir=tmp_path)
+    assert again.without_times() == smoke_cells["bayesian"].without_times()
+
+
+def test_another_seed_gives_another_record(smoke_cells, tmp_path):
+    other = run_cell("random", 1, "smoke", workdir=tmp_path)
+    assert other.history[0]["hyperparameters"] != smoke_cells["random"].history[0][
+        "hyperparameters"
+    ] or other.test_accuracy != smoke_cells["random"].test_accuracy
+
+
+def test_a_hypermodel_that_always_fails_is_reported_not_hidden(tmp_path):
+    def broken(hp):
+        raise ValueError("this model cannot be built")
+
+    with pytest.raises(Exception, match="cannot be built"):
+        run_cell("random", 0, "smoke", workdir=tmp_path, hypermodel=broken)

@@ -1,0 +1,67 @@
+"""The command line: a real smoke run, and bad input as one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hpo.cli import main
+
+
+def test_run_writes_the_record_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "work"
+    rc = main(["run", "--tuner", "random", "--seed", "3", "--profile", "smoke", "--out", str(out)])
+    assert rc == 0
+    record = json.loads((out / "random-smoke-seed3.json").read_text())
+    assert (record["tuner"], record["seed"], record["profile"]) == ("random", 3, "smoke")
+    captured = capsys.readouterr()
+    assert "test_acc" in captured.out and "wrote" in captured.out
+    assert "trial 3/3" in captured.err  # progress, one line per trial
+    assert (out / "random_tuning").is_dir()  # Keras Tuner's own project, kept in --out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tuner", "tpe", "--seed", "0"], "unknown tuner 'tpe'"),
+        (["--tuner", "random", "--seed", "-3"], "seed must be between"),
+        (["--tuner", "random", "--seed", "abc"], "seed must be an integer"),
+        (["--tuner", "random", "--seed", "0", "--profile", "huge"], "unknown profile 'huge'"),
+    ],
+)
+def test_bad_arguments_are_one_line_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        rc = main(["run", *args])
+        raise SystemExit(rc)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_unwritable_json_fails_before_searching(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    rc = main(
+        ["run", "--tuner", "random", "--seed", "0", "--profile", "smoke",
+         "--json", str(blocker / "x.json")]
+    )  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "trial" not in err
+
+
+def test_module_entry_point_and_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "hpo", "run", "--tuner", "nope", "--seed", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "hpo: error: unknown tuner 'nope'; choose one of hyperband, bayesian, random"
+    )

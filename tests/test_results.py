@@ -1,0 +1,100 @@
+"""The I/O seam: atomic writes, one-line errors for missing or corrupt files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from hpo.errors import HpoError
+from hpo.results import CellResult, load_records, read_json, write_json
+
+
+def make_record(**overrides) -> dict:
+    record = {
+        "tuner": "random",
+        "seed": 0,
+        "profile": "smoke",
+        "best_val_accuracy": 0.97,
+        "best_val_loss": 0.1,
+        "test_accuracy": 0.95,
+        "test_loss": 0.12,
+        "wall_time_s": 3.0,
+        "trials_completed": 3,
+        "trials_failed": 0,
+        "epochs_trained": 9,
+        "best_hyperparameters": {"num_layers": 1},
+        "history": [],
+        "n_train": 364,
+        "n_val": 91,
+        "n_test": 114,
+    }
+    record.update(overrides)
+    return record
+
+
+def test_round_trip(tmp_path):
+    r = CellResult.from_dict(make_record())
+    path = write_json(tmp_path / "deep" / "r.json", r.to_dict())
+    assert CellResult.from_dict(read_json(path)) == r
+
+
+def test_failed_write_leaves_the_old_file_whole(tmp_path):
+    path = write_json(tmp_path / "r.json", {"a": 1})
+    with pytest.raises(ValueError):
+        write_json(path, {"a": float("nan")})  # refused mid-write: NaN is not JSON
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
+
+
+def test_unwritable_folder_is_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(HpoError, match="cannot write"):
+        write_json(blocker / "r.json", {})
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(HpoError, match="no such file"):
+        read_json(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"benchmarks": [')
+    with pytest.raises(HpoError, match="not valid JSON"):
+        read_json(bad)
+
+
+def test_record_without_fields_names_them(tmp_path):
+    record = make_record()
+    del record["test_accuracy"], record["history"]
+    with pytest.raises(HpoError, match="history, test_accuracy"):
+        CellResult.from_dict(record)
+
+
+def test_load_records_from_benchmark_json_and_cell_files(tmp_path):
+    bench = {"benchmarks": [{"extra_info": {"cell": make_record(seed=s)}} for s in (0, 1)]}
+    write_json(tmp_path / "b.json", bench)
+    write_json(tmp_path / "c.json", make_record(tuner="bayesian"))
+    records = load_records([tmp_path / "b.json", tmp_path / "c.json"])
+    assert [(r.tuner, r.seed) for r in records] == [("random", 0), ("random", 1), ("bayesian", 0)]
+
+
+def test_overlapping_shards_are_refused(tmp_path):
+    write_json(tmp_path / "a.json", make_record())
+    with pytest.raises(HpoError, match="appears twice"):
+        load_records([tmp_path / "a.json", tmp_path / "a.json"])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"benchmarks": []}, "holds no benchmarks"),
+        ({"benchmarks": [{"extra_info": {}}]}, "no cell record"),
+        ([1, 2], "neither a pytest-benchmark JSON"),
+        ({"machine_info": {}}, "neither a pytest-benchmark JSON"),
+    ],
+)
+def test_files_that_are_not_results(tmp_path, content, message):
+    write_json(tmp_path / "x.json", content)
+    with pytest.raises(HpoError, match=message):
+        load_records([tmp_path / "x.json"])
