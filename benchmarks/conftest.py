@@ -12,6 +12,7 @@ from hpo.profiles import get_profile, parse_seeds, parse_tuners
 
 RESULTS_DIR = Path("results")
 _records = pytest.StashKey[list]()
+_baselines = pytest.StashKey[list]()
 
 
 def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
@@ -29,6 +30,7 @@ def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
 def pytest_configure(config: pytest.Config) -> None:
     _, _, profile = _selection(config)
     config.stash[_records] = []
+    config.stash[_baselines] = []
     # Save the JSON without extra flags (before pytest-benchmark reads the option).
     if config.getoption("benchmark_json", None) is None:
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -36,9 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if {"tuner", "seed"} <= set(metafunc.fixturenames):
-        tuners, seeds, _ = _selection(metafunc.config)
+    tuners, seeds, _ = _selection(metafunc.config)
+    if "tuner" in metafunc.fixturenames:
         metafunc.parametrize("tuner", tuners)
+    if "seed" in metafunc.fixturenames:
         metafunc.parametrize("seed", seeds)
 
 
@@ -51,6 +54,12 @@ def hpo_profile(pytestconfig: pytest.Config) -> str:
 def hpo_records(pytestconfig: pytest.Config) -> list:
     """Every cell record of this session, in run order."""
     return pytestconfig.stash[_records]
+
+
+@pytest.fixture(scope="session")
+def hpo_baselines(pytestconfig: pytest.Config) -> list:
+    """Per-seed baseline scores of this session."""
+    return pytestconfig.stash[_baselines]
 
 
 @pytest.fixture
@@ -74,7 +83,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     records = config.stash.get(_records, [])
     if not records:
         return
+    from hpo.report import main_table, verdict, write_report
+    from hpo.results import Results
     from hpo.summary import tuner_table
 
     terminalreporter.write_sep("=", "hpo: per-tuner means")
     terminalreporter.write_line(tuner_table(records))
+    json_path = Path(config.getoption("benchmark_json"))
+    out = json_path.with_name(f"{json_path.stem}-report")
+    try:
+        summary = write_report(Results(records, config.stash.get(_baselines, [])), out)
+    except HpoError as e:
+        terminalreporter.write_line(f"hpo: no report: {e}", red=True)
+        return
+    terminalreporter.write_sep("=", "hpo: report")
+    terminalreporter.write_line(main_table(summary))
+    terminalreporter.write_line("")
+    terminalreporter.write_line(verdict(summary).replace("**", ""))
+    terminalreporter.write_line(f"full report: {out / 'report.md'}")

@@ -78,6 +78,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hpo.report import main_table, verdict, write_report
+    from hpo.results import load_results
+
+    results = load_results(args.results)
+    summary = write_report(results, args.out)
+    print(main_table(summary))
+    print()
+    print(verdict(summary).replace("**", ""))
+    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hpo.profiles import PROFILES, TUNER_NAMES
 
@@ -96,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
     run.set_defaults(func=_cmd_run)
+
+    report = sub.add_parser(
+        "report", help="statistics, verdict and figures from pytest-benchmark JSON files"
+    )
+    report.add_argument("results", nargs="+", help="pytest-benchmark JSON (shards merge)")
+    report.add_argument("--out", required=True, help="folder for report.md, summary.json, PNGs")
+    report.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -99,40 +99,59 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise HpoError(f"{path}: not valid JSON ({e})") from None
 
 
-def records_from_benchmark_json(data: Any, source: str) -> list[CellResult]:
-    """The cell records a pytest-benchmark JSON holds in each benchmark's extra_info."""
-    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-        raise HpoError(f"{source}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
-    records = []
+@dataclass
+class Results:
+    """Everything a comparison produced: cell records and per-seed baseline scores."""
+
+    cells: list[CellResult]
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
+    """The records a pytest-benchmark JSON holds in its benchmarks' extra_info."""
+    out = Results(cells=[])
     for i, bench in enumerate(data["benchmarks"]):
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
-        if not isinstance(extra, dict) or "cell" not in extra:
+        if isinstance(extra, dict) and "cell" in extra:
+            out.cells.append(CellResult.from_dict(extra["cell"], f"{source}: benchmark #{i}"))
+        elif isinstance(extra, dict) and isinstance(extra.get("baseline"), dict):
+            out.baselines.append(extra["baseline"])
+        else:
             raise HpoError(f"{source}: benchmark #{i} has no cell record in extra_info")
-        records.append(CellResult.from_dict(extra["cell"], f"{source}: benchmark #{i}"))
-    if not records:
-        raise HpoError(f"{source}: holds no benchmarks")
-    return records
+    return out
 
 
-def load_records(paths: Iterable[str | os.PathLike[str]]) -> list[CellResult]:
-    """Records from pytest-benchmark JSON files or `hpo run --json` files, merged.
+def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
+    """Merge pytest-benchmark JSON files and `hpo run` record files.
 
-    A (tuner, seed, profile) cell that appears twice is an error: shards of one
-    comparison must not overlap.
+    Shards of one comparison (say, seeds split across machines) merge into one
+    Results; a cell or baseline that appears twice is an error.
     """
-    records: list[CellResult] = []
+    merged = Results(cells=[])
     for path in paths:
         data = read_json(path)
-        if isinstance(data, dict) and "benchmarks" in data:
-            records.extend(records_from_benchmark_json(data, str(path)))
+        if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
+            part = _from_benchmark_json(data, str(path))
         elif isinstance(data, dict) and "tuner" in data:
-            records.append(CellResult.from_dict(data, str(path)))
+            part = Results(cells=[CellResult.from_dict(data, str(path))])
         else:
             raise HpoError(f"{path}: neither a pytest-benchmark JSON nor an hpo cell record")
+        merged.cells.extend(part.cells)
+        merged.baselines.extend(part.baselines)
+    if not merged.cells:
+        raise HpoError("no cell records in " + ", ".join(str(p) for p in paths))
     seen: set[tuple[str, int, str]] = set()
-    for r in records:
+    for r in merged.cells:
         key = (r.tuner, r.seed, r.profile)
         if key in seen:
             raise HpoError(f"cell {r.tuner} seed={r.seed} profile={r.profile} appears twice")
         seen.add(key)
-    return records
+    seeds = [b.get("seed") for b in merged.baselines]
+    if len(seeds) != len(set(seeds)):
+        raise HpoError("a baseline seed appears twice")
+    return merged
+
+
+def load_records(paths: Iterable[str | os.PathLike[str]]) -> list[CellResult]:
+    """The cell records of `load_results`."""
+    return load_results(list(paths)).cells

@@ -15,8 +15,7 @@ pytestmark = pytest.mark.slow
 def smoke_cells(tmp_path_factory):
     """One smoke cell per tuner on seed 0, each in its own directory."""
     return {
-        name: run_cell(name, 0, "smoke", workdir=tmp_path_factory.mktemp(name))
-        for name in TUNERS
+        name: run_cell(name, 0, "smoke", workdir=tmp_path_factory.mktemp(name)) for name in TUNERS
     }
 
 
@@ -48,9 +47,10 @@ def test_same_seed_twice_gives_the_same_record(smoke_cells, tmp_path):
 
 def test_another_seed_gives_another_record(smoke_cells, tmp_path):
     other = run_cell("random", 1, "smoke", workdir=tmp_path)
-    assert other.history[0]["hyperparameters"] != smoke_cells["random"].history[0][
-        "hyperparameters"
-    ] or other.test_accuracy != smoke_cells["random"].test_accuracy
+    assert (
+        other.history[0]["hyperparameters"] != smoke_cells["random"].history[0]["hyperparameters"]
+        or other.test_accuracy != smoke_cells["random"].test_accuracy
+    )
 
 
 def test_a_hypermodel_that_always_fails_is_reported_not_hidden(tmp_path):

@@ -88,7 +88,7 @@ def test_overlapping_shards_are_refused(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ({"benchmarks": []}, "holds no benchmarks"),
+        ({"benchmarks": []}, "no cell records"),
         ({"benchmarks": [{"extra_info": {}}]}, "no cell record"),
         ([1, 2], "neither a pytest-benchmark JSON"),
         ({"machine_info": {}}, "neither a pytest-benchmark JSON"),

@@ -48,8 +48,7 @@ def test_seed_zero_reaches_the_oracle_deterministically(name, tmp_path):
 
 def test_each_tuner_keeps_the_seed_reports_project_name(tmp_path):
     names = {
-        name: make_tuner(name, PROFILES["smoke"], 1, str(tmp_path)).project_name
-        for name in TUNERS
+        name: make_tuner(name, PROFILES["smoke"], 1, str(tmp_path)).project_name for name in TUNERS
     }
     assert names == {
         "hyperband": "hyperband_tuning",
