@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -63,12 +64,21 @@ def hpo_baselines(pytestconfig: pytest.Config) -> list:
 
 
 @pytest.fixture
-def progress():
-    """Per-trial progress lines that bypass pytest's capture: searches take minutes."""
+def progress(pytestconfig: pytest.Config):
+    """Per-trial progress lines on the terminal, past pytest's capture: searches take minutes."""
     from hpo.progress import trial_printer
 
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    class _Terminal(io.TextIOBase):
+        def write(self, text: str) -> int:
+            with capture.global_and_fixture_disabled():
+                sys.stderr.write(text)
+                sys.stderr.flush()
+            return len(text)
+
     def make(label: str, planned: int):
-        return trial_printer(label, planned, stream=sys.__stderr__)
+        return trial_printer(label, planned, stream=_Terminal())
 
     return make
 
