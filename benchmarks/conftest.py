@@ -83,10 +83,27 @@ def progress(pytestconfig: pytest.Config):
     return make
 
 
+_calibration = pytest.StashKey[float]()
+
+
+def calibration_s(config: pytest.Config) -> float:
+    """This session's machine-speed yardstick, measured once, before the first search."""
+    if _calibration not in config.stash:
+        from hpo.calibration import calibrate
+
+        config.stash[_calibration] = calibrate()
+    return config.stash[_calibration]
+
+
+@pytest.fixture(scope="session")
+def hpo_calibration(pytestconfig: pytest.Config) -> float:
+    return calibration_s(pytestconfig)
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
     from hpo.cell import versions
 
-    machine_info["hpo"] = versions()
+    machine_info["hpo"] = {**versions(), "calibration_s": calibration_s(config)}
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -10,7 +10,9 @@ from hpo.profiles import get_profile
 from hpo.tuners import planned_budget
 
 
-def test_search(benchmark, tuner, seed, hpo_profile, hpo_records, progress, tmp_path):
+def test_search(
+    benchmark, tuner, seed, hpo_profile, hpo_records, hpo_calibration, progress, tmp_path
+):
     budget = planned_budget(tuner, get_profile(hpo_profile))
     label = f"{tuner} seed={seed} {hpo_profile}"
     benchmark.group = f"search ({hpo_profile})"
@@ -21,6 +23,7 @@ def test_search(benchmark, tuner, seed, hpo_profile, hpo_records, progress, tmp_
         rounds=1,
         iterations=1,
     )
+    result.calibration_s = hpo_calibration
     benchmark.extra_info.update(
         tuner=tuner,
         seed=seed,

@@ -91,6 +91,25 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from hpo.compare import compare, render
+    from hpo.results import load_results
+
+    verdicts = compare(
+        load_results([args.baseline]),
+        load_results([args.candidate]),
+        accuracy_threshold=args.accuracy_threshold,
+        slowdown_threshold=args.slowdown,
+    )
+    print(render(verdicts))
+    regressed = [v.tuner for v in verdicts if v.regressed]
+    if regressed:
+        print(f"hpo compare: REGRESSION in {', '.join(regressed)}")
+        return 1
+    print("hpo compare: no regression")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hpo.profiles import PROFILES, TUNER_NAMES
 
@@ -116,6 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", nargs="+", help="pytest-benchmark JSON (shards merge)")
     report.add_argument("--out", required=True, help="folder for report.md, summary.json, PNGs")
     report.set_defaults(func=_cmd_report)
+
+    comp = sub.add_parser("compare", help="regression gate: exit 0 ok, 1 regression, 2 bad input")
+    comp.add_argument("baseline", help="pytest-benchmark JSON of the baseline run")
+    comp.add_argument("candidate", help="pytest-benchmark JSON of the candidate run")
+    comp.add_argument(
+        "--accuracy-threshold",
+        type=float,
+        default=None,
+        help="mean test-accuracy drop that counts (default: one test row, 1/114)",
+    )
+    comp.add_argument(
+        "--slowdown",
+        type=float,
+        default=0.25,
+        help="growth of time / calibration that counts (default: 0.25)",
+    )
+    comp.set_defaults(func=_cmd_compare)
     return parser
 
 

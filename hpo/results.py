@@ -36,6 +36,7 @@ class CellResult:
     n_val: int
     n_test: int
     versions: dict[str, str] = field(default_factory=dict)
+    calibration_s: float | None = None  # hpo.calibration on the same machine and session
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class CellResult:
         """The record minus everything that measures time: what determinism promises."""
         d = self.to_dict()
         d.pop("wall_time_s")
+        d.pop("calibration_s")
         d["history"] = [{k: v for k, v in h.items() if k != "elapsed_s"} for h in d["history"]]
         return d
 

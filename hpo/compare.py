@@ -1,0 +1,169 @@
+"""The regression gate: does a candidate run find worse models, or search slower, than a baseline?
+
+Per tuner, cells are paired by seed. Accuracy regresses when the mean test
+accuracy drop exceeds a practical threshold (default: one test row) *and* a
+one-sided paired Wilcoxon test says the drop is not noise. Cost regresses when
+the time / calibration ratio grows by more than a threshold (default 25 %,
+geometric mean over seeds) *and* the same kind of test agrees. Budgets (trials,
+epochs) are machine-independent and must match exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as sps
+
+from hpo.errors import HpoError
+from hpo.results import CellResult, Results
+
+ALPHA = 0.05
+DEFAULT_SLOWDOWN = 0.25
+
+
+@dataclass
+class TunerVerdict:
+    tuner: str
+    seeds: list[int]
+    baseline: dict[str, float]
+    candidate: dict[str, float]
+    accuracy_drop: float
+    accuracy_p: float
+    slowdown: float | None
+    slowdown_p: float | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.problems)
+
+
+def _one_sided_p(worse: np.ndarray) -> float:
+    """p that the paired values `worse` (positive = candidate worse) are centred at 0 or below."""
+    if np.all(worse == 0):
+        return 1.0
+    return float(sps.wilcoxon(worse, zero_method="wilcox", alternative="greater").pvalue)
+
+
+def min_seeds(alpha: float = ALPHA) -> int:
+    """Fewest paired seeds with which a one-sided exact Wilcoxon test can reach alpha."""
+    return math.ceil(math.log2(1 / alpha))
+
+
+def _by_key(results: Results) -> dict[tuple[str, int], CellResult]:
+    return {(c.tuner, c.seed): c for c in results.cells}
+
+
+def _profile(results: Results, name: str) -> str:
+    profiles = sorted({c.profile for c in results.cells})
+    if len(profiles) != 1:
+        raise HpoError(f"{name} mixes profiles {', '.join(profiles)}")
+    return profiles[0]
+
+
+def compare(
+    baseline: Results,
+    candidate: Results,
+    accuracy_threshold: float | None = None,
+    slowdown_threshold: float = DEFAULT_SLOWDOWN,
+    alpha: float = ALPHA,
+) -> list[TunerVerdict]:
+    """One verdict per tuner present in both runs; HpoError on input that cannot be judged."""
+    base_profile, cand_profile = _profile(baseline, "baseline"), _profile(candidate, "candidate")
+    if base_profile != cand_profile:
+        raise HpoError(
+            f"baseline is profile {base_profile!r}, candidate {cand_profile!r}: "
+            "budgets differ, so they cannot be compared"
+        )
+    base, cand = _by_key(baseline), _by_key(candidate)
+    tuners = [t for t in dict.fromkeys(c.tuner for c in candidate.cells) if any(
+        k[0] == t for k in base)]  # fmt: skip
+    if not tuners:
+        raise HpoError("no tuner appears in both baseline and candidate")
+    verdicts = []
+    for tuner in tuners:
+        seeds = sorted({s for t, s in cand if t == tuner} & {s for t, s in base if t == tuner})
+        if not seeds:
+            raise HpoError(f"{tuner}: candidate seeds do not overlap the baseline's")
+        if len(seeds) < min_seeds(alpha):
+            raise HpoError(
+                f"{tuner}: only {len(seeds)} paired seed(s); a one-sided paired test needs"
+                f" at least {min_seeds(alpha)} to reach alpha={alpha}"
+            )
+        b = [base[tuner, s] for s in seeds]
+        c = [cand[tuner, s] for s in seeds]
+        if not all(x.calibration_s for x in b + c):
+            raise HpoError(f"{tuner}: a cell has no calibration figure, so cost cannot be judged")
+        n_test = b[0].n_test
+        threshold = 1 / n_test if accuracy_threshold is None else accuracy_threshold
+        drop = np.array([x.test_accuracy - y.test_accuracy for x, y in zip(b, c, strict=True)])
+        v = TunerVerdict(
+            tuner=tuner,
+            seeds=seeds,
+            baseline=_figures(b),
+            candidate=_figures(c),
+            accuracy_drop=float(drop.mean()),
+            accuracy_p=_one_sided_p(drop),
+            slowdown=None,
+            slowdown_p=None,
+        )
+        if v.accuracy_drop > threshold and v.accuracy_p < alpha:
+            v.problems.append(
+                f"test accuracy fell by {v.accuracy_drop:.2%} on average"
+                f" (> {threshold:.2%}; one-sided Wilcoxon p={v.accuracy_p:.3f})"
+            )
+        for x, y in zip(b, c, strict=True):
+            if (x.trials_completed, x.epochs_trained) != (y.trials_completed, y.epochs_trained):
+                v.problems.append(
+                    f"seed {x.seed}: budget changed from {x.trials_completed} trials /"
+                    f" {x.epochs_trained} epochs to {y.trials_completed} / {y.epochs_trained}"
+                )
+        log_ratio = np.log([_normalised(y) / _normalised(x) for x, y in zip(b, c, strict=True)])
+        v.slowdown = float(math.exp(log_ratio.mean()) - 1)
+        v.slowdown_p = _one_sided_p(log_ratio)
+        if v.slowdown > slowdown_threshold and v.slowdown_p < alpha:
+            v.problems.append(
+                f"normalised search time grew by {v.slowdown:.0%}"
+                f" (> {slowdown_threshold:.0%}; one-sided Wilcoxon p={v.slowdown_p:.3f})"
+            )
+        verdicts.append(v)
+    return verdicts
+
+
+def _normalised(cell: CellResult) -> float:
+    """Search time in units of this machine's calibration fit."""
+    return cell.wall_time_s / cell.calibration_s
+
+
+def _figures(cells: list[CellResult]) -> dict[str, float]:
+    return {
+        "test_accuracy": float(np.mean([c.test_accuracy for c in cells])),
+        "wall_time_s": float(np.mean([c.wall_time_s for c in cells])),
+        "normalised_time": float(np.mean([_normalised(c) for c in cells])),
+        "epochs_trained": float(np.mean([c.epochs_trained for c in cells])),
+        "trials_completed": float(np.mean([c.trials_completed for c in cells])),
+    }
+
+
+def render(verdicts: list[TunerVerdict]) -> str:
+    """Baseline and candidate side by side, and a verdict per tuner."""
+    lines = [
+        f"{'tuner':<10} {'seeds':>5} {'test acc':>17} {'norm. time':>15} {'epochs':>13}  verdict",
+    ]
+    for v in verdicts:
+        b, c = v.baseline, v.candidate
+        lines.append(
+            f"{v.tuner:<10} {len(v.seeds):>5} {b['test_accuracy']:>8.2%}→{c['test_accuracy']:<8.2%}"
+            f" {b['normalised_time']:>7.2f}→{c['normalised_time']:<7.2f}"
+            f" {b['epochs_trained']:>6.0f}→{c['epochs_trained']:<6.0f}"
+            f"  {'REGRESSION' if v.regressed else 'ok'}"
+        )
+        detail = (
+            f"    accuracy drop {v.accuracy_drop:+.2%} (p={v.accuracy_p:.3f}),"
+            f" slowdown {v.slowdown:+.0%} (p={v.slowdown_p:.3f})"
+        )
+        lines.append(detail)
+        lines.extend(f"    - {p}" for p in v.problems)
+    return "\n".join(lines)
