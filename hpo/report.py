@@ -61,6 +61,9 @@ def _anytime(cells: Sequence[CellResult], axis: str, horizon: float) -> dict[str
     with warnings.catch_warnings():  # all-nan columns before any trial ends
         warnings.simplefilter("ignore", RuntimeWarning)
         q25, q50, q75 = np.nanpercentile(matrix, [25, 50, 75], axis=0)
+    # Before half the seeds have a model, a median over the rest would flatter: leave it out.
+    early = np.sum(~np.isnan(matrix), axis=0) < math.ceil(len(curves) / 2)
+    q25[early] = q50[early] = q75[early] = np.nan
     areas = [stats.normalised_area(c) for c in curves]
     return {
         "grid": grid.tolist(),
@@ -240,11 +243,15 @@ def verdict(summary: dict[str, Any]) -> str:
             f" at least {summary['min_seeds_for_any_verdict']} seeds are needed for that."
         )
     if needed:
+        span = f"{min(needed)}" if min(needed) == max(needed) else f"{min(needed)}–{max(needed)}"
+        per_pair = ", ".join(
+            f"{p['a']} vs {p['b']}: "
+            + (str(p["seeds_needed"]) if p["seeds_needed"] else "no difference observed")
+            for p in acc_pairs
+        )
         text += (
-            f" To detect the observed differences with 80 % power would take about"
-            f" {min(needed)}–{max(needed)} seeds (per pair: "
-            + ", ".join(f"{p['a']} vs {p['b']}: {p['seeds_needed'] or '∞'}" for p in acc_pairs)
-            + ")."
+            f" To detect the observed differences with 80 % power would take about {span}"
+            f" seeds (per pair: {per_pair})."
         )
     return text
 
