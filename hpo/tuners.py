@@ -1,4 +1,4 @@
-"""Profiles (budgets), the tuner registry and the per-trial recorder.
+"""The tuner registry, oracle seeds, planned budgets and the per-trial recorder.
 
 A tuner here is Keras Tuner's own `Hyperband`, `BayesianOptimization` or
 `RandomSearch`, with one mixin that records what each trial trained and when it
@@ -10,13 +10,13 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import keras_tuner as kt
 import numpy as np
 
-from hpo.profiles import PROFILES, TUNER_NAMES, Profile, check_tuner
+from hpo.profiles import TUNER_NAMES, Profile, check_tuner
 from hpo.progress import ProgressFn
 from hpo.space import build_model
 
@@ -49,11 +49,11 @@ class TrialRecorder:
         super().on_search_begin()  # type: ignore[misc]
         self._t0 = time.perf_counter()
 
-    def on_epoch_end(self, trial, model, epoch, logs=None) -> None:  # noqa: ANN001
+    def on_epoch_end(self, trial, model, epoch, logs=None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
 
-    def on_trial_end(self, trial) -> None:  # noqa: ANN001
+    def on_trial_end(self, trial) -> None:
         super().on_trial_end(trial)  # type: ignore[misc]
         trial = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
         completed = trial.status == kt.engine.trial.TrialStatus.COMPLETED
@@ -182,15 +182,3 @@ def _dry_run(oracle: kt.Oracle) -> Budget:
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
     return Budget(trials, epochs)
-
-
-def profile_table() -> list[dict[str, Any]]:
-    """Profiles with their planned budgets per tuner, for docs and `hpo profiles`."""
-    rows = []
-    for profile in PROFILES.values():
-        row = asdict(profile)
-        for name in TUNERS:
-            b = planned_budget(name, profile)
-            row[f"{name}_trials"], row[f"{name}_epochs"] = b.trials, b.epochs
-        rows.append(row)
-    return rows
