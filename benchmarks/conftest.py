@@ -78,7 +78,9 @@ def progress(pytestconfig: pytest.Config):
             return len(text)
 
     def make(label: str, planned: int):
-        return trial_printer(label, planned, stream=_Terminal())
+        terminal = _Terminal()
+        terminal.write("\n")  # off the line where pytest prints the test's file name
+        return trial_printer(label, planned, stream=terminal)
 
     return make
 
