@@ -31,9 +31,7 @@ PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("paper", 50, 3, 25, 5, 50, "the seed report's budgets, exactly"),
-        Profile(
-            "quick", 15, 3, 10, 3, 15, "12-18 % of the paper's epochs, same design"
-        ),
+        Profile("quick", 15, 3, 10, 3, 15, "12-18 % of the paper's epochs, same design"),
         Profile("smoke", 3, 3, 3, 2, 3, "seconds per cell, to check the machinery (CI)"),
     )
 }

@@ -14,7 +14,7 @@ import numpy as np
 
 from hpo import stats
 from hpo.errors import HpoError
-from hpo.results import CellResult, Results, write_json
+from hpo.results import CellResult, Results, write_json, write_text
 
 # (field, label, higher is better)
 METRICS: list[tuple[str, str, bool]] = [
@@ -434,7 +434,5 @@ def write_report(results: Results, out: str | os.PathLike[str]) -> dict[str, Any
     figures = plot_figures(summary, results, out)
     write_json(out / "summary.json", _nan_to_none(summary))
     text = render_markdown(summary, figures)
-    tmp = out / ".report.md.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out / "report.md")
+    write_text(out / "report.md", text)
     return summary

@@ -67,8 +67,8 @@ class CellResult:
         return d
 
 
-def write_json(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write `data` as JSON atomically: a reader sees the old file or the new, never half."""
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write `text` atomically: a reader sees the old file or the new, never half."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,13 +77,17 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
         raise HpoError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True, allow_nan=False)
-            fh.write("\n")
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write `data` as JSON atomically (serialised first: bad data never touches the disk)."""
+    return write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -7,6 +7,7 @@ ended. Nothing about how trials are chosen or trained is changed.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections.abc import Callable
@@ -152,6 +153,7 @@ class Budget:
     epochs: int
 
 
+@functools.cache
 def planned_budget(name: str, profile: Profile) -> Budget:
     """Trials and epochs a search will run if no trial fails.
 
