@@ -17,9 +17,11 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
+from hpo.fastgp import QuickBayesianOracle
 from hpo.profiles import TUNER_NAMES, Profile, check_tuner
 from hpo.progress import ProgressFn
 from hpo.space import build_model
+from hpo.training import QuickFit
 
 OBJECTIVE = "val_accuracy"
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
@@ -79,8 +81,8 @@ class RecordingHyperband(TrialRecorder, kt.Hyperband):
     pass
 
 
-class RecordingBayesianOptimization(TrialRecorder, kt.BayesianOptimization):
-    pass
+class RecordingBayesianOptimization(TrialRecorder, kt.Tuner):
+    """Keras Tuner's BayesianOptimization: its tuner class with its oracle (quicker GP predict)."""
 
 
 class RecordingRandomSearch(TrialRecorder, kt.RandomSearch):
@@ -97,14 +99,14 @@ def _hyperband(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
     )
 
 
-def _bayesian(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
-    return RecordingBayesianOptimization(
+def _bayesian(profile: Profile, seed: int, objective: str, **common: Any) -> kt.Tuner:
+    oracle = QuickBayesianOracle(
+        objective=objective,
         max_trials=profile.max_trials,
         num_initial_points=profile.num_initial_points,
         seed=oracle_seed(seed),
-        project_name="bayesian_tuning",
-        **common,
     )
+    return RecordingBayesianOptimization(oracle=oracle, project_name="bayesian_tuning", **common)
 
 
 def _random(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
@@ -130,10 +132,15 @@ def make_tuner(
     profile: Profile,
     seed: int,
     directory: str,
-    hypermodel: Callable[[kt.HyperParameters], Any] = build_model,
+    hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel = build_model,
     progress: ProgressFn | None = None,
 ) -> kt.Tuner:
-    """A fresh (overwriting) tuner of the registry's `name` that works in `directory`."""
+    """A fresh (overwriting) tuner of the registry's `name` that works in `directory`.
+
+    A model-building function is trained through `QuickFit`; a `HyperModel` is used as given.
+    """
+    if not isinstance(hypermodel, kt.HyperModel):
+        hypermodel = QuickFit(hypermodel, shuffle_seed=seed)
     tuner = TUNERS[check_tuner(name)](
         profile,
         seed,

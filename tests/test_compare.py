@@ -20,6 +20,7 @@ from hpo.compare import compare, min_seeds
 from hpo.errors import HpoError
 from hpo.results import Results, write_json
 from hpo.space import build_model, declare
+from hpo.training import QuickFit
 
 pytestmark = pytest.mark.slow
 SEEDS = range(min_seeds())
@@ -42,14 +43,13 @@ class _SleepPerEpoch(keras.callbacks.Callback):
         time.sleep(1.0)
 
 
-class SlowHyperModel(kt.HyperModel):
+class SlowHyperModel(QuickFit):
     """The real model, trained identically, plus one second of sleep per epoch."""
 
-    def build(self, hp):
-        return build_model(hp)
-
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
-        return model.fit(*args, callbacks=[*(callbacks or []), _SleepPerEpoch()], **kwargs)
+        return super().fit(
+            hp, model, *args, callbacks=[*(callbacks or []), _SleepPerEpoch()], **kwargs
+        )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,103 @@
+"""How a trial's model is trained: the same epochs, batches and optimiser, less overhead.
+
+On 364 training rows, Keras' `fit` spends most of its time on framework work,
+not arithmetic. `QuickFit` is a Keras Tuner `HyperModel` (its documented hook
+for customising `fit`) that keeps what is trained -- the model `build_model`
+returns, its optimiser, batch size, epochs, a fresh shuffle every epoch, the
+validation rows and the metrics the tuner reads -- and removes three costs
+measured with cProfile on a 50-epoch fit:
+
+- one graph call per epoch (`steps_per_execution` = steps of an epoch) instead
+  of one per batch;
+- one input pipeline per trial, repeated, instead of a new tf.data iterator
+  each epoch for training and again for validation (about 25 ms each here);
+- validation as one forward pass over the 91 validation rows in eager mode,
+  instead of tracing and running a separate test graph (about 1.5 s per model).
+
+`val_loss` and `val_accuracy` are computed with Keras' own loss and metric
+functions, so the oracle, checkpointing and history see the same names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
+
+from hpo.space import build_model
+
+
+class ValidationMetrics(keras.callbacks.Callback):
+    """Adds `val_loss` and `val_accuracy` to each epoch's logs, before other callbacks run."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        super().__init__()
+        self.x = np.asarray(x, dtype="float32")
+        self.y = np.asarray(y, dtype="float32").reshape(-1, 1)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.model.loss != "binary_crossentropy":
+            raise ValueError(
+                "QuickFit validates binary classifiers only; the model's loss is "
+                f"{self.model.loss!r}"
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is None:
+            return
+        pred = self.model(self.x, training=False)
+        logs["val_loss"] = float(keras.ops.mean(keras.losses.binary_crossentropy(self.y, pred)))
+        logs["val_accuracy"] = float(keras.ops.mean(keras.metrics.binary_accuracy(self.y, pred)))
+
+
+class QuickFit(kt.HyperModel):
+    """`build` as given; `fit` trains the same batches and epochs with less overhead."""
+
+    def __init__(
+        self,
+        build: Callable[[kt.HyperParameters], keras.Model] = build_model,
+        shuffle_seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self._build = build
+        self._shuffle_seed = shuffle_seed
+        self._fits = 0
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        return self._build(hp)
+
+    def fit(
+        self,
+        hp: kt.HyperParameters,
+        model: keras.Model,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        validation_data: tuple[np.ndarray, np.ndarray],
+        batch_size: int,
+        epochs: int,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        **kwargs: Any,
+    ) -> keras.callbacks.History:
+        steps = math.ceil(len(x) / batch_size)
+        model.steps_per_execution = steps
+        self._fits += 1
+        batches = (
+            tf.data.Dataset.from_tensor_slices((np.asarray(x), np.asarray(y)))
+            .shuffle(len(x), seed=self._shuffle_seed * 100_003 + self._fits)
+            .batch(batch_size)
+            .repeat()
+        )
+        kwargs.pop("shuffle", None)
+        return model.fit(
+            batches,
+            steps_per_epoch=steps,
+            epochs=epochs,
+            callbacks=[ValidationMetrics(*validation_data), *(callbacks or [])],
+            **{"verbose": 0, **kwargs},
+        )
