@@ -24,3 +24,8 @@ def pytest_addoption(parser):
         default="paper",
         help="budget profile: paper, quick or smoke (default: paper)",
     )
+    group.addoption(
+        "--hpo-peer",
+        action="store_true",
+        help="also run benchmarks/test_peer.py: hpo beside a plain Keras Tuner script",
+    )

@@ -1,8 +1,19 @@
-"""Tuner x seed parametrisation, versions in machine_info, and the end-of-session table."""
+"""Tuner x seed parametrisation, one worker per core, versions in machine_info, the report.
+
+Cells run in parallel with pytest-xdist, one worker process per core unless
+`-n` says otherwise (`-n 0` runs them one after another in this process).
+pytest-benchmark switches itself off under xdist because timings of parallel
+runs disturb each other; a cell is minutes of work timed once, so here each
+worker keeps it on and writes its own JSON part, and the controller merges the
+parts into the one file a sequential run would write. Every timing in a
+parallel run was measured beside another cell: compare runs made the same way.
+"""
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +25,7 @@ from hpo.profiles import get_profile, parse_seeds, parse_tuners
 RESULTS_DIR = Path("results")
 _records = pytest.StashKey[list]()
 _baselines = pytest.StashKey[list]()
+_parts = pytest.StashKey[list]()
 
 
 def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
@@ -27,6 +39,28 @@ def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
         raise pytest.UsageError(str(e)) from None
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _worker_id() -> str | None:
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """One xdist worker per core unless -n was given."""
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and config.option.numprocesses is None
+        and _worker_id() is None
+        and not config.option.collectonly
+    ):
+        config.option.numprocesses = _cores()
+        if config.option.dist == "no":
+            config.option.dist = "worksteal"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     _, _, profile = _selection(config)
@@ -36,6 +70,91 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("benchmark_json", None) is None:
         RESULTS_DIR.mkdir(exist_ok=True)
         config.option.benchmark_json = RESULTS_DIR / f"benchmarks-{profile}.json"
+    if _worker_id() is None and config.getoption("dist", "no") != "no":
+        config.pluginmanager.register(_CellLines(config), "hpo-cell-lines")
+    if _worker_id() is not None:
+        from hpo.cell import set_threads
+
+        # Share the cores among the workers: TensorFlow's pools default to all of them.
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        set_threads(max(1, _cores() // workers))
+
+
+def _part_path(json_path: Path, worker: str) -> Path:
+    return json_path.with_name(f".{json_path.name}.{worker}.part")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On an xdist worker: keep pytest-benchmark on, writing this worker's part."""
+    worker, bench = _worker_id(), getattr(session.config, "_benchmarksession", None)
+    if worker is None or bench is None:
+        return
+    bench.disabled = False
+    bench.xdist_warning = False
+    bench.json = _part_path(Path(session.config.getoption("benchmark_json")), worker)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """On the controller: remember each worker's JSON part."""
+    node.config.stash.setdefault(_parts, []).append(
+        _part_path(Path(node.config.getoption("benchmark_json")), node.gateway.id)
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On the controller of a parallel run: merge the workers' parts into one JSON."""
+    parts = [p for p in session.config.stash.get(_parts, []) if p.exists()]
+    if not parts:
+        return
+    from hpo.results import load_results, write_text
+
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
+    merged = dict(docs[0])
+    merged["benchmarks"] = sorted(
+        (b for d in docs for b in d["benchmarks"]), key=lambda b: b["fullname"]
+    )
+    merged["machine_info"] = dict(docs[0]["machine_info"])
+    merged["machine_info"]["hpo_workers"] = {
+        p.name.rsplit(".", 2)[-2]: d["machine_info"].get("hpo")
+        for p, d in zip(parts, docs, strict=True)
+    }
+    target = Path(session.config.getoption("benchmark_json"))
+    write_text(target, json.dumps(merged, indent=4))
+    for p in parts:
+        p.unlink()
+    try:
+        results = load_results([target])
+    except HpoError:  # e.g. only baselines ran
+        return
+    session.config.stash[_records] = results.cells
+    session.config.stash[_baselines] = results.baselines
+
+
+class _CellLines:
+    """On the controller of a parallel run: one line per finished cell (workers cannot print)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if report.when != "call" or terminal is None:
+            return
+        for key, value in report.user_properties:
+            if key == "hpo_cell_line":
+                terminal.write_line(value)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The peer comparison (hpo beside a plain script) runs only with --hpo-peer."""
+    if config.getoption("hpo_peer"):
+        return
+    peer = [item for item in items if item.get_closest_marker("peer")]
+    if peer:
+        config.hook.pytest_deselected(items=peer)
+        items[:] = [item for item in items if not item.get_closest_marker("peer")]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

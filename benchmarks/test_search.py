@@ -11,7 +11,7 @@ from hpo.tuners import planned_budget
 
 
 def test_search(
-    benchmark, tuner, seed, hpo_profile, hpo_records, hpo_calibration, progress, tmp_path
+    benchmark, tuner, seed, hpo_profile, hpo_records, hpo_calibration, progress, tmp_path, request
 ):
     budget = planned_budget(tuner, get_profile(hpo_profile))
     label = f"{tuner} seed={seed} {hpo_profile}"
@@ -33,9 +33,18 @@ def test_search(
         test_loss=result.test_loss,
         epochs_trained=result.epochs_trained,
         trials_completed=result.trials_completed,
+        peak_rss_mb=result.peak_rss_mb,
         cell=result.to_dict(),
     )
     hpo_records.append(result)
+    request.node.user_properties.append(
+        (
+            "hpo_cell_line",
+            f"{label}: test acc {result.test_accuracy:.4f}, {result.trials_completed} trials, "
+            f"{result.epochs_trained} epochs, {result.wall_time_s:.0f} s, "
+            f"peak {result.peak_rss_mb:.0f} MiB",
+        )
+    )
     # The search ran the budget its oracle planned: nothing silently failed or was skipped.
     assert result.trials_failed == 0, f"{result.trials_failed} trial(s) failed"
     assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)

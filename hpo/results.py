@@ -37,6 +37,7 @@ class CellResult:
     n_test: int
     versions: dict[str, str] = field(default_factory=dict)
     calibration_s: float | None = None  # hpo.calibration on the same machine and session
+    peak_rss_mb: float | None = None  # peak resident memory of the process during the search
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,11 +60,14 @@ class CellResult:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def without_times(self) -> dict[str, Any]:
-        """The record minus everything that measures time: what determinism promises."""
+        """The record minus time and memory measurements: what determinism promises."""
         d = self.to_dict()
         d.pop("wall_time_s")
         d.pop("calibration_s")
-        d["history"] = [{k: v for k, v in h.items() if k != "elapsed_s"} for h in d["history"]]
+        d.pop("peak_rss_mb")
+        d["history"] = [
+            {k: v for k, v in h.items() if k not in ("elapsed_s", "rss_mb")} for h in d["history"]
+        ]
         return d
 
 

@@ -18,6 +18,7 @@ import keras_tuner as kt
 import numpy as np
 
 from hpo.fastgp import QuickBayesianOracle
+from hpo.memory import rss_mb
 from hpo.profiles import TUNER_NAMES, Profile, check_tuner
 from hpo.progress import ProgressFn
 from hpo.space import build_model
@@ -68,6 +69,7 @@ class TrialRecorder:
             "val_accuracy": float(trial.score) if completed and trial.score is not None else None,
             "epochs": self._epochs.get(trial.trial_id, 0),
             "elapsed_s": time.perf_counter() - self._t0,
+            "rss_mb": rss_mb(),
         }
         if "tuner/epochs" in values:
             entry["bracket"] = values["tuner/bracket"]

@@ -1,0 +1,95 @@
+"""hpo's cell beside the plain Keras Tuner script: same tuner, seed and profile, one session.
+
+Opt-in, since a plain `paper` cell takes minutes; run it one cell at a time so
+neither side shares the cores with the other:
+
+    pytest benchmarks/test_peer.py --hpo-peer -n 0 --hpo-profile paper --hpo-seeds 0
+
+Each side runs in a fresh process and reports its own search time (from the
+start of `search()` to its end, as hpo's records do); extra_info holds both
+records' figures and the ratio plain / hpo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpo.profiles import get_profile
+from hpo.tuners import planned_budget
+
+PLAIN = Path(__file__).with_name("plain_keras_tuner.py")
+
+pytestmark = pytest.mark.peer
+
+
+def _run(command: list[str], json_path: Path) -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        pytest.fail(f"{' '.join(command[:4])}... exited {done.returncode}:\n{tail}")
+    return json.loads(json_path.read_text(encoding="utf-8"))
+
+
+def test_peer(benchmark, tuner, seed, hpo_profile, tmp_path, request):
+    common = ["--tuner", tuner, "--seed", str(seed), "--profile", hpo_profile]
+    plain = _run(
+        [sys.executable, str(PLAIN), *common, "--json", str(tmp_path / "plain.json")],
+        tmp_path / "plain.json",
+    )
+    benchmark.group = f"peer ({hpo_profile})"
+    ours = benchmark.pedantic(
+        _run,
+        args=(
+            [
+                sys.executable,
+                "-m",
+                "hpo",
+                "run",
+                *common,
+                "--quiet",
+                "--json",
+                str(tmp_path / "hpo.json"),
+            ],
+            tmp_path / "hpo.json",
+        ),
+        rounds=1,
+        iterations=1,
+    )
+    by_id = {h["trial_id"]: h["hyperparameters"] for h in ours["history"]}
+    same = sum(by_id.get(trial_id) == hp for trial_id, hp in plain["trials"].items())
+    ratio = plain["wall_time_s"] / ours["wall_time_s"]
+    benchmark.extra_info.update(
+        tuner=tuner,
+        seed=seed,
+        profile=hpo_profile,
+        speedup=ratio,
+        plain_wall_time_s=plain["wall_time_s"],
+        hpo_wall_time_s=ours["wall_time_s"],
+        plain_test_accuracy=plain["test_accuracy"],
+        hpo_test_accuracy=ours["test_accuracy"],
+        plain_trials_epochs=[plain["trials_completed"], plain["epochs_trained"]],
+        hpo_trials_epochs=[ours["trials_completed"], ours["epochs_trained"]],
+        same_hyperparameters=f"{same}/{len(plain['trials'])}",
+        plain_peak_rss_mb=plain["peak_rss_mb"],
+        hpo_peak_rss_mb=ours["peak_rss_mb"],
+    )
+    request.node.user_properties.append(
+        ("hpo_cell_line", f"peer {tuner} seed={seed} {hpo_profile}: hpo {ratio:.2f}x faster")
+    )
+    print(
+        f"\n{tuner} seed={seed} {hpo_profile}: plain {plain['wall_time_s']:.1f} s, "
+        f"hpo {ours['wall_time_s']:.1f} s -> {ratio:.2f}x; test acc plain "
+        f"{plain['test_accuracy']:.4f}, hpo {ours['test_accuracy']:.4f}; "
+        f"same trial hyperparameters {same}/{len(plain['trials'])}"
+    )
+    # Same science: the same budget trained on both sides.
+    budget = planned_budget(tuner, get_profile(hpo_profile))
+    assert (plain["trials_completed"], plain["epochs_trained"]) == (budget.trials, budget.epochs)
+    assert (ours["trials_completed"], ours["epochs_trained"]) == (budget.trials, budget.epochs)
