@@ -29,3 +29,15 @@ def pytest_addoption(parser):
         action="store_true",
         help="also run benchmarks/test_peer.py: hpo beside a plain Keras Tuner script",
     )
+    group.addoption(
+        "--hpo-min-speedup",
+        type=float,
+        default=None,
+        help="peer comparison: fail if hpo is not at least this many times faster",
+    )
+    group.addoption(
+        "--hpo-max-rss-mb",
+        type=float,
+        default=None,
+        help="peer comparison: fail if hpo's peak resident memory exceeds this (MiB)",
+    )

@@ -49,14 +49,15 @@ def _worker_id() -> str | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """One xdist worker per core unless -n was given."""
+    """One xdist worker per core unless -n was given (none for the peer comparison)."""
     if (
         config.pluginmanager.hasplugin("xdist")
         and config.option.numprocesses is None
         and _worker_id() is None
         and not config.option.collectonly
     ):
-        config.option.numprocesses = _cores()
+        # Side-by-side timings must not share the cores with another cell.
+        config.option.numprocesses = 0 if config.option.hpo_peer else _cores()
         if config.option.dist == "no":
             config.option.dist = "worksteal"
 

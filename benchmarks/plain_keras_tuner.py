@@ -67,6 +67,7 @@ def make_tuner(name: str, profile, seed: int, directory: str) -> kt.Tuner:
 
 def run(name: str, seed: int, profile_name: str, directory: str) -> dict:
     profile = get_profile(profile_name)
+    CountEpochs.epochs = 0
     splits = load_splits(seed)
     seed_everything(seed)
     tuner = make_tuner(name, profile, seed, directory)

@@ -16,10 +16,10 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from hpo.data import check_seed, load_splits
+from hpo.data import Splits, check_seed, load_splits
 from hpo.errors import HpoError
 from hpo.memory import peak_rss_mb, reset_peak
-from hpo.profiles import get_profile
+from hpo.profiles import Profile, get_profile
 from hpo.progress import ProgressFn
 from hpo.results import CellResult
 from hpo.space import build_model
@@ -96,34 +96,57 @@ def run_cell(
         # afresh. That is Keras Tuner's design, not a fault of this run.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         start = time.perf_counter()
-        search.search(
-            splits.x_train,
-            splits.y_train,
-            validation_data=(splits.x_val, splits.y_val),
-            epochs=prof.epochs,  # Hyperband sets its own per-trial epochs
-            batch_size=BATCH_SIZE,
-            verbose=0,
-        )
+        fit_args, fit_kwargs = search_kwargs(splits, prof)
+        search.search(*fit_args, **fit_kwargs)
         wall = time.perf_counter() - start
-        history = search.history
-        completed = [h for h in history if h["val_accuracy"] is not None]
-        if not completed:
-            raise RuntimeError(f"{tuner} seed={seed}: every trial failed; {_first_error(search)}")
-        best_trial = search.oracle.get_best_trials(1)[0]
-        best_model = search.get_best_models(1)[0]
-        test_loss, test_accuracy = best_model.evaluate(
-            splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
+        return evaluate_search(
+            search, tuner, seed, prof, splits, search.history, wall, peak_rss_mb=peak_rss_mb()
         )
+
+
+def search_kwargs(splits: Splits, profile: Profile) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """What `search()` is given: training rows, validation rows, epochs, batch size."""
+    return (splits.x_train, splits.y_train), {
+        "validation_data": (splits.x_val, splits.y_val),
+        "epochs": profile.epochs,  # Hyperband sets its own per-trial epochs
+        "batch_size": BATCH_SIZE,
+        "verbose": 0,
+    }
+
+
+def evaluate_search(
+    search: kt.Tuner,
+    tuner: str,
+    seed: int,
+    profile: Profile,
+    splits: Splits,
+    history: list[dict[str, Any]],
+    wall: float,
+    workers: int = 1,
+    peak_rss_mb: float | None = None,
+) -> CellResult:
+    """The record of a finished search: its best trial, and that model judged on the test rows."""
+    completed = [h for h in history if h["val_accuracy"] is not None]
+    if not completed:
+        raise RuntimeError(f"{tuner} seed={seed}: every trial failed; {_first_error(search)}")
+    best_trial = search.oracle.get_best_trials(1)[0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        best_model = search.get_best_models(1)[0]
+    test_loss, test_accuracy = best_model.evaluate(
+        splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
+    )
     return CellResult(
         tuner=tuner,
         seed=seed,
-        profile=prof.name,
+        profile=profile.name,
         best_val_accuracy=float(best_trial.score),
         best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
         wall_time_s=wall,
-        peak_rss_mb=peak_rss_mb(),
+        peak_rss_mb=peak_rss_mb,
+        workers=workers,
         trials_completed=len(completed),
         trials_failed=len(history) - len(completed),
         epochs_trained=sum(h["epochs"] for h in history),

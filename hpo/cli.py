@@ -46,6 +46,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_tuner(args.tuner)
     profile = get_profile(args.profile)
     seed = check_seed(args.seed)
+    if args.workers < 1:
+        raise HpoError(f"--workers must be at least 1, got {args.workers}")
     json_path = Path(
         args.json or Path(args.out or "results") / f"{args.tuner}-{profile.name}-seed{seed}.json"
     )
@@ -64,8 +66,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     budget = planned_budget(args.tuner, profile)
     label = f"{args.tuner} seed={seed} {profile.name}"
     print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
-    progress = None if args.quiet else trial_printer(label, budget.trials)
-    result = run_cell(args.tuner, seed, profile.name, workdir=args.out, progress=progress)
+    if args.workers == 1:
+        progress = None if args.quiet else trial_printer(label, budget.trials)
+        result = run_cell(args.tuner, seed, profile.name, workdir=args.out, progress=progress)
+    else:
+        from hpo.distributed import run_distributed
+
+        print(f"{label}: a chief oracle and {args.workers} workers on 127.0.0.1", file=sys.stderr)
+        result = run_distributed(
+            args.tuner, seed, profile.name, args.workers, workdir=args.out, quiet=args.quiet
+        )
     write_json(json_path, result.to_dict())
     print(
         f"{label}: best val_acc {result.best_val_accuracy:.4f}  "
@@ -127,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", help="record path (default: OUT/ or results/ TUNER-PROFILE-seedN.json)"
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Keras Tuner workers around a chief oracle on 127.0.0.1 (default: 1, in-process)",
+    )
     run.set_defaults(func=_cmd_run)
 
     report = sub.add_parser(

@@ -38,6 +38,7 @@ class CellResult:
     versions: dict[str, str] = field(default_factory=dict)
     calibration_s: float | None = None  # hpo.calibration on the same machine and session
     peak_rss_mb: float | None = None  # peak resident memory of the process during the search
+    workers: int = 1  # Keras Tuner workers that shared the search (hpo.distributed)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

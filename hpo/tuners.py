@@ -8,11 +8,13 @@ ended. Nothing about how trials are chosen or trained is changed.
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import keras_tuner as kt
 import numpy as np
@@ -136,10 +138,14 @@ def make_tuner(
     directory: str,
     hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel = build_model,
     progress: ProgressFn | None = None,
+    overwrite: bool = True,
+    idle_wait_s: float = 0.0,
 ) -> kt.Tuner:
-    """A fresh (overwriting) tuner of the registry's `name` that works in `directory`.
+    """A tuner of the registry's `name` working in `directory` (fresh unless `overwrite=False`).
 
     A model-building function is trained through `QuickFit`; a `HyperModel` is used as given.
+    `idle_wait_s` makes a distributed worker wait that long after the chief answers
+    "idle" (a Hyperband round waiting for results) instead of asking again at once.
     """
     if not isinstance(hypermodel, kt.HyperModel):
         hypermodel = QuickFit(hypermodel, shuffle_seed=seed)
@@ -149,11 +155,25 @@ def make_tuner(
         hypermodel=hypermodel,
         objective=OBJECTIVE,
         directory=directory,
-        overwrite=True,
+        overwrite=overwrite,
     )
     tuner._start_recording(progress)
+    if idle_wait_s > 0:
+        _wait_when_idle(tuner.oracle, idle_wait_s)
     tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table
     return tuner
+
+
+def _wait_when_idle(oracle: kt.Oracle, seconds: float) -> None:
+    ask = oracle.create_trial
+
+    def create_trial(tuner_id: str) -> kt.engine.trial.Trial:
+        trial = ask(tuner_id)
+        if trial.status == kt.engine.trial.TrialStatus.IDLE:
+            time.sleep(seconds)
+        return trial
+
+    oracle.create_trial = create_trial
 
 
 @dataclass(frozen=True)
@@ -171,7 +191,13 @@ def planned_budget(name: str, profile: Profile) -> Budget:
     """
     if check_tuner(name) != "hyperband":
         return Budget(profile.max_trials, profile.max_trials * profile.epochs)
-    with tempfile.TemporaryDirectory(prefix="hpo-plan-") as directory:
+    # Keras Tuner reads KERASTUNER_* at construction: inside a distributed worker this
+    # planning tuner would otherwise become a client of the real chief.
+    local = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    with (
+        mock.patch.dict(os.environ, local, clear=True),
+        tempfile.TemporaryDirectory(prefix="hpo-plan-") as directory,
+    ):
         oracle = _hyperband(
             profile, 0, hypermodel=build_model, objective=OBJECTIVE, directory=directory
         ).oracle

@@ -1,0 +1,219 @@
+"""Keras Tuner's distributed mode: one chief oracle and N workers over gRPC, started by hpo.
+
+`run_distributed` starts, on this machine, a chief process that holds the
+oracle and serves it on 127.0.0.1, and `workers` processes that ask it for
+trials and train them, all in one Keras Tuner project directory. When every
+worker has left (the oracle has no trial to give), the chief is stopped and
+this process reloads the project to judge the best model on the test rows.
+
+The same two roles run on several machines (README, "Several machines"):
+
+    KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 KERASTUNER_ORACLE_PORT=8000 \\
+        python -m hpo.distributed chief --tuner bayesian --seed 0 --dir /shared/cell
+    KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=<chief address> KERASTUNER_ORACLE_PORT=8000 \\
+        python -m hpo.distributed worker --tuner bayesian --seed 0 --dir /shared/cell
+
+Workers load checkpoints of other workers' trials (Hyperband's later rounds,
+the best model), so `--dir` must be one shared filesystem.
+
+Trials run concurrently, so what a Bayesian oracle proposes, and which trials
+Hyperband promotes, depends on the order results arrive: a distributed cell
+trains the same budget but is not bit-reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from hpo.errors import HpoError
+from hpo.results import CellResult
+
+CHIEF_START_TIMEOUT_S = 120.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(port: int, chief: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if chief.poll() is not None:
+            raise HpoError(f"the chief oracle exited with code {chief.returncode} before serving")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.2)
+    raise HpoError(f"the chief oracle did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def run_distributed(
+    tuner: str,
+    seed: int,
+    profile: str,
+    workers: int = 2,
+    workdir: str | os.PathLike[str] | None = None,
+    quiet: bool = False,
+) -> CellResult:
+    """One cell searched by `workers` Keras Tuner workers around one chief oracle."""
+    from hpo.data import check_seed
+    from hpo.profiles import check_tuner, get_profile
+
+    check_tuner(tuner)
+    seed = check_seed(seed)
+    prof = get_profile(profile)
+    if workers < 1:
+        raise HpoError(f"workers must be at least 1, got {workers}")
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix=f"hpo-dist-{tuner}-{seed}-") as tmp:
+            return run_distributed(tuner, seed, profile, workers, tmp, quiet)
+
+    port = _free_port()
+    base = {
+        **os.environ,
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": str(port),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    args = ["--tuner", tuner, "--seed", str(seed), "--profile", prof.name, "--dir", str(workdir)]
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    start = time.perf_counter()
+    chief = subprocess.Popen(
+        [sys.executable, "-m", "hpo.distributed", "chief", *args],
+        env={**base, "KERASTUNER_TUNER_ID": "chief"},
+    )
+    procs: list[subprocess.Popen] = []
+    try:
+        _wait_listening(port, chief, CHIEF_START_TIMEOUT_S)
+        procs = [
+            subprocess.Popen(
+                [
+                    *[sys.executable, "-m", "hpo.distributed", "worker", *args],
+                    *["--threads", threads, *(["--quiet"] if quiet else [])],
+                ],
+                env={**base, "KERASTUNER_TUNER_ID": f"tuner{i}"},
+            )
+            for i in range(workers)
+        ]
+        codes = [p.wait() for p in procs]
+        wall = time.perf_counter() - start
+    finally:
+        # Every trial the workers ran has been saved by the oracle; the chief only
+        # polls (every 20 s) for stragglers that are gone, so stop it now.
+        for p in [*procs, chief]:
+            if p.poll() is None:
+                p.terminate()
+        for p in [*procs, chief]:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=30)
+    if any(codes):
+        raise HpoError(f"worker exit codes {codes}: a worker failed (its output is above)")
+    return _record(tuner, seed, prof.name, Path(workdir), wall, workers)
+
+
+def _record(tuner: str, seed: int, profile: str, workdir: Path, wall: float, workers: int):
+    """Reload the finished project here (no chief) and judge its best model on the test rows."""
+    from hpo.cell import evaluate_search
+    from hpo.data import load_splits
+    from hpo.profiles import get_profile
+    from hpo.tuners import make_tuner
+
+    history, peaks = [], []
+    for part in sorted(workdir.glob("history-*.json")):
+        data = json.loads(part.read_text(encoding="utf-8"))
+        history.extend(data["history"])
+        peaks.append(data["peak_rss_mb"])
+    history.sort(key=lambda h: h["elapsed_s"])
+    search = make_tuner(tuner, get_profile(profile), seed, str(workdir), overwrite=False)
+    return evaluate_search(
+        search,
+        tuner,
+        seed,
+        get_profile(profile),
+        load_splits(seed),
+        history,
+        wall,
+        workers=workers,
+        peak_rss_mb=max(peaks, default=None),
+    )
+
+
+def _serve(role: str, args: argparse.Namespace) -> None:
+    """The chief serves the oracle until the search ends; a worker trains trials."""
+    from hpo.cell import search_kwargs, seed_everything, set_threads
+    from hpo.data import load_splits
+    from hpo.memory import peak_rss_mb
+    from hpo.profiles import get_profile
+    from hpo.results import write_json
+    from hpo.tuners import make_tuner
+
+    if args.threads:
+        set_threads(args.threads)
+    profile = get_profile(args.profile)
+    splits = load_splits(args.seed)
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", role)
+    # Workers differ in weight initialisation; the split and the oracle seed are the cell's.
+    seed_everything(
+        args.seed if role == "chief" else args.seed * 1009 + 1 + sum(map(ord, tuner_id))
+    )
+    progress = None
+    if role == "worker" and not args.quiet:
+        from hpo.progress import trial_printer
+        from hpo.tuners import planned_budget
+
+        label = f"{args.tuner} seed={args.seed} {profile.name} [{tuner_id}]"
+        progress = trial_printer(label, planned_budget(args.tuner, profile).trials)
+    search = make_tuner(
+        args.tuner,
+        profile,
+        args.seed,
+        args.dir,
+        progress=progress,
+        overwrite=(role == "chief"),
+        # A worker told "idle" (a Hyperband round awaiting results) waits before asking
+        # again; the chief must not, its one gRPC thread answers every worker.
+        idle_wait_s=0.25 if role == "worker" else 0.0,
+    )
+    search.search(*search_kwargs(splits, profile)[0], **search_kwargs(splits, profile)[1])
+    if role == "worker":
+        write_json(
+            Path(args.dir) / f"history-{tuner_id}.json",
+            {"history": search.history, "peak_rss_mb": peak_rss_mb()},
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hpo.distributed", description=__doc__)
+    parser.add_argument("role", choices=["chief", "worker"])
+    parser.add_argument("--tuner", required=True)
+    parser.add_argument("--seed", required=True, type=int)
+    parser.add_argument("--profile", default="paper")
+    parser.add_argument("--dir", required=True, help="the Keras Tuner project folder (shared)")
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
+    parser.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    args = parser.parse_args(argv)
+    for var in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        if var not in os.environ:
+            print(f"hpo.distributed: error: environment variable {var} is not set", file=sys.stderr)
+            return 2
+    try:
+        _serve(args.role, args)
+    except HpoError as e:
+        print(f"hpo.distributed: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
