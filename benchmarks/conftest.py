@@ -11,7 +11,7 @@ parallel run was measured beside another cell: compare runs made the same way.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import sys
@@ -26,6 +26,7 @@ RESULTS_DIR = Path("results")
 _records = pytest.StashKey[list]()
 _baselines = pytest.StashKey[list]()
 _parts = pytest.StashKey[list]()
+_threads = pytest.StashKey[int]()
 
 
 def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
@@ -78,7 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         # Share the cores among the workers: TensorFlow's pools default to all of them.
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        set_threads(max(1, _cores() // workers))
+        config.stash[_threads] = max(1, _cores() // workers)
+        set_threads(config.stash[_threads])
 
 
 def _part_path(json_path: Path, worker: str) -> Path:
@@ -184,25 +186,28 @@ def hpo_baselines(pytestconfig: pytest.Config) -> list:
 
 
 @pytest.fixture
-def progress(pytestconfig: pytest.Config):
-    """Per-trial progress lines on the terminal, past pytest's capture: searches take minutes."""
-    from hpo.progress import trial_printer
+def uncaptured(pytestconfig: pytest.Config):
+    """A context in which output reaches the terminal past pytest's capture.
 
+    A cell's child process started inside it inherits the real stderr, so its
+    per-trial progress lines show while the search runs (searches take minutes).
+    """
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
 
-    class _Terminal(io.TextIOBase):
-        def write(self, text: str) -> int:
-            with capture.global_and_fixture_disabled():
-                sys.stderr.write(text)
-                sys.stderr.flush()
-            return len(text)
+    @contextlib.contextmanager
+    def context():
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write("\n")  # off the line where pytest prints the test's file name
+            sys.stderr.flush()
+            yield
 
-    def make(label: str, planned: int):
-        terminal = _Terminal()
-        terminal.write("\n")  # off the line where pytest prints the test's file name
-        return trial_printer(label, planned, stream=terminal)
+    return context
 
-    return make
+
+@pytest.fixture(scope="session")
+def hpo_threads(pytestconfig: pytest.Config) -> int | None:
+    """TensorFlow threads for each cell: this worker's share of the cores (None: default)."""
+    return pytestconfig.stash.get(_threads, None)
 
 
 _calibration = pytest.StashKey[float]()

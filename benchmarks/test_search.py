@@ -5,24 +5,33 @@ pytest benchmarks --hpo-profile smoke --hpo-seeds 0-2 --hpo-tuners hyperband,ran
 
 from __future__ import annotations
 
-from hpo.cell import run_cell
+from hpo.cell import run_cell_isolated
 from hpo.profiles import get_profile
 from hpo.tuners import planned_budget
 
 
 def test_search(
-    benchmark, tuner, seed, hpo_profile, hpo_records, hpo_calibration, progress, tmp_path, request
+    benchmark,
+    tuner,
+    seed,
+    hpo_profile,
+    hpo_records,
+    hpo_calibration,
+    hpo_threads,
+    uncaptured,
+    request,
 ):
     budget = planned_budget(tuner, get_profile(hpo_profile))
     label = f"{tuner} seed={seed} {hpo_profile}"
     benchmark.group = f"search ({hpo_profile})"
-    result = benchmark.pedantic(
-        run_cell,
-        args=(tuner, seed, hpo_profile),
-        kwargs={"workdir": tmp_path, "progress": progress(label, budget.trials)},
-        rounds=1,
-        iterations=1,
-    )
+
+    def search():
+        # A fresh process per cell (memory does not carry over from earlier cells) and
+        # a temporary project, removed with its checkpoints when the cell ends.
+        with uncaptured():
+            return run_cell_isolated(tuner, seed, hpo_profile, threads=hpo_threads)
+
+    result = benchmark.pedantic(search, rounds=1, iterations=1)
     result.calibration_s = hpo_calibration
     benchmark.extra_info.update(
         tuner=tuner,
