@@ -59,11 +59,13 @@ def calibration():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, calibration):
-    def _run(hypermodel=build_model) -> Results:
+    def _run(hypermodel=build_model, per_seed=None) -> Results:
+        """`per_seed(seed)` builds a fresh HyperModel for each seed, as make_tuner does."""
         cells = []
         for seed in SEEDS:
+            model = per_seed(seed) if per_seed is not None else hypermodel
             cell = run_cell(
-                "random", seed, "smoke", tmp_path_factory.mktemp("cell"), hypermodel=hypermodel
+                "random", seed, "smoke", tmp_path_factory.mktemp("cell"), hypermodel=model
             )
             cells.append(dataclasses.replace(cell, calibration_s=calibration))
         return Results(cells)
@@ -103,7 +105,7 @@ def test_worse_models_fail_on_accuracy(baseline, run, tmp_path, capsys):
 
 
 def test_slower_search_fails_on_cost(baseline, run):
-    slower = run(SlowHyperModel())
+    slower = run(per_seed=lambda seed: SlowHyperModel(shuffle_seed=seed))
     [verdict] = compare(baseline, slower)
     assert verdict.accuracy_drop == 0
     assert [p for p in verdict.problems if "normalised search time grew" in p]
