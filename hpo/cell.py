@@ -86,9 +86,6 @@ def run_cell(
     splits = load_splits(seed)
     seed_everything(seed)
     search = make_tuner(tuner, prof, seed, str(workdir), hypermodel=hypermodel, progress=progress)
-    # Keras Tuner runs a full gc.collect() before every trial, and so does Keras'
-    # clear_session(); with TensorFlow loaded each took ~0.4 s here. Freezing what
-    # exists now (modules, data) leaves only the search's own objects to scan.
     reset_peak()
     with _frozen_gc(), warnings.catch_warnings():
         # Hyperband's later rounds, and get_best_models(), load saved weights into a
@@ -198,7 +195,12 @@ def evaluate_search(
 
 @contextlib.contextmanager
 def _frozen_gc() -> Iterator[None]:
-    """Keep objects that exist now out of the collector's scans until the block ends."""
+    """Keep objects that exist now out of the collector's scans until the block ends.
+
+    Keras Tuner runs a full gc.collect() before every trial, and so does Keras'
+    clear_session(); with TensorFlow loaded each took ~0.4 s here. Freezing what
+    exists now (modules, data) leaves only the search's own objects to scan.
+    """
     gc.collect()
     gc.freeze()
     try:

@@ -185,7 +185,8 @@ def _serve(role: str, args: argparse.Namespace) -> None:
         # again; the chief must not, its one gRPC thread answers every worker.
         idle_wait_s=0.25 if role == "worker" else 0.0,
     )
-    search.search(*search_kwargs(splits, profile)[0], **search_kwargs(splits, profile)[1])
+    fit_args, fit_kwargs = search_kwargs(splits, profile)
+    search.search(*fit_args, **fit_kwargs)
     if role == "worker":
         write_json(
             Path(args.dir) / f"history-{tuner_id}.json",
