@@ -25,6 +25,11 @@ def pytest_addoption(parser):
         help="budget profile: paper, quick or smoke (default: paper)",
     )
     group.addoption(
+        "--hpo-force",
+        action="store_true",
+        help="run every cell anew, even one whose record a previous session saved",
+    )
+    group.addoption(
         "--hpo-peer",
         action="store_true",
         help="also run benchmarks/test_peer.py: hpo beside a plain Keras Tuner script",

@@ -205,6 +205,13 @@ def uncaptured(pytestconfig: pytest.Config):
 
 
 @pytest.fixture(scope="session")
+def hpo_cells_dir(pytestconfig: pytest.Config) -> Path:
+    """Where each finished cell's record is saved: beside the benchmark JSON, one per cell."""
+    json_path = Path(pytestconfig.getoption("benchmark_json"))
+    return json_path.with_name(f"{json_path.stem}-cells")
+
+
+@pytest.fixture(scope="session")
 def hpo_threads(pytestconfig: pytest.Config) -> int | None:
     """TensorFlow threads for each cell: this worker's share of the cores (None: default)."""
     return pytestconfig.stash.get(_threads, None)

@@ -5,7 +5,7 @@ pytest benchmarks --hpo-profile smoke --hpo-seeds 0-2 --hpo-tuners hyperband,ran
 
 from __future__ import annotations
 
-from hpo.cell import run_cell_isolated
+from hpo.cell import cell_name, run_cell_isolated
 from hpo.profiles import get_profile
 from hpo.tuners import planned_budget
 
@@ -18,22 +18,35 @@ def test_search(
     hpo_records,
     hpo_calibration,
     hpo_threads,
+    hpo_cells_dir,
     uncaptured,
     request,
+    pytestconfig,
 ):
     budget = planned_budget(tuner, get_profile(hpo_profile))
     label = f"{tuner} seed={seed} {hpo_profile}"
     benchmark.group = f"search ({hpo_profile})"
 
     def search():
-        # A fresh process per cell (memory does not carry over from earlier cells) and
-        # a temporary project, removed with its checkpoints when the cell ends.
+        # A fresh process per cell (memory does not carry over from earlier cells). Its
+        # record is saved in hpo_cells_dir: an interrupted session, run again, reuses
+        # finished cells and resumes the one that was running; the cell's project
+        # (checkpoints) is removed once its record is written.
         with uncaptured():
-            return run_cell_isolated(tuner, seed, hpo_profile, threads=hpo_threads)
+            return run_cell_isolated(
+                tuner,
+                seed,
+                hpo_profile,
+                threads=hpo_threads,
+                record_path=hpo_cells_dir / f"{cell_name(tuner, seed, hpo_profile)}.json",
+                force=pytestconfig.getoption("hpo_force"),
+                calibration_s=hpo_calibration,
+            )
 
-    result = benchmark.pedantic(search, rounds=1, iterations=1)
-    result.calibration_s = hpo_calibration
+    # A reused record keeps the calibration of the session that ran it.
+    result, how = benchmark.pedantic(search, rounds=1, iterations=1)
     benchmark.extra_info.update(
+        how=how,  # ran, resumed or reused (then pytest-benchmark timed the reuse)
         tuner=tuner,
         seed=seed,
         profile=hpo_profile,
@@ -51,7 +64,7 @@ def test_search(
             "hpo_cell_line",
             f"{label}: test acc {result.test_accuracy:.4f}, {result.trials_completed} trials, "
             f"{result.epochs_trained} epochs, {result.wall_time_s:.0f} s, "
-            f"peak {result.peak_rss_mb:.0f} MiB",
+            f"peak {result.peak_rss_mb:.0f} MiB" + ("" if how == "ran" else f" ({how})"),
         )
     )
     # The search ran the budget its oracle planned: nothing silently failed or was skipped.

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from hpo.errors import HpoError
+from hpo.errors import CellStopped, HpoError
 
+EXIT_STOPPED = 1  # the search stopped itself: too many trials in a row failed
 EXIT_BAD_INPUT = 2
 
 
@@ -48,35 +49,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
     seed = check_seed(args.seed)
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
-    json_path = Path(
-        args.json or Path(args.out or "results") / f"{args.tuner}-{profile.name}-seed{seed}.json"
-    )
-    _check_writable(json_path)
-    if args.out:
-        try:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise HpoError(f"cannot create {args.out}: {e.strerror or e}") from None
 
-    from hpo.cell import run_cell
+    from hpo.cell import cell_name
+
+    name = cell_name(args.tuner, seed, profile.name)
+    json_path = Path(args.json) if args.json else Path(args.out) / f"{name}.json"
+    _check_writable(json_path)
+
+    from hpo.cell import run_saved_cell, saved_record
     from hpo.progress import trial_printer
-    from hpo.results import write_json
     from hpo.tuners import planned_budget
 
     budget = planned_budget(args.tuner, profile)
     label = f"{args.tuner} seed={seed} {profile.name}"
-    print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
+    if args.force or saved_record(json_path, args.tuner, seed, profile.name) is None:
+        print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
     if args.workers == 1:
         progress = None if args.quiet else trial_printer(label, budget.trials)
-        result = run_cell(args.tuner, seed, profile.name, workdir=args.out, progress=progress)
+        result, how = run_saved_cell(
+            args.tuner,
+            seed,
+            profile.name,
+            json_path,
+            progress=progress,
+            force=args.force,
+            keep=args.keep,
+        )
     else:
         from hpo.distributed import run_distributed
 
         print(f"{label}: a chief oracle and {args.workers} workers on 127.0.0.1", file=sys.stderr)
-        result = run_distributed(
-            args.tuner, seed, profile.name, args.workers, workdir=args.out, quiet=args.quiet
+        result, how = run_saved_cell(
+            args.tuner,
+            seed,
+            profile.name,
+            json_path,
+            force=args.force,
+            keep=args.keep,
+            search=lambda workdir: run_distributed(
+                args.tuner, seed, profile.name, args.workers, workdir, quiet=args.quiet
+            ),
         )
-    write_json(json_path, result.to_dict())
+    if how == "reused":
+        print(f"{label}: already done by this code, not run again (--force runs it anew)")
+    elif how == "resumed":
+        print(f"{label}: resumed from its saved state ({result.resumes} time(s))")
     print(
         f"{label}: best val_acc {result.best_val_accuracy:.4f}  "
         f"test_acc {result.test_accuracy:.4f}  test_loss {result.test_loss:.4f}  "
@@ -84,7 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s"
     )
     print(f"best hyperparameters: {result.best_hyperparameters}")
-    print(f"wrote {json_path}")
+    print(f"{'record' if how == 'reused' else 'wrote'} {json_path}")
     return 0
 
 
@@ -132,9 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--profile", default="paper", help=f"one of {', '.join(PROFILES)} (default: paper)"
     )
-    run.add_argument("--out", help="working directory for Keras Tuner's project (default: temp)")
     run.add_argument(
-        "--json", help="record path (default: OUT/ or results/ TUNER-PROFILE-seedN.json)"
+        "--out",
+        default="results",
+        help="folder of the record OUT/TUNER-PROFILE-seedN.json (default: results)",
+    )
+    run.add_argument("--json", help="record path instead (default: under --out)")
+    run.add_argument(
+        "--force", action="store_true", help="run anew, even if a record or saved state exists"
+    )
+    run.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep Keras Tuner's project (RECORD.work/: trials, checkpoints) after the record",
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
     run.add_argument(
@@ -177,11 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except CellStopped as e:
+        print(f"hpo: {e}", file=sys.stderr)
+        return EXIT_STOPPED
     except HpoError as e:
         print(f"hpo: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("hpo: interrupted", file=sys.stderr)
+        print("hpo: interrupted; the same command resumes where it stopped", file=sys.stderr)
         return 130
 
 

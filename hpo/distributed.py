@@ -6,6 +6,9 @@ trials and train them, all in one Keras Tuner project directory. When every
 worker has left (the oracle has no trial to give), the chief is stopped and
 this process reloads the project to judge the best model on the test rows.
 
+A worker that dies is started again under its id and given back its trial;
+one that keeps dying stops the search with an error (see `run_distributed`).
+
 The same two roles run on several machines (README, "Several machines"):
 
     KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 KERASTUNER_ORACLE_PORT=8000 \\
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -34,11 +36,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hpo.errors import HpoError
 from hpo.results import CellResult
 
 CHIEF_START_TIMEOUT_S = 120.0
+MAX_WORKER_RESTARTS = 2  # per worker id, before the search is stopped
+POLL_S = 0.5
 
 
 def _free_port() -> int:
@@ -65,8 +70,16 @@ def run_distributed(
     workers: int = 2,
     workdir: str | os.PathLike[str] | None = None,
     quiet: bool = False,
+    max_restarts: int = MAX_WORKER_RESTARTS,
 ) -> CellResult:
-    """One cell searched by `workers` Keras Tuner workers around one chief oracle."""
+    """One cell searched by `workers` Keras Tuner workers around one chief oracle.
+
+    A worker that dies (killed, out of memory) is started again under the same
+    id, up to `max_restarts` times each: the chief hands it back the trial it
+    was running, so no trial is lost or run twice, and the record's `faults`
+    lists each death. Past that, the search stops with an error instead of
+    leaving the other workers waiting for a trial that will never end.
+    """
     from hpo.data import check_seed
     from hpo.profiles import check_tuner, get_profile
 
@@ -77,7 +90,7 @@ def run_distributed(
         raise HpoError(f"workers must be at least 1, got {workers}")
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-dist-{tuner}-{seed}-") as tmp:
-            return run_distributed(tuner, seed, profile, workers, tmp, quiet)
+            return run_distributed(tuner, seed, profile, workers, tmp, quiet, max_restarts)
 
     port = _free_port()
     base = {
@@ -88,38 +101,67 @@ def run_distributed(
     }
     args = ["--tuner", tuner, "--seed", str(seed), "--profile", prof.name, "--dir", str(workdir)]
     threads = str(max(1, (os.cpu_count() or 1) // workers))
-    start = time.perf_counter()
-    chief = subprocess.Popen(
-        [sys.executable, "-m", "hpo.distributed", "chief", *args],
-        env={**base, "KERASTUNER_TUNER_ID": "chief"},
-    )
-    procs: list[subprocess.Popen] = []
+
+    def start(role: str, tuner_id: str) -> subprocess.Popen:
+        extra = ["--threads", threads, *(["--quiet"] if quiet else [])] if role == "worker" else []
+        return subprocess.Popen(
+            [sys.executable, "-m", "hpo.distributed", role, *args, *extra],
+            env={**base, "KERASTUNER_TUNER_ID": tuner_id},
+        )
+
+    started = time.perf_counter()
+    chief = start("chief", "chief")
+    running: dict[str, subprocess.Popen] = {}
+    faults: list[dict[str, Any]] = []
     try:
         _wait_listening(port, chief, CHIEF_START_TIMEOUT_S)
-        procs = [
-            subprocess.Popen(
-                [
-                    *[sys.executable, "-m", "hpo.distributed", "worker", *args],
-                    *["--threads", threads, *(["--quiet"] if quiet else [])],
-                ],
-                env={**base, "KERASTUNER_TUNER_ID": f"tuner{i}"},
-            )
-            for i in range(workers)
-        ]
-        codes = [p.wait() for p in procs]
-        wall = time.perf_counter() - start
+        running = {f"tuner{i}": start("worker", f"tuner{i}") for i in range(workers)}
+        while running:
+            time.sleep(POLL_S)
+            for tuner_id, proc in list(running.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                del running[tuner_id]
+                if code == 0:
+                    continue
+                deaths = 1 + sum(f["worker"] == tuner_id for f in faults)
+                restart = deaths <= max_restarts
+                faults.append(
+                    {
+                        "worker": tuner_id,
+                        "exit_code": code,
+                        "after_s": round(time.perf_counter() - started, 1),
+                        "action": "restarted" if restart else "search stopped",
+                    }
+                )
+                if not restart:
+                    raise HpoError(
+                        f"worker {tuner_id} died {deaths} times (last exit code {code}); "
+                        "the search is stopped, its saved trials are in "
+                        f"{Path(workdir).resolve()}"
+                    )
+                print(
+                    f"hpo: worker {tuner_id} exited with code {code}; starting it again "
+                    "(it resumes the trial it was running)",
+                    file=sys.stderr,
+                )
+                running[tuner_id] = start("worker", tuner_id)
+            if chief.poll() is not None and running:
+                raise HpoError(f"the chief oracle exited with code {chief.returncode}")
+        wall = time.perf_counter() - started
     finally:
         # Every trial the workers ran has been saved by the oracle; the chief only
         # polls (every 20 s) for stragglers that are gone, so stop it now.
-        for p in [*procs, chief]:
+        for p in [*running.values(), chief]:
             if p.poll() is None:
                 p.terminate()
-        for p in [*procs, chief]:
+        for p in [*running.values(), chief]:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
-    if any(codes):
-        raise HpoError(f"worker exit codes {codes}: a worker failed (its output is above)")
-    return _record(tuner, seed, prof.name, Path(workdir), wall, workers)
+    result = _record(tuner, seed, prof.name, Path(workdir), wall, workers)
+    result.faults = faults
+    return result
 
 
 def _record(tuner: str, seed: int, profile: str, workdir: Path, wall: float, workers: int):
@@ -127,15 +169,16 @@ def _record(tuner: str, seed: int, profile: str, workdir: Path, wall: float, wor
     from hpo.cell import evaluate_search
     from hpo.data import load_splits
     from hpo.profiles import get_profile
+    from hpo.results import read_json
     from hpo.tuners import make_tuner
 
-    history, peaks = [], []
-    for part in sorted(workdir.glob("history-*.json")):
-        data = json.loads(part.read_text(encoding="utf-8"))
-        history.extend(data["history"])
-        peaks.append(data["peak_rss_mb"])
-    history.sort(key=lambda h: h["elapsed_s"])
     search = make_tuner(tuner, get_profile(profile), seed, str(workdir), overwrite=False)
+    history, peaks = [], []
+    for part in sorted(Path(search.project_dir).glob("hpo-history-tuner*.json")):
+        log = read_json(part)
+        history.extend(log["history"])
+        peaks.append(log["peak_rss_mb"])
+    history.sort(key=lambda h: h["elapsed_s"])
     return evaluate_search(
         search,
         tuner,
@@ -153,9 +196,7 @@ def _serve(role: str, args: argparse.Namespace) -> None:
     """The chief serves the oracle until the search ends; a worker trains trials."""
     from hpo.cell import search_kwargs, seed_everything, set_threads
     from hpo.data import load_splits
-    from hpo.memory import peak_rss_mb
     from hpo.profiles import get_profile
-    from hpo.results import write_json
     from hpo.tuners import make_tuner
 
     if args.threads:
@@ -163,10 +204,8 @@ def _serve(role: str, args: argparse.Namespace) -> None:
     profile = get_profile(args.profile)
     splits = load_splits(args.seed)
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", role)
-    # Workers differ in weight initialisation; the split and the oracle seed are the cell's.
-    seed_everything(
-        args.seed if role == "chief" else args.seed * 1009 + 1 + sum(map(ord, tuner_id))
-    )
+    # Each trial is seeded from the cell seed and its id (hpo.tuners), whichever worker runs it.
+    seed_everything(args.seed)
     progress = None
     if role == "worker" and not args.quiet:
         from hpo.progress import trial_printer
@@ -180,18 +219,14 @@ def _serve(role: str, args: argparse.Namespace) -> None:
         args.seed,
         args.dir,
         progress=progress,
+        # A worker started again after it died picks up its log and the trial it was running.
         overwrite=(role == "chief"),
         # A worker told "idle" (a Hyperband round awaiting results) waits before asking
         # again; the chief must not, its one gRPC thread answers every worker.
         idle_wait_s=0.25 if role == "worker" else 0.0,
     )
     fit_args, fit_kwargs = search_kwargs(splits, profile)
-    search.search(*fit_args, **fit_kwargs)
-    if role == "worker":
-        write_json(
-            Path(args.dir) / f"history-{tuner_id}.json",
-            {"history": search.history, "peak_rss_mb": peak_rss_mb()},
-        )
+    search.search(*fit_args, **fit_kwargs)  # a worker's log is saved after every trial
 
 
 def main(argv: Sequence[str] | None = None) -> int:

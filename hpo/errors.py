@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class HpoError(Exception):
     """Bad input or an unusable file: the message names the problem in one line."""
+
+
+class CellStopped(HpoError):
+    """Keras Tuner stopped a search because too many trials in a row failed."""

@@ -12,6 +12,8 @@ oracle chooses exactly the same trials (tests compare both bit for bit).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from keras_tuner.oracles import BayesianOptimizationOracle
 from scipy.linalg import solve_triangular
@@ -51,7 +53,28 @@ class QuickPredictGPR(GaussianProcessRegressor):
 
 
 class QuickBayesianOracle(BayesianOptimizationOracle):
-    """Keras Tuner's BayesianOptimizationOracle, unchanged but for the GP's predict."""
+    """Keras Tuner's BayesianOptimizationOracle, but for the GP's predict and a saved generator.
+
+    Keras Tuner's oracle draws the starting points of its acquisition search from
+    a NumPy generator it does not save, so a resumed search would propose other
+    trials than an uninterrupted one; here the generator's state is saved with
+    the oracle's and restored on reload.
+    """
 
     def _make_gpr(self) -> GaussianProcessRegressor:
         return QuickPredictGPR(**super()._make_gpr().get_params(deep=False))
+
+    def get_state(self) -> dict[str, Any]:
+        name, keys, pos, has_gauss, cached = self._random_state.get_state()
+        return {
+            **super().get_state(),
+            "random_state": [name, keys.tolist(), pos, has_gauss, cached],
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        if "random_state" in state:
+            name, keys, pos, has_gauss, cached = state["random_state"]
+            self._random_state.set_state(
+                (name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached)
+            )

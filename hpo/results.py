@@ -39,6 +39,8 @@ class CellResult:
     calibration_s: float | None = None  # hpo.calibration on the same machine and session
     peak_rss_mb: float | None = None  # peak resident memory of the process during the search
     workers: int = 1  # Keras Tuner workers that shared the search (hpo.distributed)
+    resumes: int = 0  # times the search was interrupted and resumed from its saved state
+    faults: list[dict[str, Any]] = field(default_factory=list)  # distributed workers that died
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,11 +63,10 @@ class CellResult:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def without_times(self) -> dict[str, Any]:
-        """The record minus time and memory measurements: what determinism promises."""
+        """The record minus time, memory and interruptions: what determinism promises."""
         d = self.to_dict()
-        d.pop("wall_time_s")
-        d.pop("calibration_s")
-        d.pop("peak_rss_mb")
+        for key in ("wall_time_s", "calibration_s", "peak_rss_mb", "resumes", "faults"):
+            d.pop(key)
         d["history"] = [
             {k: v for k, v in h.items() if k not in ("elapsed_s", "rss_mb")} for h in d["history"]
         ]
@@ -83,11 +84,18 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:

@@ -63,6 +63,22 @@ class ValidationMetrics(keras.callbacks.Callback):
         logs["val_accuracy"] = float(keras.ops.mean(keras.metrics.binary_accuracy(self.y, pred)))
 
 
+class FailOnNonFiniteLoss(keras.callbacks.Callback):
+    """Fail the trial (Keras Tuner records it as FAILED, with this reason) when it diverges.
+
+    At learning rate 0.1 a model can diverge; Keras would go on training NaN
+    weights and Keras Tuner would score them like any other trial.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for name in ("loss", "val_loss"):
+            value = (logs or {}).get(name)
+            if value is not None and not math.isfinite(value):
+                raise kt.errors.FailedTrialError(
+                    f"{name} became {value} at epoch {epoch + 1}: the model diverged"
+                )
+
+
 def _build_state_eagerly(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:
     """Create the optimiser's and metrics' variables now, not inside the traced step."""
     if model.optimizer is not None and not model.optimizer.built:
@@ -75,15 +91,9 @@ def _build_state_eagerly(model: keras.Model, x: np.ndarray, y: np.ndarray) -> No
 class QuickFit(kt.HyperModel):
     """`build` as given; `fit` trains the same batches and epochs with less overhead."""
 
-    def __init__(
-        self,
-        build: Callable[[kt.HyperParameters], keras.Model] = build_model,
-        shuffle_seed: int = 0,
-    ) -> None:
+    def __init__(self, build: Callable[[kt.HyperParameters], keras.Model] = build_model) -> None:
         super().__init__()
         self._build = build
-        self._shuffle_seed = shuffle_seed
-        self._fits = 0
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         return self._build(hp)
@@ -105,10 +115,12 @@ class QuickFit(kt.HyperModel):
         if epochs - kwargs.get("initial_epoch", 0) >= ONE_CALL_MIN_EPOCHS:
             model.steps_per_execution = steps
         _build_state_eagerly(model, x, y)
-        self._fits += 1
+        # Drawn from NumPy's global generator, which hpo.tuners seeds for each trial:
+        # a trial shuffles the same way whenever, and in whichever process, it runs.
+        shuffle_seed = int(np.random.randint(2**31 - 1))
         batches = (
             tf.data.Dataset.from_tensor_slices((np.asarray(x), np.asarray(y)))
-            .shuffle(len(x), seed=self._shuffle_seed * 100_003 + self._fits)
+            .shuffle(len(x), seed=shuffle_seed)
             .batch(batch_size)
             .repeat()
         )
@@ -118,6 +130,12 @@ class QuickFit(kt.HyperModel):
             shuffle=False,
             steps_per_epoch=steps,
             epochs=epochs,
-            callbacks=[ValidationMetrics(*validation_data), *(callbacks or [])],
+            # Validation first (the others read its logs); the divergence check last, so
+            # the tuner has counted the epoch in which the trial failed.
+            callbacks=[
+                ValidationMetrics(*validation_data),
+                *(callbacks or []),
+                FailOnNonFiniteLoss(),
+            ],
             **{"verbose": 0, **kwargs},
         )

@@ -8,21 +8,27 @@ ended. Nothing about how trials are chosen or trained is changed.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import keras
 import keras_tuner as kt
 import numpy as np
+from keras_tuner.src import utils as kt_utils
 
+from hpo.errors import HpoError
 from hpo.fastgp import QuickBayesianOracle
-from hpo.memory import rss_mb
+from hpo.memory import peak_rss_mb, rss_mb
 from hpo.profiles import TUNER_NAMES, Profile, check_tuner
 from hpo.progress import ProgressFn
+from hpo.results import read_json, write_json, write_text
 from hpo.space import build_model
 from hpo.training import QuickFit
 
@@ -42,43 +48,129 @@ def oracle_seed(seed: int) -> int:
     return derived % (2**31 - 1) + 1
 
 
-class TrialRecorder:
-    """Mixin for a Keras Tuner tuner: counts epochs per trial and logs each finished trial."""
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed of one trial's weights and shuffles: a function of the cell seed and trial id.
 
-    def _start_recording(self, progress: ProgressFn | None) -> None:
-        self.history: list[dict[str, Any]] = []
-        self._epochs: dict[str, int] = {}
+    Seeding each trial (not once per search) makes a trial train the same way
+    whether the search ran straight through, resumed after a kill, or handed the
+    trial to another distributed worker.
+    """
+    entropy = [seed, *trial_id.encode()]
+    return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint32)[0])
+
+
+FINISHED = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+
+
+class TrialRecorder:
+    """Mixin for a Keras Tuner tuner: seeds each trial, counts its epochs, logs it when it ends.
+
+    The log (`history`) is saved atomically in the project folder after every
+    trial, beside Keras Tuner's own state, so a search killed at any moment and
+    started again over the same folder resumes with nothing lost and nothing
+    counted twice: an entry is kept only if the oracle recorded its trial as
+    finished, and a trial the oracle finished just before the kill (its log
+    entry not yet written) gets its entry from the epochs saved before it ended.
+    """
+
+    def _start_recording(self, progress: ProgressFn | None, seed: int) -> None:
+        self._cell_seed = seed
         self._progress = progress
+        self._epochs: dict[str, int] = {}
+        self.history: list[dict[str, Any]] = []
+        self.resumes = 0
+        self.elapsed_before_s = 0.0  # search time spent before the last resume
+        self.log_path = Path(self.project_dir) / f"hpo-history-{self.tuner_id}.json"  # type: ignore[attr-defined]
+        if self.log_path.exists():
+            self._resume_log(read_json(self.log_path))
         self._t0 = time.perf_counter()
+
+    def _resume_log(self, log: Any) -> None:
+        if not isinstance(log, dict) or not isinstance(log.get("history"), list):
+            raise HpoError(f"{self.log_path}: not an hpo trial log; start over with --force")
+        self.history = [h for h in log["history"] if self._finished(h["trial_id"])]
+        pending = log.get("pending")
+        logged = {h["trial_id"] for h in self.history}
+        if (
+            pending is not None
+            and pending["trial_id"] not in logged
+            and self._finished(pending["trial_id"])
+        ):
+            # Killed after the oracle saved this trial's end but before its entry was written.
+            entry = self._entry(pending["trial_id"], pending["epochs"], log["elapsed_s"])
+            self.history.append(entry)
+        self.resumes = int(log["resumes"]) + 1
+        self.elapsed_before_s = float(log["elapsed_s"])
+
+    def _finished(self, trial_id: str) -> bool:
+        return self.oracle.get_trial(trial_id).status in FINISHED  # type: ignore[attr-defined]
+
+    def search_time_s(self) -> float:
+        """Search time so far, including time spent before a resume."""
+        return self.elapsed_before_s + time.perf_counter() - self._t0
+
+    def _save_log(self, pending: dict[str, Any] | None = None) -> None:
+        write_json(
+            self.log_path,
+            {
+                "history": self.history,
+                "pending": pending,
+                "elapsed_s": self.search_time_s(),
+                "resumes": self.resumes,
+                "peak_rss_mb": peak_rss_mb(),
+            },
+        )
 
     def on_search_begin(self) -> None:
         super().on_search_begin()  # type: ignore[misc]
         self._t0 = time.perf_counter()
 
+    def run_trial(self, trial, *args, **kwargs):
+        keras.utils.set_random_seed(trial_seed(self._cell_seed, trial.trial_id))
+        return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+
     def on_epoch_end(self, trial, model, epoch, logs=None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
 
+    def on_trial_begin(self, trial) -> None:
+        super().on_trial_begin(trial)  # type: ignore[misc]
+        self._epochs[trial.trial_id] = 0  # a retried (resumed) trial counts from zero
+
     def on_trial_end(self, trial) -> None:
-        super().on_trial_end(trial)  # type: ignore[misc]
-        trial = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
-        completed = trial.status == kt.engine.trial.TrialStatus.COMPLETED
+        epochs = self._epochs.get(trial.trial_id, 0)
+        self._save_log(pending={"trial_id": trial.trial_id, "epochs": epochs})
+        try:
+            super().on_trial_end(trial)  # type: ignore[misc]
+        finally:
+            # Also when the oracle stops the search (too many failures in a row):
+            # the failed trial is logged before the error propagates.
+            self.history.append(self._entry(trial.trial_id, epochs, self.search_time_s()))
+            self._save_log()
+            if self._progress is not None:
+                self._progress(self.history)
+
+    def _entry(self, trial_id: str, epochs: int, elapsed_s: float) -> dict[str, Any]:
+        """The log entry of a finished trial, from the oracle's record of it."""
+        trial = self.oracle.get_trial(trial_id)  # type: ignore[attr-defined]
+        status = trial.status
+        completed = status == kt.engine.trial.TrialStatus.COMPLETED
         values = dict(trial.hyperparameters.values)
         entry = {
-            "trial_id": trial.trial_id,
-            "status": trial.status,
+            "trial_id": trial_id,
+            "status": status,
             "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
             "val_accuracy": float(trial.score) if completed and trial.score is not None else None,
-            "epochs": self._epochs.get(trial.trial_id, 0),
-            "elapsed_s": time.perf_counter() - self._t0,
+            "epochs": epochs,
+            "elapsed_s": elapsed_s,
             "rss_mb": rss_mb(),
         }
+        if not completed and trial.message:
+            entry["error"] = trial.message.strip().splitlines()[-1]
         if "tuner/epochs" in values:
             entry["bracket"] = values["tuner/bracket"]
             entry["round"] = values["tuner/round"]
-        self.history.append(entry)
-        if self._progress is not None:
-            self._progress(entry)
+        return entry
 
 
 class RecordingHyperband(TrialRecorder, kt.Hyperband):
@@ -141,14 +233,17 @@ def make_tuner(
     overwrite: bool = True,
     idle_wait_s: float = 0.0,
 ) -> kt.Tuner:
-    """A tuner of the registry's `name` working in `directory` (fresh unless `overwrite=False`).
+    """A tuner of the registry's `name` working in `directory`.
+
+    `overwrite=False` resumes the project saved there, if any: finished trials
+    are kept and the trial that was running is run again.
 
     A model-building function is trained through `QuickFit`; a `HyperModel` is used as given.
     `idle_wait_s` makes a distributed worker wait that long after the chief answers
     "idle" (a Hyperband round waiting for results) instead of asking again at once.
     """
     if not isinstance(hypermodel, kt.HyperModel):
-        hypermodel = QuickFit(hypermodel, shuffle_seed=seed)
+        hypermodel = QuickFit(hypermodel)
     tuner = TUNERS[check_tuner(name)](
         profile,
         seed,
@@ -157,11 +252,32 @@ def make_tuner(
         directory=directory,
         overwrite=overwrite,
     )
-    tuner._start_recording(progress)
+    if hasattr(tuner.oracle, "trials"):  # a local oracle, not a distributed worker's client
+        # Reloading reads trials in directory order; the best of tied trials, and the
+        # GP's inputs, follow this order, so restore the order they were created in.
+        tuner.oracle.trials = dict(sorted(tuner.oracle.trials.items()))
+    tuner._start_recording(progress, seed)
     if idle_wait_s > 0:
         _wait_when_idle(tuner.oracle, idle_wait_s)
     tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table
     return tuner
+
+
+def _save_json_atomically(path: str, obj: Any) -> str:
+    """Keras Tuner's `save_json`, writing a local file atomically (write, then rename).
+
+    Keras Tuner rewrites oracle.json and each trial.json in place; a kill in the
+    middle of that write would leave a project that cannot be resumed.
+    """
+    if "://" in str(path):  # a remote filesystem: Keras Tuner's own writer
+        return _kt_save_json(path, obj)
+    text = json.dumps(obj)
+    write_text(path, text)
+    return text
+
+
+_kt_save_json = kt_utils.save_json
+kt_utils.save_json = _save_json_atomically
 
 
 def _wait_when_idle(oracle: kt.Oracle, seconds: float) -> None:

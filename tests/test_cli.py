@@ -20,7 +20,33 @@ def test_run_writes_the_record_and_a_summary(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "test_acc" in captured.out and "wrote" in captured.out
     assert "trial 3/3" in captured.err  # progress, one line per trial
-    assert (out / "random_tuning").is_dir()  # Keras Tuner's own project, kept in --out
+    # Keras Tuner's project (checkpoints) is removed once the record is written.
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "random-smoke-seed3.json"
+    ]
+    # The same command again reuses the record instead of searching again.
+    before = (out / "random-smoke-seed3.json").read_text()
+    assert (
+        main(["run", "--tuner", "random", "--seed", "3", "--profile", "smoke", "--out", str(out)])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "already done" in captured.out and "trial" not in captured.err
+    assert (out / "random-smoke-seed3.json").read_text() == before
+
+
+def test_keep_keeps_the_project_and_force_runs_anew(tmp_path, capsys):
+    args = ["run", "--tuner", "random", "--seed", "1", "--profile", "smoke", "--out", str(tmp_path)]
+    assert main([*args, "--keep"]) == 0
+    assert (tmp_path / "random-smoke-seed1.work" / "random_tuning" / "oracle.json").is_file()
+    first = json.loads((tmp_path / "random-smoke-seed1.json").read_text())
+    capsys.readouterr()
+    assert main([*args, "--force"]) == 0
+    captured = capsys.readouterr()
+    assert "trial 3/3" in captured.err and "already done" not in captured.out
+    assert not (tmp_path / "random-smoke-seed1.work").exists()
+    again = json.loads((tmp_path / "random-smoke-seed1.json").read_text())
+    assert again["history"] != [] and again["test_accuracy"] == first["test_accuracy"]
 
 
 @pytest.mark.parametrize(

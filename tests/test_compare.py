@@ -105,7 +105,7 @@ def test_worse_models_fail_on_accuracy(baseline, run, tmp_path, capsys):
 
 
 def test_slower_search_fails_on_cost(baseline, run):
-    slower = run(per_seed=lambda seed: SlowHyperModel(shuffle_seed=seed))
+    slower = run(per_seed=lambda seed: SlowHyperModel())
     [verdict] = compare(baseline, slower)
     assert verdict.accuracy_drop == 0
     assert [p for p in verdict.problems if "normalised search time grew" in p]

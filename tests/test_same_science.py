@@ -52,9 +52,7 @@ def _fit(seed: int, quick: bool, epochs: int):
         validation_data=(splits.x_val, splits.y_val), batch_size=32, epochs=epochs, verbose=0
     )
     if quick:
-        history = QuickFit(shuffle_seed=seed).fit(
-            hp, model, splits.x_train, splits.y_train, **kwargs
-        )
+        history = QuickFit().fit(hp, model, splits.x_train, splits.y_train, **kwargs)
     else:
         history = model.fit(splits.x_train, splits.y_train, **kwargs)
     return model, history.history, splits
