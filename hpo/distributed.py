@@ -137,7 +137,7 @@ def run_distributed(
                 )
                 if not restart:
                     raise HpoError(
-                        f"worker {tuner_id} died {deaths} times (last exit code {code}); "
+                        f"worker {tuner_id} died {deaths} time(s) (last exit code {code}); "
                         "the search is stopped, its saved trials are in "
                         f"{Path(workdir).resolve()}"
                     )

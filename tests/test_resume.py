@@ -1,0 +1,116 @@
+"""Kill a real `hpo run` at a moment hypothesis picks, run it again: nothing lost, nothing twice.
+
+Each example starts `hpo run` (smoke profile) in a fresh process, waits until it
+has finished `after` trials (0: until its search is about to start; all of them:
+while it judges the best model and writes the record), waits `delay` seconds
+more, sends SIGKILL or SIGINT, then runs the same command to the end. The final
+record must equal the record of an uninterrupted run, apart from times and the
+count of resumes: the same trials and epochs, each once, the same best
+hyperparameters and test scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from hpo.profiles import get_profile
+from hpo.results import CellResult
+from hpo.tuners import planned_budget
+
+pytestmark = pytest.mark.slow
+
+TUNERS = ["hyperband", "bayesian"]  # the two with state beyond a list of trials
+SEED = 2
+
+
+def _command(tuner: str, out: Path) -> list[str]:
+    return [
+        *[sys.executable, "-m", "hpo", "run", "--tuner", tuner, "--seed", str(SEED)],
+        *["--profile", "smoke", "--out", str(out)],
+    ]
+
+
+def _record(out: Path, tuner: str) -> CellResult:
+    path = out / f"{tuner}-smoke-seed{SEED}.json"
+    return CellResult.from_dict(json.loads(path.read_text()))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict[str, CellResult]:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    for tuner in TUNERS:
+        subprocess.run(_command(tuner, out), check=True, capture_output=True, timeout=600)
+    return {tuner: _record(out, tuner) for tuner in TUNERS}
+
+
+def _run_and_kill(command: list[str], after: int, delay: float, sig: int) -> tuple[int, str]:
+    """Start `command`, wait for `after` finished trials plus `delay` s, send `sig`."""
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    reached = threading.Event()
+    lines: list[str] = []
+
+    def watch() -> None:
+        done = 0
+        for line in proc.stderr:
+            lines.append(line)
+            done += " trial " in line and "/" in line
+            if ("planned" in line and after == 0) or (after and done >= after):
+                reached.set()
+        reached.set()  # the process ended first
+
+    threading.Thread(target=watch, daemon=True).start()
+    reached.wait(timeout=300)
+    time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    code = proc.wait(timeout=300)
+    time.sleep(0.2)  # let the reader take the last lines
+    return code, "".join(lines)
+
+
+@settings(
+    max_examples=int(os.environ.get("HPO_KILL_EXAMPLES", "6")),
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking would rerun minutes
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_a_killed_run_resumes_to_the_uninterrupted_record(uninterrupted, data):
+    tuner = data.draw(st.sampled_from(TUNERS), label="tuner")
+    trials = planned_budget(tuner, get_profile("smoke")).trials
+    after = data.draw(st.integers(0, trials), label="trials finished before the kill")
+    delay = data.draw(st.floats(0.0, 1.5), label="then seconds")
+    sig = data.draw(st.sampled_from([signal.SIGKILL, signal.SIGINT]), label="signal")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        code, err = _run_and_kill(_command(tuner, out), after, delay, sig)
+        # 130: hpo caught the SIGINT; -SIGINT: it came while Python was shutting down.
+        exits = (0, -signal.SIGKILL, 130, -signal.SIGINT)
+        assert code in exits, f"killed run exited with {code}: {err[-2000:]}"
+        if sig == signal.SIGINT:  # no traceback; if caught, one line saying how to go on
+            assert "Traceback" not in err
+            assert code != 130 or "hpo: interrupted" in err
+        again = subprocess.run(_command(tuner, out), capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert "Traceback" not in again.stderr
+        resumed = _record(out, tuner)
+        expected = uninterrupted[tuner]
+        assert resumed.without_times() == expected.without_times()
+        assert [h["trial_id"] for h in resumed.history] == [h["trial_id"] for h in expected.history]
+        # Nothing left behind but the record (and the cell's lock file).
+        assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+            f"{tuner}-smoke-seed{SEED}.json"
+        ]
+        assert not list(out.glob(".*.tmp"))
