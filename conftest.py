@@ -36,13 +36,11 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--hpo-min-speedup",
-        type=float,
         default=None,
         help="peer comparison: fail if hpo is not at least this many times faster",
     )
     group.addoption(
         "--hpo-max-rss-mb",
-        type=float,
         default=None,
         help="peer comparison: fail if hpo's peak resident memory exceeds this (MiB)",
     )

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from hpo.cli import EXIT_BAD_INPUT
 from hpo.errors import HpoError
 from hpo.profiles import get_profile, parse_seeds, parse_tuners
 
@@ -37,7 +39,26 @@ def _selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
             get_profile(config.getoption("hpo_profile")).name,
         )
     except HpoError as e:
-        raise pytest.UsageError(str(e)) from None
+        pytest.exit(f"hpo: error: {e}", returncode=EXIT_BAD_INPUT)
+
+
+def _check_limits(config: pytest.Config) -> None:
+    """The peer goals, as positive numbers (parsed here: pytest's own errors exit 4)."""
+    for name in ("hpo_min_speedup", "hpo_max_rss_mb"):
+        text = config.getoption(name)
+        if text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            option = "--" + name.replace("_", "-")
+            pytest.exit(
+                f"hpo: error: {option} must be a positive number, got {text!r}",
+                returncode=EXIT_BAD_INPUT,
+            )
+        setattr(config.option, name, value)
 
 
 def _cores() -> int:
@@ -66,6 +87,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     _, _, profile = _selection(config)
+    _check_limits(config)
     config.stash[_records] = []
     config.stash[_baselines] = []
     # Save the JSON without extra flags (before pytest-benchmark reads the option).

@@ -5,8 +5,9 @@ pytest benchmarks --hpo-profile smoke --hpo-seeds 0-2 --hpo-tuners hyperband,ran
 
 from __future__ import annotations
 
-from hpo.cell import cell_name, run_cell_isolated
+from hpo.cell import run_cell_isolated
 from hpo.profiles import get_profile
+from hpo.results import cell_name
 from hpo.tuners import planned_budget
 
 

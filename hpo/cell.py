@@ -24,7 +24,7 @@ from hpo.errors import CellStopped, HpoError
 from hpo.memory import peak_rss_mb, reset_peak
 from hpo.profiles import Profile, get_profile
 from hpo.progress import ProgressFn
-from hpo.results import CellResult, read_json, write_json
+from hpo.results import CellResult, cell_name, read_json, write_json
 from hpo.space import build_model
 from hpo.tuners import BATCH_SIZE, make_tuner
 
@@ -139,11 +139,6 @@ def run_cell(
         )
 
 
-def cell_name(tuner: str, seed: int, profile: str) -> str:
-    """The file stem of a cell's record: TUNER-PROFILE-seedN."""
-    return f"{tuner}-{profile}-seed{seed}"
-
-
 def run_saved_cell(
     tuner: str,
     seed: int,
@@ -205,7 +200,10 @@ def saved_record(path: Path, tuner: str, seed: int, profile: str) -> CellResult 
     """
     if not path.exists():
         return None
-    record = CellResult.from_dict(read_json(path), str(path))
+    try:
+        record = CellResult.from_dict(read_json(path), str(path))
+    except HpoError as e:
+        raise HpoError(f"{e} (--force replaces it)") from None
     if (record.tuner, record.seed, record.profile) != (tuner, seed, profile):
         raise HpoError(
             f"{path} holds the record of {record.tuner} seed={record.seed} {record.profile}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -28,8 +29,23 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
 def _check_writable(path: Path) -> None:
     """Fail before a long search, not after it, if `path` cannot be written."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise HpoError(f"cannot write {path}: {parent} is a file, not a folder")
+            break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".hpo-check-"):
@@ -50,7 +66,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
 
-    from hpo.cell import cell_name
+    from hpo.results import cell_name
 
     name = cell_name(args.tuner, seed, profile.name)
     json_path = Path(args.json) if args.json else Path(args.out) / f"{name}.json"
@@ -184,13 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("candidate", help="pytest-benchmark JSON of the candidate run")
     comp.add_argument(
         "--accuracy-threshold",
-        type=float,
+        type=_positive,
         default=None,
         help="mean test-accuracy drop that counts (default: one test row, 1/114)",
     )
     comp.add_argument(
         "--slowdown",
-        type=float,
+        type=_positive,
         default=0.25,
         help="growth of time / calibration that counts (default: 0.25)",
     )

@@ -14,10 +14,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from hpo.errors import HpoError
+from hpo.profiles import MAX_SEED
 
 TEST_FRACTION = 0.2
 VALIDATION_FRACTION = 0.2  # of what remains after the test rows: the seed report's 80/20
-MAX_SEED = 2**32 - 1  # scikit-learn's and NumPy's limit for a seed
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,14 @@ the TensorFlow import.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hpo.errors import HpoError
+
+MAX_SEED = 2**32 - 1  # scikit-learn's and NumPy's limit for a seed
+MAX_SEEDS = 10_000  # in one seed list: more is a typo, not a comparison
+_SEED_PART = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
 
 # The names of hpo.tuners.TUNERS, in order (checked there at import).
 TUNER_NAMES: tuple[str, ...] = ("hyperband", "bayesian", "random")
@@ -54,14 +59,17 @@ def parse_seeds(text: str) -> list[int]:
     """Seeds from text such as "0-9", "0,3,7" or "0-2,5" (ranges inclusive), sorted, unique."""
     seeds: set[int] = set()
     for part in filter(None, (p.strip() for p in text.split(","))):
-        lo, sep, hi = part.partition("-")
-        try:
-            start = int(lo)
-            stop = int(hi) if sep else start
-        except ValueError:
-            raise HpoError(f"bad seed list {text!r}: {part!r} is not N or N-M") from None
-        if start < 0 or stop < start:
-            raise HpoError(f"bad seed list {text!r}: {part!r} is not an ascending range of N >= 0")
+        match = _SEED_PART.fullmatch(part)
+        if match is None:
+            raise HpoError(f"bad seed list {text!r}: {part!r} is not N or N-M (N >= 0)")
+        start = int(match[1])
+        stop = int(match[2]) if match[2] is not None else start
+        if stop < start:
+            raise HpoError(f"bad seed list {text!r}: {part!r} is not an ascending range")
+        if stop > MAX_SEED:
+            raise HpoError(f"bad seed list {text!r}: seeds go up to {MAX_SEED}")
+        if stop - start + 1 + len(seeds) > MAX_SEEDS:
+            raise HpoError(f"bad seed list {text!r}: more than {MAX_SEEDS} seeds")
         seeds.update(range(start, stop + 1))
     if not seeds:
         raise HpoError(f"bad seed list {text!r}: no seeds")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
+from hpo.profiles import MAX_SEED
 
 SCHEMA_VERSION = 1
 
@@ -60,6 +62,11 @@ class CellResult:
         missing = sorted(required - data.keys())
         if missing:
             raise HpoError(f"{source}: cell record lacks field(s) {', '.join(missing)}")
+        for name, value in data.items():
+            if name in _FIELD_CHECKS:
+                check, wanted = _FIELD_CHECKS[name]
+                if not check(value):
+                    raise HpoError(f"{source}: field {name} must be {wanted}, got {_short(value)}")
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def without_times(self) -> dict[str, Any]:
@@ -71,6 +78,90 @@ class CellResult:
             {k: v for k, v in h.items() if k not in ("elapsed_s", "rss_mb")} for h in d["history"]
         ]
         return d
+
+
+def cell_name(tuner: str, seed: int, profile: str) -> str:
+    """The file stem of a cell's record: TUNER-PROFILE-seedN."""
+    return f"{tuner}-{profile}-seed{seed}"
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _count(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _share(x: Any) -> bool:
+    return _number(x) and 0 <= x <= 1
+
+
+def _non_negative(x: Any) -> bool:
+    return _number(x) and x >= 0
+
+
+def _trial_entry(h: Any) -> bool:
+    return (
+        isinstance(h, dict)
+        and (h.get("val_accuracy") is None or _share(h["val_accuracy"]))
+        and _count(h.get("epochs"))
+        and _non_negative(h.get("elapsed_s"))
+    )
+
+
+_FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "tuner": (lambda x: isinstance(x, str) and x != "", "a tuner name"),
+    "profile": (lambda x: isinstance(x, str) and x != "", "a profile name"),
+    "seed": (lambda x: _count(x) and x <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
+    "best_val_accuracy": (_share, "a number in [0, 1]"),
+    "test_accuracy": (_share, "a number in [0, 1]"),
+    "best_val_loss": (_non_negative, "a finite number >= 0"),
+    "test_loss": (_non_negative, "a finite number >= 0"),
+    "wall_time_s": (_non_negative, "a finite number >= 0"),
+    "calibration_s": (lambda x: x is None or _non_negative(x), "null or a number >= 0"),
+    "peak_rss_mb": (lambda x: x is None or _non_negative(x), "null or a number >= 0"),
+    **{
+        name: (_count, "an integer >= 0")
+        for name in (
+            "trials_completed",
+            "trials_failed",
+            "epochs_trained",
+            "n_train",
+            "n_val",
+            "n_test",
+            "resumes",
+            "schema_version",
+        )
+    },
+    "workers": (lambda x: _count(x) and x >= 1, "an integer >= 1"),
+    "best_hyperparameters": (lambda x: isinstance(x, dict), "an object"),
+    "versions": (lambda x: isinstance(x, dict), "an object"),
+    "history": (
+        lambda x: isinstance(x, list) and len(x) > 0 and all(map(_trial_entry, x)),
+        "a non-empty list of trials, each with val_accuracy, epochs and elapsed_s",
+    ),
+    "faults": (lambda x: isinstance(x, list) and all(isinstance(f, dict) for f in x), "a list"),
+}
+
+
+def _check_baseline(b: Any, source: str) -> dict[str, Any]:
+    if not (
+        isinstance(b, dict)
+        and _count(b.get("seed"))
+        and _share(b.get("default_mlp"))
+        and _share(b.get("logistic_regression"))
+    ):
+        raise HpoError(
+            f"{source}: a baseline must hold seed, default_mlp and logistic_regression, "
+            f"got {_short(b)}"
+        )
+    return b
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -107,15 +198,19 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file, raising HpoError (one line) if it is missing or corrupt."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise HpoError(f"{path}: no such file") from None
     except OSError as e:
         raise HpoError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not raw.strip():
+        raise HpoError(f"{path}: empty file")
     try:
-        return json.loads(text)
+        return json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HpoError(f"{path}: not valid JSON ({e})") from None
+        raise HpoError(f"{path}: not valid JSON ({_short(str(e), 120)})") from None
+    except RecursionError:
+        raise HpoError(f"{path}: not usable JSON (nested too deeply)") from None
 
 
 @dataclass
@@ -133,8 +228,8 @@ def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
         if isinstance(extra, dict) and "cell" in extra:
             out.cells.append(CellResult.from_dict(extra["cell"], f"{source}: benchmark #{i}"))
-        elif isinstance(extra, dict) and isinstance(extra.get("baseline"), dict):
-            out.baselines.append(extra["baseline"])
+        elif isinstance(extra, dict) and "baseline" in extra:
+            out.baselines.append(_check_baseline(extra["baseline"], f"{source}: benchmark #{i}"))
         else:
             raise HpoError(f"{source}: benchmark #{i} has no cell record in extra_info")
     return out
