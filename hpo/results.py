@@ -246,7 +246,7 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
         data = read_json(path)
         if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
             part = _from_benchmark_json(data, str(path))
-        elif isinstance(data, dict) and "tuner" in data:
+        elif isinstance(data, dict) and data.keys() & {f.name for f in fields(CellResult)}:
             part = Results(cells=[CellResult.from_dict(data, str(path))])
         else:
             raise HpoError(f"{path}: neither a pytest-benchmark JSON nor an hpo cell record")
