@@ -97,8 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if _worker_id() is None and config.getoption("dist", "no") != "no":
         config.pluginmanager.register(_CellLines(config), "hpo-cell-lines")
     if _worker_id() is not None:
-        from hpo.cell import set_threads
+        from hpo.cell import die_with_parent, set_threads
 
+        die_with_parent()  # a killed session leaves no worker searching behind it
         # Share the cores among the workers: TensorFlow's pools default to all of them.
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         config.stash[_threads] = max(1, _cores() // workers)

@@ -282,7 +282,7 @@ def _child_cell(
     from hpo.progress import trial_printer
     from hpo.tuners import planned_budget
 
-    _die_with_parent()
+    die_with_parent()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if threads:
         set_threads(threads)
@@ -307,8 +307,12 @@ def _child_cell(
     return result.to_dict(), how
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (no-op elsewhere)."""
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (no-op elsewhere).
+
+    A session killed with SIGKILL cannot stop its helpers itself; without this
+    they would go on searching, orphaned, beside the session that resumes.
+    """
     import ctypes
     import signal
 

@@ -114,3 +114,53 @@ def test_a_killed_run_resumes_to_the_uninterrupted_record(uninterrupted, data):
             f"{tuner}-smoke-seed{SEED}.json"
         ]
         assert not list(out.glob(".*.tmp"))
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (a session and everything it started)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_killed_benchmark_session_reuses_finished_cells_and_resumes_the_rest(tmp_path):
+    json_path = tmp_path / "b.json"
+    command = [
+        *[sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke"],
+        *["--hpo-seeds", "0-2", "--hpo-tuners", "random", "--benchmark-json", str(json_path)],
+    ]  # pytest-xdist, one worker per core: the way users run it
+    marker = f"HPO_TEST_SESSION={tmp_path.name}"
+    env = {**os.environ, "HPO_TEST_SESSION": tmp_path.name}
+    cwd = Path(__file__).parents[1]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
+    )
+    finished = False
+    for line in proc.stdout:
+        finished = finished or "smoke: test acc" in line
+        if finished and "smoke: trial 1/3" in line:
+            break  # one cell done, another one trial into its search
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    time.sleep(2)
+    assert _processes_with(marker) == []  # its workers and their cells died with it
+    cells = tmp_path / "b-cells"
+    done_before = {p.name: p.read_bytes() for p in cells.glob("*.json")}
+    assert done_before and list(cells.glob("*.work/*_tuning/hpo-history-tuner0.json"))
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert again.stdout.count("(reused)") == len(done_before)
+    assert "(resumed)" in again.stdout
+    for name, before in done_before.items():
+        assert (cells / name).read_bytes() == before  # not run again
+    merged = json.loads(json_path.read_text())
+    records = [b["extra_info"]["cell"] for b in merged["benchmarks"]]
+    assert sorted(r["seed"] for r in records) == [0, 1, 2]
+    assert all((r["trials_completed"], r["epochs_trained"]) == (3, 9) for r in records)
+    assert not list(cells.glob("*.work"))  # every project removed once its record was written
