@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -103,7 +104,13 @@ class TrialRecorder:
         self.elapsed_before_s = float(log["elapsed_s"])
 
     def _finished(self, trial_id: str) -> bool:
-        return self.oracle.get_trial(trial_id).status in FINISHED  # type: ignore[attr-defined]
+        """Whether the oracle's saved state counts `trial_id` as ended (it will not rerun it)."""
+        oracle = self.oracle  # type: ignore[attr-defined]
+        if hasattr(oracle, "end_order"):
+            # A local oracle, reloaded: a trial file may say COMPLETED while oracle.json,
+            # written after it, still lists the trial as running; then it runs again.
+            return trial_id in oracle.end_order
+        return oracle.get_trial(trial_id).status in FINISHED  # a distributed worker's client
 
     def search_time_s(self) -> float:
         """Search time so far, including time spent before a resume."""
@@ -253,14 +260,28 @@ def make_tuner(
         overwrite=overwrite,
     )
     if hasattr(tuner.oracle, "trials"):  # a local oracle, not a distributed worker's client
-        # Reloading reads trials in directory order; the best of tied trials, and the
-        # GP's inputs, follow this order, so restore the order they were created in.
-        tuner.oracle.trials = dict(sorted(tuner.oracle.trials.items()))
+        _tidy_reloaded_trials(tuner.oracle)
     tuner._start_recording(progress, seed)
     if idle_wait_s > 0:
         _wait_when_idle(tuner.oracle, idle_wait_s)
     tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table
     return tuner
+
+
+def _tidy_reloaded_trials(oracle: kt.Oracle) -> None:
+    """Make a reloaded oracle's trials what its saved state says they are.
+
+    Keras Tuner writes a new trial's file before oracle.json; a kill between the
+    two leaves a trial the oracle never recorded, which would shift every later
+    trial id (and so its seed). Such trials are forgotten, as the oracle did.
+    Reloading also reads trials in directory order, and the best of tied trials
+    and the GP's inputs follow that order: restore the order of creation.
+    """
+    recorded = set(oracle.start_order)
+    for trial_id in [t for t in oracle.trials if t not in recorded]:
+        del oracle.trials[trial_id]
+        shutil.rmtree(Path(oracle._project_dir) / f"trial_{trial_id}", ignore_errors=True)
+    oracle.trials = dict(sorted(oracle.trials.items()))
 
 
 def _save_json_atomically(path: str, obj: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -170,10 +171,11 @@ BAD_PYTEST_OPTIONS = [
 
 @pytest.mark.parametrize("option, message", BAD_PYTEST_OPTIONS)
 def test_bad_benchmark_options_exit_2_in_one_line(option, message, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks", option, "-p", "no:randomly",
+        [sys.executable, "-m", "pytest", "benchmarks", option,
          "--benchmark-json", str(tmp_path / "b.json")],
-        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1], env=env,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]

@@ -11,6 +11,7 @@ hyperparameters and test scores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,14 +21,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 
+import keras_tuner as kt
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from hpo.cell import run_cell
 from hpo.profiles import get_profile
 from hpo.results import CellResult
-from hpo.tuners import planned_budget
+from hpo.tuners import TrialRecorder, planned_budget
 
 pytestmark = pytest.mark.slow
 
@@ -116,6 +120,73 @@ def test_a_killed_run_resumes_to_the_uninterrupted_record(uninterrupted, data):
         assert not list(out.glob(".*.tmp"))
 
 
+class Killed(BaseException):
+    """Stands for SIGKILL: not an Exception, so Keras Tuner does not catch it as a failed trial."""
+
+
+# Every write a search makes to its saved state: Keras Tuner's oracle.json (also through
+# the tuner's save), each trial's trial.json, and hpo's trial log.
+WRITES = {
+    "oracle.json": (kt.Oracle, "save"),
+    "trial.json": (kt.Oracle, "_save_trial"),
+    "trial log": (TrialRecorder, "_save_log"),
+}
+
+
+@contextlib.contextmanager
+def _counting_writes(kill_at: tuple[str, int] | None = None):
+    """Count the writes of each kind; with `kill_at=(kind, n)`, die just before write n."""
+    counts = dict.fromkeys(WRITES, 0)
+    with contextlib.ExitStack() as stack:
+        for kind, (cls, name) in WRITES.items():
+            original = getattr(cls, name)
+
+            def wrapper(self, *args, _kind=kind, _original=original, **kwargs):
+                counts[_kind] += 1
+                if kill_at == (_kind, counts[_kind]):
+                    raise Killed(f"before {_kind} write {counts[_kind]}")
+                return _original(self, *args, **kwargs)
+
+            stack.enter_context(mock.patch.object(cls, name, wrapper))
+        yield counts
+
+
+@pytest.fixture(scope="module")
+def in_process_reference(tmp_path_factory):
+    """Uninterrupted in-process records and how many writes of each kind their searches made."""
+    out = {}
+    for tuner in TUNERS:
+        with _counting_writes() as counts:
+            record = run_cell(tuner, SEED, "smoke", tmp_path_factory.mktemp(tuner), resume=True)
+        out[tuner] = (record, dict(counts))
+    return out
+
+
+@settings(
+    max_examples=int(os.environ.get("HPO_WRITE_KILL_EXAMPLES", "12")),
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_a_kill_just_before_any_state_write_resumes_exactly(in_process_reference, data):
+    """The moments between saved files, where a kill could leave them disagreeing."""
+    tuner = data.draw(st.sampled_from(TUNERS), label="tuner")
+    expected, counts = in_process_reference[tuner]
+    kind = data.draw(st.sampled_from(sorted(WRITES)), label="write")
+    n = data.draw(st.integers(1, counts[kind]), label="killed before write number")
+    with tempfile.TemporaryDirectory() as workdir:
+        with pytest.raises(Killed), _counting_writes(kill_at=(kind, n)):
+            run_cell(tuner, SEED, "smoke", workdir, resume=True)
+        resumed = run_cell(tuner, SEED, "smoke", workdir, resume=True)
+    assert resumed.without_times() == expected.without_times()
+
+
+def _outside_xdist() -> dict[str, str]:
+    """This environment minus pytest-xdist's worker variables (a nested session's own)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+
+
 def _processes_with(marker: str) -> list[int]:
     """Processes whose environment holds `marker` (a session and everything it started)."""
     found = []
@@ -135,7 +206,7 @@ def test_a_killed_benchmark_session_reuses_finished_cells_and_resumes_the_rest(t
         *["--hpo-seeds", "0-2", "--hpo-tuners", "random", "--benchmark-json", str(json_path)],
     ]  # pytest-xdist, one worker per core: the way users run it
     marker = f"HPO_TEST_SESSION={tmp_path.name}"
-    env = {**os.environ, "HPO_TEST_SESSION": tmp_path.name}
+    env = {**_outside_xdist(), "HPO_TEST_SESSION": tmp_path.name}
     cwd = Path(__file__).parents[1]
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
