@@ -273,7 +273,8 @@ def _tidy_reloaded_trials(oracle: kt.Oracle) -> None:
 
     Keras Tuner writes a new trial's file before oracle.json; a kill between the
     two leaves a trial the oracle never recorded, which would shift every later
-    trial id (and so its seed). Such trials are forgotten, as the oracle did.
+    trial id (and so its seed). Such trials are forgotten, as the oracle did, and
+    ended trials are not run again (below).
     Reloading also reads trials in directory order, and the best of tied trials
     and the GP's inputs follow that order: restore the order of creation.
     """
@@ -281,6 +282,11 @@ def _tidy_reloaded_trials(oracle: kt.Oracle) -> None:
     for trial_id in [t for t in oracle.trials if t not in recorded]:
         del oracle.trials[trial_id]
         shutil.rmtree(Path(oracle._project_dir) / f"trial_{trial_id}", ignore_errors=True)
+    # Reloading sends every trial oracle.json lists as running back to be run again. But
+    # end_trial saves oracle.json before it drops the ended trial from that list: a kill
+    # just after that save would have an ended trial run (and counted) twice.
+    ended = set(oracle.end_order)
+    oracle._retry_queue = [t for t in oracle._retry_queue if t not in ended]
     oracle.trials = dict(sorted(oracle.trials.items()))
 
 
