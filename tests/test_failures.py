@@ -15,8 +15,8 @@ from hpo.training import QuickFit
 pytestmark = pytest.mark.slow
 
 
-class Diverging(QuickFit):
-    """Trains on labels poisoned with NaN in the fits `bad` picks: the loss really is NaN."""
+class FaultyFit(QuickFit):
+    """QuickFit whose fit number n goes wrong when `bad(n)` says so (how: `spoil`)."""
 
     def __init__(self, bad) -> None:
         super().__init__(build_model)
@@ -26,21 +26,20 @@ class Diverging(QuickFit):
     def fit(self, hp, model, x, y, **kwargs):
         self.fits += 1
         if self.bad(self.fits):
-            y = np.full_like(np.asarray(y, dtype="float32"), np.nan)
+            y = self.spoil(y)
         return super().fit(hp, model, x, y, **kwargs)
 
 
-class Raising(QuickFit):
-    def __init__(self, bad) -> None:
-        super().__init__(build_model)
-        self.bad = bad
-        self.fits = 0
+class Diverging(FaultyFit):
+    """Trains on labels poisoned with NaN: the loss really is NaN."""
 
-    def fit(self, hp, model, x, y, **kwargs):
-        self.fits += 1
-        if self.bad(self.fits):
-            raise ValueError(f"fit number {self.fits} refuses to train")
-        return super().fit(hp, model, x, y, **kwargs)
+    def spoil(self, y):
+        return np.full_like(np.asarray(y, dtype="float32"), np.nan)
+
+
+class Raising(FaultyFit):
+    def spoil(self, y):
+        raise ValueError(f"fit number {self.fits} refuses to train")
 
 
 def test_a_diverged_trial_is_failed_with_its_reason_and_the_search_goes_on(tmp_path):
