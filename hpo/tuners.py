@@ -49,15 +49,24 @@ def oracle_seed(seed: int) -> int:
     return derived % (2**31 - 1) + 1
 
 
-def trial_seed(seed: int, trial_id: str) -> int:
-    """The seed of one trial's weights and shuffles: a function of the cell seed and trial id.
+def trial_seed(seed: int, index: int) -> int:
+    """The seed of trial number `index` (0, 1, ...): its weights, dropout and shuffles.
 
-    Seeding each trial (not once per search) makes a trial train the same way
-    whether the search ran straight through, resumed after a kill, or handed the
-    trial to another distributed worker.
+    A function of the cell seed and the trial's index, not of its id string:
+    Keras Tuner pads ids to the width of `max_trials` ("0", "00", "0000"), so
+    hashing the string would give trial k of each tuner other draws. With the
+    index, trial k of every tuner on a seed starts from the same weights and
+    shuffles (common random numbers, which sharpen paired comparisons).
+    Seeding each trial, not once per search, makes a trial train the same way
+    whether the search ran straight through, resumed after a kill, or handed
+    the trial to another distributed worker.
     """
-    entropy = [seed, *trial_id.encode()]
-    return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint32)[0])
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
+
+
+def trial_index(trial_id: str) -> int:
+    """The creation index Keras Tuner writes, zero-padded, as a trial's id."""
+    return int(trial_id)
 
 
 FINISHED = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
@@ -133,7 +142,7 @@ class TrialRecorder:
         self._t0 = time.perf_counter()
 
     def run_trial(self, trial, *args, **kwargs):
-        keras.utils.set_random_seed(trial_seed(self._cell_seed, trial.trial_id))
+        keras.utils.set_random_seed(trial_seed(self._cell_seed, trial_index(trial.trial_id)))
         return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
 
     def on_epoch_end(self, trial, model, epoch, logs=None) -> None:
