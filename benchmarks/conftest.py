@@ -27,6 +27,7 @@ from hpo.profiles import get_profile, parse_seeds, parse_tuners
 RESULTS_DIR = Path("results")
 _records = pytest.StashKey[list]()
 _baselines = pytest.StashKey[list]()
+_stopped = pytest.StashKey[list]()
 _parts = pytest.StashKey[list]()
 _threads = pytest.StashKey[int]()
 
@@ -90,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _check_limits(config)
     config.stash[_records] = []
     config.stash[_baselines] = []
+    config.stash[_stopped] = []
     # Save the JSON without extra flags (before pytest-benchmark reads the option).
     if config.getoption("benchmark_json", None) is None:
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -156,6 +158,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     session.config.stash[_records] = results.cells
     session.config.stash[_baselines] = results.baselines
+    session.config.stash[_stopped] = results.stopped
 
 
 class _CellLines:
@@ -206,6 +209,12 @@ def hpo_records(pytestconfig: pytest.Config) -> list:
 def hpo_baselines(pytestconfig: pytest.Config) -> list:
     """Per-seed baseline scores of this session."""
     return pytestconfig.stash[_baselines]
+
+
+@pytest.fixture(scope="session")
+def hpo_stopped(pytestconfig: pytest.Config) -> list:
+    """Cells of this session that stopped without a record (tuner, seed, profile, reason)."""
+    return pytestconfig.stash[_stopped]
 
 
 @pytest.fixture
@@ -276,7 +285,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     json_path = Path(config.getoption("benchmark_json"))
     out = json_path.with_name(f"{json_path.stem}-report")
     try:
-        summary = write_report(Results(records, config.stash.get(_baselines, [])), out)
+        results = Results(records, config.stash.get(_baselines, []), config.stash.get(_stopped, []))
+        summary = write_report(results, out)
     except HpoError as e:
         terminalreporter.write_line(f"hpo: no report: {e}", red=True)
         return

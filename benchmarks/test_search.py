@@ -5,7 +5,10 @@ pytest benchmarks --hpo-profile smoke --hpo-seeds 0-2 --hpo-tuners hyperband,ran
 
 from __future__ import annotations
 
+import pytest
+
 from hpo.cell import run_cell_isolated
+from hpo.errors import CellStopped
 from hpo.profiles import get_profile
 from hpo.results import cell_name
 from hpo.tuners import planned_budget
@@ -17,6 +20,7 @@ def test_search(
     seed,
     hpo_profile,
     hpo_records,
+    hpo_stopped,
     hpo_calibration,
     hpo_threads,
     hpo_cells_dir,
@@ -44,8 +48,23 @@ def test_search(
                 calibration_s=hpo_calibration,
             )
 
+    def search_or_stop():
+        try:
+            return search()
+        except CellStopped as e:  # recorded below, so the report can say why a seed is missing
+            return None, str(e)
+
     # A reused record keeps the calibration of the session that ran it.
-    result, how = benchmark.pedantic(search, rounds=1, iterations=1)
+    result, how = benchmark.pedantic(search_or_stop, rounds=1, iterations=1)
+    if result is None:
+        benchmark.extra_info["stopped"] = {
+            "tuner": tuner,
+            "seed": seed,
+            "profile": hpo_profile,
+            "reason": how,
+        }
+        hpo_stopped.append(benchmark.extra_info["stopped"])
+        pytest.fail(how, pytrace=False)
     benchmark.extra_info.update(
         how=how,  # ran, resumed or reused (then pytest-benchmark timed the reuse)
         tuner=tuner,

@@ -18,6 +18,7 @@ from scipy import stats as sps
 
 from hpo.errors import HpoError
 from hpo.results import CellResult, Results
+from hpo.stats import correct_rows
 
 ALPHA = 0.05
 DEFAULT_SLOWDOWN = 0.25
@@ -34,6 +35,7 @@ class TunerVerdict:
     slowdown: float | None
     slowdown_p: float | None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # differences explained by failures
 
     @property
     def regressed(self) -> bool:
@@ -98,14 +100,17 @@ def compare(
             raise HpoError(f"{tuner}: a cell has no calibration figure, so cost cannot be judged")
         n_test = b[0].n_test
         threshold = 1 / n_test if accuracy_threshold is None else accuracy_threshold
-        drop = np.array([x.test_accuracy - y.test_accuracy for x, y in zip(b, c, strict=True)])
+        # Correct test rows, not float accuracies: equal counts are exact ties.
+        drop_rows = correct_rows([x.test_accuracy for x in b], n_test) - correct_rows(
+            [y.test_accuracy for y in c], n_test
+        )
         v = TunerVerdict(
             tuner=tuner,
             seeds=seeds,
             baseline=_figures(b),
             candidate=_figures(c),
-            accuracy_drop=float(drop.mean()),
-            accuracy_p=_one_sided_p(drop),
+            accuracy_drop=float(drop_rows.mean() / n_test),
+            accuracy_p=_one_sided_p(drop_rows),
             slowdown=None,
             slowdown_p=None,
         )
@@ -115,10 +120,14 @@ def compare(
                 f" (> {threshold:.2%}; one-sided Wilcoxon p={v.accuracy_p:.3f})"
             )
         for x, y in zip(b, c, strict=True):
-            if (x.trials_completed, x.epochs_trained) != (y.trials_completed, y.epochs_trained):
-                v.problems.append(
-                    f"seed {x.seed}: budget changed from {x.trials_completed} trials /"
-                    f" {x.epochs_trained} epochs to {y.trials_completed} / {y.epochs_trained}"
+            problem = _budget_problem(x, y)
+            if problem:
+                v.problems.append(problem)
+            elif x.trials_failed or y.trials_failed:
+                v.notes.append(
+                    f"seed {x.seed}: {x.trials_failed} -> {y.trials_failed} failed trial(s);"
+                    f" budget {x.trials_completed}+{x.trials_failed} trials / {x.epochs_trained}"
+                    f" epochs -> {y.trials_completed}+{y.trials_failed} / {y.epochs_trained}"
                 )
         log_ratio = np.log([_normalised(y) / _normalised(x) for x, y in zip(b, c, strict=True)])
         v.slowdown = float(math.exp(log_ratio.mean()) - 1)
@@ -130,6 +139,27 @@ def compare(
             )
         verdicts.append(v)
     return verdicts
+
+
+def _budget_problem(base: CellResult, cand: CellResult) -> str | None:
+    """Why two cells of one tuner and seed did not train the same budget, if they did not.
+
+    Without failed trials, trials and epochs must match exactly. A failed trial
+    (diverged, raised) trains fewer epochs and, in Hyperband, changes which
+    trials are promoted: then the difference is explained by the recorded
+    failures, and only a run with no failures to explain it is held to the plan.
+    """
+    same = (base.trials_completed, base.epochs_trained) == (
+        cand.trials_completed,
+        cand.epochs_trained,
+    )
+    if same or base.trials_failed or cand.trials_failed:
+        return None
+    return (
+        f"seed {base.seed}: budget changed from {base.trials_completed} trials /"
+        f" {base.epochs_trained} epochs to {cand.trials_completed} / {cand.epochs_trained}"
+        " with no failed trial to explain it"
+    )
 
 
 def _normalised(cell: CellResult) -> float:
@@ -166,4 +196,5 @@ def render(verdicts: list[TunerVerdict]) -> str:
         )
         lines.append(detail)
         lines.extend(f"    - {p}" for p in v.problems)
+        lines.extend(f"    (note) {n}" for n in v.notes)
     return "\n".join(lines)

@@ -215,10 +215,32 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 @dataclass
 class Results:
-    """Everything a comparison produced: cell records and per-seed baseline scores."""
+    """Everything a comparison produced: cell records, per-seed reference scores, stops.
+
+    `stopped` lists cells that ended without a record (too many failed trials in
+    a row): tuner, seed, profile and reason. `provenance` holds, per input file,
+    when and where it was made (pytest-benchmark's datetime, machine_info and
+    commit_info), for the report's provenance block.
+    """
 
     cells: list[CellResult]
     baselines: list[dict[str, Any]] = field(default_factory=list)
+    stopped: list[dict[str, Any]] = field(default_factory=list)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_stopped(s: Any, source: str) -> dict[str, Any]:
+    if not (
+        isinstance(s, dict)
+        and isinstance(s.get("tuner"), str)
+        and _count(s.get("seed"))
+        and isinstance(s.get("profile"), str)
+        and isinstance(s.get("reason"), str)
+    ):
+        raise HpoError(
+            f"{source}: a stopped cell must hold tuner, seed, profile and reason, got {_short(s)}"
+        )
+    return s
 
 
 def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
@@ -226,12 +248,29 @@ def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
     out = Results(cells=[])
     for i, bench in enumerate(data["benchmarks"]):
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
+        where = f"{source}: benchmark #{i}"
         if isinstance(extra, dict) and "cell" in extra:
-            out.cells.append(CellResult.from_dict(extra["cell"], f"{source}: benchmark #{i}"))
+            out.cells.append(CellResult.from_dict(extra["cell"], where))
         elif isinstance(extra, dict) and "baseline" in extra:
-            out.baselines.append(_check_baseline(extra["baseline"], f"{source}: benchmark #{i}"))
+            out.baselines.append(_check_baseline(extra["baseline"], where))
+        elif isinstance(extra, dict) and "stopped" in extra:
+            out.stopped.append(_check_stopped(extra["stopped"], where))
         else:
-            raise HpoError(f"{source}: benchmark #{i} has no cell record in extra_info")
+            raise HpoError(f"{where} has no cell record in extra_info")
+    machine = data.get("machine_info")
+    out.provenance.append(
+        {
+            "source": source,
+            "datetime": data.get("datetime"),
+            "hpo": machine.get("hpo") if isinstance(machine, dict) else None,
+            "xdist_workers": len(machine.get("hpo_workers") or {}) or 1
+            if isinstance(machine, dict)
+            else None,
+            "commit": (data.get("commit_info") or {}).get("id")
+            if isinstance(data.get("commit_info"), dict)
+            else None,
+        }
+    )
     return out
 
 
@@ -242,24 +281,30 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
     Results; a cell or baseline that appears twice is an error.
     """
     merged = Results(cells=[])
+    origin: dict[tuple[str, int, str], str] = {}
     for path in paths:
         data = read_json(path)
         if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
             part = _from_benchmark_json(data, str(path))
         elif isinstance(data, dict) and data.keys() & {f.name for f in fields(CellResult)}:
             part = Results(cells=[CellResult.from_dict(data, str(path))])
+            part.provenance.append({"source": str(path)})
         else:
             raise HpoError(f"{path}: neither a pytest-benchmark JSON nor an hpo cell record")
+        for r in part.cells:
+            key = (r.tuner, r.seed, r.profile)
+            if key in origin:
+                where = str(path) if origin[key] == str(path) else f"{origin[key]} and {path}"
+                raise HpoError(
+                    f"cell {r.tuner} seed={r.seed} profile={r.profile} appears twice ({where})"
+                )
+            origin[key] = str(path)
         merged.cells.extend(part.cells)
         merged.baselines.extend(part.baselines)
+        merged.stopped.extend(part.stopped)
+        merged.provenance.extend(part.provenance)
     if not merged.cells:
         raise HpoError("no cell records in " + ", ".join(str(p) for p in paths))
-    seen: set[tuple[str, int, str]] = set()
-    for r in merged.cells:
-        key = (r.tuner, r.seed, r.profile)
-        if key in seen:
-            raise HpoError(f"cell {r.tuner} seed={r.seed} profile={r.profile} appears twice")
-        seen.add(key)
     seeds = [b.get("seed") for b in merged.baselines]
     if len(seeds) != len(set(seeds)):
         raise HpoError("a baseline seed appears twice")

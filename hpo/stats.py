@@ -15,44 +15,67 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
-BOOTSTRAP_RESAMPLES = 9999
 POWER = 0.8
+MAX_SEEDS_ESTIMATE = 100_000
 
 
-def bootstrap_ci(
-    values: Sequence[float], confidence: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (scipy.stats.bootstrap), shape (n,) -> (low, high).
+def correct_rows(accuracies: Sequence[float], n: int) -> np.ndarray:
+    """Accuracies on n rows as counts of correct rows, shape (k,) -> (k,) int.
 
-    A constant sample has the degenerate interval (v, v); one value has no interval (nan).
+    Keras reports accuracy in float32 and scikit-learn in float64, so the same
+    count of correct rows can differ by ~1e-8 between them; tests on counts see
+    ties as ties.
+    """
+    a = np.asarray(accuracies, dtype=float)
+    counts = np.rint(a * n)
+    if np.any(np.abs(a * n - counts) > 1e-3):
+        raise ValueError(f"accuracies are not multiples of 1/{n}: {a.tolist()}")
+    return counts.astype(int)
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean, shape (n,) -> (low, high).
+
+    Holds its level at small n on binomial accuracies like ours (simulated in
+    tests/test_stats.py), which the percentile bootstrap did not. A constant sample
+    has the degenerate interval (v, v); fewer than two values have none (nan).
     """
     x = np.asarray(values, dtype=float)
-    if len(x) == 0:
-        return (math.nan, math.nan)
-    if np.ptp(x) == 0:
+    if len(x) and np.ptp(x) == 0:
         return (float(x[0]), float(x[0]))
     if len(x) < 2:
         return (math.nan, math.nan)
-    res = stats.bootstrap(
-        (x,),
-        np.mean,
-        confidence_level=confidence,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
+    low, high = stats.t.interval(confidence, len(x) - 1, loc=np.mean(x), scale=stats.sem(x))
+    return (float(low), float(high))
 
 
-def describe(values: Sequence[float], seed: int = 0) -> dict[str, float]:
-    """mean, median, 95 % bootstrap CI of the mean, n."""
+def describe(
+    values: Sequence[float], bounds: tuple[float, float] = (-math.inf, math.inf)
+) -> dict[str, float]:
+    """mean, median, 95 % t-interval of the mean (clipped to the values' `bounds`), n.
+
+    Clipping keeps the interval's coverage (the mean lies within the bounds) and
+    stops a skewed sample, such as test losses with one overconfident model,
+    from reporting a negative loss.
+    """
     x = np.asarray(values, dtype=float)
-    low, high = bootstrap_ci(x, seed=seed)
+    low, high = np.clip(t_interval(x), *bounds).tolist() if len(x) > 1 else t_interval(x)
     return {
         "mean": float(np.mean(x)) if len(x) else math.nan,
         "median": float(np.median(x)) if len(x) else math.nan,
         "ci_low": low,
         "ci_high": high,
+        "n": int(len(x)),
+    }
+
+
+def describe_fixed(values: Sequence[float]) -> dict[str, float]:
+    """mean, min, max, n: for quantities a budget fixes (no interval: there is no sampling)."""
+    x = np.asarray(values, dtype=float)
+    return {
+        "mean": float(np.mean(x)) if len(x) else math.nan,
+        "min": float(np.min(x)) if len(x) else math.nan,
+        "max": float(np.max(x)) if len(x) else math.nan,
         "n": int(len(x)),
     }
 
@@ -103,37 +126,92 @@ def min_seeds_for_any_verdict(n_comparisons: int, alpha: float = ALPHA) -> int:
     return n
 
 
-def seeds_needed(
-    differences: Sequence[float],
+def seeds_for_effect(
+    effect: float,
     n_comparisons: int = 1,
     alpha: float = ALPHA,
     power: float = POWER,
-    max_n: int = 10_000,
+    max_n: int = MAX_SEEDS_ESTIMATE,
 ) -> int | None:
-    """Seeds a paired test would need to detect the observed mean difference.
+    """Seeds a paired test needs to detect a standardised mean difference `effect`.
 
-    Uses the paired t-test's power (noncentral t) at alpha / n_comparisons (the
+    The paired t-test's power (noncentral t) at alpha / n_comparisons (the
     first Holm step), inflated by 3/pi, Wilcoxon's worst asymptotic relative
     efficiency against t for normal data; never fewer than the exact Wilcoxon
-    floor. None when the observed difference is zero or has no spread to scale by.
+    floor. None when more than `max_n` would be needed (or the effect is 0).
     """
+    effect = abs(effect)
+    floor = min_seeds_for_any_verdict(n_comparisons, alpha)
+    if math.isinf(effect):
+        return floor
+    if effect == 0 or math.isnan(effect):
+        return None
+    level = alpha / n_comparisons
+
+    def achieved(n: int) -> float:
+        df, nc = n - 1, effect * math.sqrt(n)
+        if nc > 40:  # power is 1 to double precision; scipy's nct is unreliable out there
+            return 1.0
+        crit = stats.t.ppf(1 - level / 2, df)
+        return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+
+    high = 2  # power grows with n: double until it is reached, then bisect
+    while achieved(high) < power:
+        if high >= max_n:
+            return None
+        high = min(2 * high, max_n)
+    low = max(2, high // 2)
+    while low < high:
+        mid = (low + high) // 2
+        if achieved(mid) >= power:
+            high = mid
+        else:
+            low = mid + 1
+    return max(math.ceil(low * math.pi / 3), floor)
+
+
+def seeds_needed(
+    differences: Sequence[float], n_comparisons: int = 1, alpha: float = ALPHA
+) -> int | None:
+    """`seeds_for_effect` at the observed effect (mean / sd of the paired differences)."""
     d = np.asarray(differences, dtype=float)
     if len(d) < 2 or np.mean(d) == 0:
         return None
     sd = np.std(d, ddof=1)
-    if sd == 0:
-        return min_seeds_for_any_verdict(n_comparisons, alpha)
-    effect = abs(np.mean(d)) / sd
-    level = alpha / n_comparisons
-    for n in range(2, max_n + 1):
-        df = n - 1
-        crit = stats.t.ppf(1 - level / 2, df)
-        achieved = stats.nct.sf(crit, df, effect * math.sqrt(n)) + stats.nct.cdf(
-            -crit, df, effect * math.sqrt(n)
-        )
-        if achieved >= power:
-            return max(math.ceil(n * math.pi / 3), min_seeds_for_any_verdict(n_comparisons, alpha))
-    return None
+    return seeds_for_effect(math.inf if sd == 0 else np.mean(d) / sd, n_comparisons, alpha)
+
+
+def seeds_needed_range(
+    differences: Sequence[float],
+    n_comparisons: int = 1,
+    alpha: float = ALPHA,
+    quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9),
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[int | None] | None:
+    """Quantiles of the seeds-needed estimate over a bootstrap of the paired differences.
+
+    The estimate plugs in an observed effect, which is itself noisy at a few
+    seeds: resampling the seeds gives the spread of the effect, and seeds needed
+    is a decreasing function of the effect, so its quantiles are the function's
+    values at the effect's opposite quantiles. Effects are signed in the
+    observed direction, so the median estimate is close to `seeds_needed`.
+    Returns [low, mid, high] for `quantiles` (None: more than MAX_SEEDS_ESTIMATE,
+    or a resampled effect reversed), or None when the mean difference is 0.
+    """
+    d = np.asarray(differences, dtype=float)
+    if len(d) < 2 or np.mean(d) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    samples = d[rng.integers(0, len(d), size=(resamples, len(d)))] * np.sign(np.mean(d))
+    means, sds = samples.mean(axis=1), samples.std(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: the sign of the mean decides
+        effects = np.where(sds > 0, means / sds, np.sign(means) * np.inf)
+    # An effect at or below 0 (the resample reverses the difference) needs "never": None.
+    return [
+        seeds_for_effect(e, n_comparisons, alpha) if e > 0 else None
+        for e in (float(np.quantile(effects, 1 - q, method="inverted_cdf")) for q in quantiles)
+    ]
 
 
 def average_ranks(table: Mapping[str, Sequence[float]], higher_is_better: bool = True) -> dict:
@@ -162,30 +240,49 @@ def best_so_far(
 ) -> np.ndarray:
     """Best score reached by each grid point, from trials ending at xs (nan before the first).
 
-    xs: cumulative epochs or seconds at which each trial ended, in completion order.
+    xs: cumulative epochs or seconds at which each trial ended, in completion
+    order; a failed trial's score is None. A step function, right-continuous.
     """
+    ends, values = _steps(xs, scores)
     best = np.full(len(grid), np.nan)
-    running = -np.inf
-    ends, values = [], []
-    for x, s in zip(xs, scores, strict=True):
-        if s is not None:
-            running = max(running, s)
-        ends.append(x)
-        values.append(running)
-    ends_a, values_a = np.asarray(ends, dtype=float), np.asarray(values, dtype=float)
-    idx = np.searchsorted(ends_a, np.asarray(grid, dtype=float), side="right") - 1
+    idx = np.searchsorted(ends, np.asarray(grid, dtype=float), side="right") - 1
     ok = idx >= 0
-    best[ok] = values_a[idx[ok]]
-    best[np.isinf(best)] = np.nan
+    best[ok] = values[idx[ok]]
     return best
 
 
-def normalised_area(curve: np.ndarray) -> float:
-    """Mean of a best-so-far curve over an even grid; nan (no model yet) counts as 0.
+def _steps(xs: Sequence[float], scores: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Where the best-so-far curve changes and its value from there (from the first model)."""
+    ends, values = [], []
+    running = -np.inf
+    for x, s in zip(xs, scores, strict=True):
+        if s is None:
+            continue
+        running = max(running, s)
+        ends.append(float(x))
+        values.append(running)
+    return np.asarray(ends, dtype=float), np.asarray(values, dtype=float)
 
-    1.0 would be a perfect model from the first instant; larger = good models sooner.
+
+def first_model_at(xs: Sequence[float], scores: Sequence[float | None]) -> float:
+    """Where the first model (a completed trial) appears; inf if none does."""
+    ends, _ = _steps(xs, scores)
+    return float(ends[0]) if len(ends) else math.inf
+
+
+def step_area(
+    xs: Sequence[float], scores: Sequence[float | None], start: float, stop: float
+) -> float:
+    """Mean of the best-so-far step curve over [start, stop]: its integral / (stop - start).
+
+    Exact (no grid). nan if the curve has no model at `start` or the range is empty;
+    after the last trial the curve stays at its final value.
     """
-    return float(np.mean(np.nan_to_num(curve, nan=0.0))) if len(curve) else math.nan
+    ends, values = _steps(xs, scores)
+    if not len(ends) or ends[0] > start or not stop > start:
+        return math.nan
+    edges = np.clip(np.append(ends, np.inf), start, stop)
+    return float(np.sum(values * np.diff(edges)) / (stop - start))
 
 
 def normalised_scores(table: Mapping[str, Sequence[float]], reference: str) -> dict:

@@ -51,7 +51,9 @@ def shards(tmp_path):
             for t in TUNERS
             for s in seeds
         ]
-        baselines = [{"seed": s, "default_mlp": 0.93, "logistic_regression": 0.96} for s in seeds]
+        baselines = [
+            {"seed": s, "default_mlp": 106 / 114, "logistic_regression": 109 / 114} for s in seeds
+        ]
         paths.append(write_json(tmp_path / f"shard{shard}.json", benchmark_json(cells, baselines)))
     return paths
 
@@ -61,7 +63,10 @@ def test_report_merges_shards_and_names_a_clear_winner(shards, tmp_path, capsys)
     assert main(["report", *map(str, shards), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_seeds"] == 10 and summary["winner"] == "bayesian"
-    for name in ("test_accuracy.png", "wall_time.png", "anytime.png", "report.md"):
+    for name in (
+        "test_accuracy.png", "wall_time.png", "anytime.png", "paired.png", "cost_accuracy.png",
+        "critical_difference.png", "report.md", "cells.csv", "trials.csv",
+    ):  # fmt: skip
         assert (out / name).stat().st_size > 0
     text = (out / "report.md").read_text()
     assert "optimistically biased" in text and "claimed" in text and "91 validation rows" in text
@@ -74,7 +79,7 @@ def test_report_numbers_are_scipys(shards, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     acc = {t: [accuracies(s, t, 6) for s in range(10)] for t in TUNERS}
     d = summary["per_tuner"]["random"]["test_accuracy"]
-    assert (d["ci_low"], d["ci_high"]) == pytest.approx(stats.bootstrap_ci(acc["random"]))
+    assert (d["ci_low"], d["ci_high"]) == pytest.approx(stats.t_interval(acc["random"]))
     assert d["mean"] == pytest.approx(np.mean(acc["random"]))
     pair = next(
         p for p in summary["pairs"]
@@ -82,7 +87,8 @@ def test_report_numbers_are_scipys(shards, tmp_path):
     )  # fmt: skip
     from scipy.stats import wilcoxon
 
-    assert pair["p_value"] == pytest.approx(wilcoxon(acc["hyperband"], acc["bayesian"]).pvalue)
+    rows = {t: np.rint(np.multiply(acc[t], 114)) for t in TUNERS}  # tests run on counts
+    assert pair["p_value"] == wilcoxon(rows["hyperband"], rows["bayesian"]).pvalue
     for key in ("p_adjusted", "effect_size", "significant"):
         assert key in pair
 
@@ -96,8 +102,11 @@ def test_no_winner_when_tuners_are_alike(tmp_path):
     assert summary["winner"] is None
     assert summary["min_p_adjusted"] == pytest.approx(3 * 2 / 2**6)
     text = (tmp_path / "r" / "report.md").read_text()
-    assert "No significant difference in test accuracy at 6 seeds" in text
+    assert "No significant difference at 6 seeds" in text
     assert "at least 7 seeds" in text
+    assert summary["verdict"] == {
+        "winner": None, "significant_pairs": [], "text": summary["verdict"]["text"]
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -122,8 +131,165 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, message):
 
 
 def test_mixed_profiles_are_refused(tmp_path, capsys):
-    cells = [synthetic_cell("random", 0, 0.9, 1.0), synthetic_cell("random", 1, 0.9, 1.0)]
+    cells = [synthetic_cell("random", 0, 0.5, 1.0), synthetic_cell("random", 1, 0.5, 1.0)]
     cells[1]["profile"] = "quick"
     path = write_json(tmp_path / "mixed.json", benchmark_json(cells))
     assert main(["report", str(path), "--out", str(tmp_path / "r")]) == 2
     assert "mix profiles" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- known answers
+
+
+def _report(tmp_path, cells, baselines=(), name="r", stopped=()):
+    doc = benchmark_json(cells, baselines)
+    doc["benchmarks"] += [{"name": "x", "extra_info": {"stopped": s}} for s in stopped]
+    path = write_json(tmp_path / f"{name}.json", doc)
+    assert main(["report", str(path), "--out", str(tmp_path / name)]) == 0
+    summary = json.loads((tmp_path / name / "summary.json").read_text())
+    return summary, (tmp_path / name / "report.md").read_text()
+
+
+def test_two_significant_pairs_without_a_single_winner_are_both_named(tmp_path):
+    # hyperband and bayesian each beat random by two rows on all ten seeds; they tie.
+    cells = [
+        synthetic_cell(t, s, (104 + s % 5 + (0 if t == "random" else 2)) / 114, 10.0)
+        for t in TUNERS for s in range(10)
+    ]  # fmt: skip
+    summary, text = _report(tmp_path, cells)
+    v = summary["verdict"]
+    assert v["winner"] is None
+    named = {(p["better"], p["worse"]) for p in v["significant_pairs"]}
+    assert named == {("hyperband", "random"), ("bayesian", "random")}
+    assert all(p["p_adjusted"] < 0.05 and p["metric"] == "test_accuracy"
+               for p in v["significant_pairs"])  # fmt: skip
+    assert "No significant difference" not in text
+    assert "**hyperband** beats random by 2.0 rows" in v["text"]
+    assert "**bayesian** beats random by 2.0 rows" in v["text"]
+
+
+def test_one_row_of_noise_is_not_called_a_difference(tmp_path):
+    rng = np.random.default_rng(5)
+    cells = [
+        synthetic_cell(t, s, (108 + s % 4 + int(rng.integers(-1, 2))) / 114, 10.0)
+        for t in TUNERS for s in range(10)
+    ]  # fmt: skip
+    summary, text = _report(tmp_path, cells)
+    assert summary["verdict"]["significant_pairs"] == []
+    assert "No significant difference at 10 seeds" in text
+
+
+def test_float32_and_float64_ties_give_exact_p_values_and_holm_on_references(tmp_path):
+    # Five seeds tied with LogisticRegression, five one row above it: exact p = 2 / 2**5.
+    import numpy as np32
+
+    cells, baselines = [], []
+    for s in range(10):
+        rows = 108 + s % 3
+        for t in TUNERS:
+            cells.append(synthetic_cell(t, s, float(np32.float32(rows / 114)), 10.0))
+        baselines.append(
+            {"seed": s, "default_mlp": (rows - 5) / 114,
+             "logistic_regression": (rows - (1 if s >= 5 else 0)) / 114}
+        )  # fmt: skip
+    summary, _ = _report(tmp_path, cells, baselines)
+    vs = summary["baselines"]["logistic_regression"]["vs_tuners"]
+    assert {t: vs[t]["p_value"] for t in TUNERS} == dict.fromkeys(TUNERS, 0.0625)
+    family = [r for b in summary["baselines"].values() for r in b["vs_tuners"].values()]
+    assert len(family) == 6 and all("p_adjusted" in r for r in family)
+    mlp = summary["baselines"]["default_mlp"]["vs_tuners"]["random"]
+    assert mlp["p_value"] == 2 / 2**10 and mlp["p_adjusted"] == pytest.approx(6 * 2 / 2**10)
+
+
+def test_a_reference_better_than_the_tuners_is_named(tmp_path):
+    cells = [synthetic_cell(t, s, (104 + s % 3) / 114, 10.0) for t in TUNERS for s in range(10)]
+    baselines = [{"seed": s, "default_mlp": 0.5, "logistic_regression": (108 + s % 3) / 114}
+                 for s in range(10)]  # fmt: skip
+    summary, _ = _report(tmp_path, cells, baselines)
+    better = {(p["better"], p["worse"]) for p in summary["verdict"]["significant_pairs"]}
+    assert {("logistic_regression", t) for t in TUNERS} <= better
+    assert (
+        "**LogisticRegression** has higher test accuracy than random"
+        in (summary["verdict"]["text"])
+    )
+
+
+def _cell_with_trials(tuner, seed, epochs_per_trial, score):
+    cell = synthetic_cell(tuner, seed, 108 / 114, 10.0)
+    cell["history"] = [
+        {"trial_id": str(i), "status": "COMPLETED", "hyperparameters": {}, "val_accuracy": score,
+         "epochs": e, "elapsed_s": float(i + 1)}
+        for i, e in enumerate(epochs_per_trial)
+    ]  # fmt: skip
+    cell["epochs_trained"] = sum(epochs_per_trial)
+    cell["trials_completed"] = len(epochs_per_trial)
+    return cell
+
+
+def test_equal_trials_give_equal_anytime_areas_and_curves_run_to_each_budget(tmp_path):
+    plans = {"hyperband": [1] * 9 + [3] * 3 + [9], "bayesian": [9] * 3, "random": [9] * 3}
+    cells = [_cell_with_trials(t, s, plans[t], 0.9) for t in TUNERS for s in range(6)]
+    summary, _ = _report(tmp_path, cells)
+    for axis in ("epochs", "seconds"):
+        areas = {t: d["area"]["mean"] for t, d in summary["anytime"][axis]["per_tuner"].items()}
+        assert areas == pytest.approx(dict.fromkeys(TUNERS, 0.9))
+    per_tuner = summary["anytime"]["epochs"]["per_tuner"]
+    assert per_tuner["hyperband"]["horizon"] == 27 and per_tuner["random"]["horizon"] == 27
+    assert summary["anytime"]["epochs"]["start"] == 9  # random's first model
+    median = np.array(per_tuner["hyperband"]["median"], dtype=float)
+    drawn = median[~np.isnan(median)]
+    assert len(drawn) and np.all(np.diff(drawn) >= 0)
+
+
+def test_a_median_never_falls_when_seeds_start_at_different_times(tmp_path):
+    cells = []
+    for s in range(6):  # seed s's first model comes at time s + 1, scores rise with s
+        cell = synthetic_cell("random", s, 108 / 114, 10.0)
+        for i, h in enumerate(cell["history"]):
+            h["elapsed_s"] = float(s + 1 + i)
+            h["val_accuracy"] = 0.99 - 0.01 * s + 0.001 * i
+        cells.append(cell)
+    summary, _ = _report(tmp_path, cells)
+    median = np.array(summary["anytime"]["seconds"]["per_tuner"]["random"]["median"], dtype=float)
+    drawn = median[~np.isnan(median)]
+    assert len(drawn) and np.all(np.diff(drawn) >= 0)
+
+
+def test_failures_and_dropped_seeds_are_shown(tmp_path):
+    cells = [synthetic_cell(t, s, 108 / 114, 10.0) for t in TUNERS for s in range(6)]
+    failed = next(c for c in cells if (c["tuner"], c["seed"]) == ("random", 2))
+    failed["history"][1].update(status="FAILED", val_accuracy=None, error="loss became nan")
+    failed["trials_completed"], failed["trials_failed"] = 2, 1
+    cells = [c for c in cells if (c["tuner"], c["seed"]) != ("hyperband", 4)]
+    stopped = [{"tuner": "hyperband", "seed": 4, "profile": "smoke",
+                "reason": "stopped, 3 failures in a row"}]  # fmt: skip
+    summary, text = _report(tmp_path, cells, stopped=stopped)
+    assert summary["seeds"] == [0, 1, 2, 3, 5]
+    assert summary["failures"]["random"] == [
+        {"seed": 2, "trial_id": "1", "error": "loss became nan"}
+    ]
+    assert summary["dropped_seeds"] == [
+        {"seed": 4, "missing": ["hyperband"],
+         "stopped": [{"tuner": "hyperband", "reason": "stopped, 3 failures in a row"}]}
+    ]  # fmt: skip
+    assert "random: 1 failed trial(s): loss became nan (seed 2 trial 1)" in text
+    assert "Seed 4 is left out of every comparison: no record of hyperband" in text
+    assert "only the 5 seed(s) every tuner completed" in text
+
+
+def test_evidence_files_hold_every_cell_and_trial(shards, tmp_path):
+    import csv
+
+    out = tmp_path / "report"
+    main(["report", *map(str, shards), "--out", str(out)])
+    cells = list(csv.DictReader((out / "cells.csv").open()))
+    trials = list(csv.DictReader((out / "trials.csv").open()))
+    assert len(cells) == 30 and len(trials) == 90
+    row = next(r for r in cells if (r["tuner"], r["seed"]) == ("bayesian", "3"))
+    assert int(row["test_correct"]) == round(accuracies(3, "bayesian", 6) * 114)
+    text = (out / "report.md").read_text()
+    assert "## Per seed" in text and "## Provenance" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["per_seed"]["3"]["bayesian"] == int(row["test_correct"])
+    # fixed budgets get no interval
+    assert "ci_low" not in summary["per_tuner"]["random"]["epochs_trained"]

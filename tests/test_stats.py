@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,19 +29,46 @@ def paired(draw, min_size=2, max_size=12):
 
 @settings(max_examples=25, deadline=None)
 @given(SAMPLES)
-def test_ci_matches_scipy_bootstrap_and_brackets_the_mean(x):
-    low, high = stats.bootstrap_ci(x, seed=7)
+def test_t_interval_is_scipys_and_brackets_the_mean(x):
+    low, high = stats.t_interval(x)
     if np.ptp(x) > 0:
-        ref = sps.bootstrap(
-            (np.asarray(x),),
-            np.mean,
-            n_resamples=stats.BOOTSTRAP_RESAMPLES,
-            method="percentile",
-            rng=np.random.default_rng(7),
-        ).confidence_interval
-        assert (low, high) == (ref.low, ref.high)
+        ref = sps.ttest_1samp(x, 0).confidence_interval(0.95)
+        assert (low, high) == pytest.approx((ref.low, ref.high))
     eps = 1e-12  # the mean of equal floats can differ from them in the last bit
-    assert min(x) - eps <= low <= np.mean(x) + eps and np.mean(x) - eps <= high <= max(x) + eps
+    assert low <= np.mean(x) + eps and np.mean(x) - eps <= high
+
+
+def _accuracies_like_ours(rng, reps, n, mean=0.965, concentration=150, rows=114):
+    """Per seed, the split sets a true accuracy (Beta: sd ~1.5 %), the test rows a binomial."""
+    p = rng.beta(mean * concentration, (1 - mean) * concentration, size=(reps, n))
+    return rng.binomial(rows, p) / rows
+
+
+@pytest.mark.parametrize("n", [5, 10])
+def test_t_interval_covers_the_mean_95_percent_of_the_time_at_few_seeds(n):
+    # The promised level, by simulation: binomial accuracies on 114 rows, as in our records.
+    rng = np.random.default_rng(2026)
+    draws = _accuracies_like_ours(rng, 20_000, n)
+    covered = [low <= 0.965 <= high for low, high in map(stats.t_interval, draws)]
+    assert np.mean(covered) >= 0.93
+
+
+def test_accuracies_become_counts_and_float32_ties_stay_ties():
+    acc32 = np.float32(109 / 114)  # Keras
+    acc64 = 109 / 114  # scikit-learn
+    assert float(acc32) != acc64
+    assert stats.correct_rows([acc32, acc64], 114).tolist() == [109, 109]
+    with pytest.raises(ValueError, match="multiples"):
+        stats.correct_rows([0.5001], 114)
+
+
+def test_exact_ties_give_the_exact_p_value():
+    # Five seeds tied, five one row better: two-sided exact Wilcoxon over the five = 2 / 2**5.
+    tuner = np.array([109, 110, 108, 111, 109, 110, 109, 108, 111, 110], dtype=np.float32) / 114
+    reference = tuner.astype(float)
+    reference[5:] = (np.rint(tuner[5:] * 114) - 1) / 114  # float64, as scikit-learn gives
+    rows = stats.correct_rows(tuner, 114), stats.correct_rows(reference, 114)
+    assert stats.wilcoxon_p(*rows) == 0.0625
 
 
 @WILCOXON
@@ -124,6 +153,29 @@ def test_seeds_needed_shrinks_as_the_effect_grows(scale):
     assert n_small is not None and n_large is not None and n_large <= n_small
 
 
+def test_seeds_for_effect_matches_a_textbook_value():
+    # Paired t, d = 0.5, alpha 0.05 two-sided, 80 % power: n = 34 (Cohen's tables),
+    # times pi / 3 for Wilcoxon's worst relative efficiency.
+    assert stats.seeds_for_effect(0.5) == math.ceil(34 * math.pi / 3)
+    assert stats.seeds_for_effect(0.0) is None
+    assert stats.seeds_for_effect(math.inf) == stats.min_seeds_for_any_verdict(1)
+
+
+def test_seeds_needed_is_a_range_that_holds_the_truth():
+    # A true 0.4-SD effect seen at 10 seeds: the point estimate alone is a lottery; the
+    # 10-90 % range of the estimate should hold the true requirement most of the time.
+    truth = stats.seeds_for_effect(0.4)
+    rng = np.random.default_rng(11)
+    held = []
+    for _ in range(40):
+        low, mid, high = stats.seeds_needed_range(rng.normal(0.4, 1.0, 10), resamples=400)
+        top = math.inf if high is None else high
+        assert low is not None and low <= (mid or math.inf) <= top
+        held.append(low <= truth <= top)
+    assert np.mean(held) >= 0.6
+    assert stats.seeds_needed_range(np.zeros(10)) is None
+
+
 def test_friedman_and_ranks():
     table = {"a": [0.9, 0.92, 0.95, 0.91], "b": [0.8, 0.85, 0.9, 0.86], "c": [0.7] * 4}
     assert stats.average_ranks(table) == {"a": 1.0, "b": 2.0, "c": 3.0}
@@ -137,7 +189,26 @@ def test_best_so_far_is_a_running_max_on_the_grid():
     curve = stats.best_so_far([2, 4, 6], [0.8, None, 0.9], grid=[0, 1, 2, 3, 4, 5, 6, 7])
     np.testing.assert_array_equal(curve[:2], [np.nan, np.nan])
     assert curve[2:].tolist() == [0.8, 0.8, 0.8, 0.8, 0.9, 0.9]
-    assert stats.normalised_area(curve) == pytest.approx((0.8 * 4 + 0.9 * 2) / 8)
+
+
+def test_step_area_is_the_exact_mean_of_the_step_curve():
+    # 0.8 from 2 to 6, 0.9 from 6 to 8: over [2, 8] the mean is (0.8 * 4 + 0.9 * 2) / 6.
+    assert stats.step_area([2, 4, 6], [0.8, None, 0.9], 2, 8) == pytest.approx(
+        (0.8 * 4 + 0.9 * 2) / 6
+    )
+    assert math.isnan(stats.step_area([2, 4], [0.8, 0.9], 1, 8))  # no model at the start
+    assert stats.first_model_at([2, 4], [None, 0.7]) == 4
+    assert stats.first_model_at([2], [None]) == math.inf
+
+
+@given(st.floats(0.5, 1.0), st.integers(1, 30), st.integers(1, 30))
+def test_equal_scores_give_equal_areas_whatever_the_budgets(score, short, long):
+    many_short = np.cumsum([1] * short)  # Hyperband-like: many 1-epoch trials
+    few_long = np.cumsum([long] * 3)  # random-like: a few long ones
+    start = max(many_short[0], few_long[0])
+    a = stats.step_area(many_short, [score] * short, start, max(start + 1, many_short[-1]))
+    b = stats.step_area(few_long, [score] * 3, start, max(start + 1, few_long[-1]))
+    assert a == pytest.approx(score) and b == pytest.approx(score)
 
 
 def test_normalised_scores():
