@@ -8,7 +8,6 @@ seeds were dropped and why.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import itertools
@@ -49,7 +48,7 @@ CLAIMED = {
     "bayesian": {"best_val_accuracy": 0.97, "wall_time_s": 20 * 60.0},
 }
 ANYTIME_POINTS = 200
-MIN_SEEDS_FOR_CD = 5  # autorank's minimum
+MIN_SEEDS_FOR_CD = 5  # fewer blocks than this make the Nemenyi test's normal approximation poor
 
 
 def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int], dict]:
@@ -192,30 +191,28 @@ def _seed_estimates(pairs: list[dict[str, Any]], tables: dict, n_comparisons: in
 
 
 def _critical_difference(table: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
-    """Friedman + Nemenyi average ranks and critical difference (autorank), or None."""
-    n = len(next(iter(table.values())))
-    if len(table) < 3 or n < MIN_SEEDS_FOR_CD:
-        return None
-    result = _autorank(table, alpha)
-    return {
-        "average_ranks": {t: float(r) for t, r in result.rankdf["meanrank"].items()},
-        "critical_difference": float(result.cd),
-    }
+    """Nemenyi critical difference of average ranks and the pairwise Nemenyi p-values.
 
-
-def _autorank(table: dict[str, np.ndarray], alpha: float) -> Any:
+    CD = q_alpha * sqrt(k (k + 1) / (6 N)) (Demšar 2006), with q_alpha the
+    studentized range quantile / sqrt(2) (scipy); the p-values come from
+    scikit-posthocs. None with fewer than 3 tuners or MIN_SEEDS_FOR_CD seeds.
+    """
     import pandas as pd
-    from autorank import autorank
+    import scikit_posthocs as sp
+    from scipy.stats import studentized_range
 
-    frame = pd.DataFrame({t: np.asarray(v, dtype=float) for t, v in table.items()})
-    with (
-        contextlib.redirect_stdout(io.StringIO()),  # autorank prints its test choice
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")
-        return autorank(
-            frame, alpha=alpha, verbose=False, force_mode="nonparametric", order="descending"
-        )
+    k, n = len(table), len(next(iter(table.values())))
+    if k < 3 or n < MIN_SEEDS_FOR_CD:
+        return None
+    q_alpha = studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    blocks = pd.DataFrame({t: np.asarray(v, dtype=float) for t, v in table.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # all-tied blocks: scipy warns, p-values stay 1
+        nemenyi = sp.posthoc_nemenyi_friedman(blocks)
+    return {
+        "critical_difference": float(q_alpha * math.sqrt(k * (k + 1) / (6 * n))),
+        "nemenyi_p": {a: {b: float(nemenyi.loc[a, b]) for b in table} for a in table},
+    }
 
 
 def _provenance(results: Results, cells: Sequence[CellResult], profile: str) -> dict[str, Any]:
@@ -320,7 +317,7 @@ def summarize(results: Results, alpha: float = stats.ALPHA) -> dict[str, Any]:
         }
         cd = _critical_difference(tables["test_accuracy"], alpha)
         if cd is not None:
-            summary["friedman"]["critical_difference"] = cd["critical_difference"]
+            summary["friedman"].update(cd)
     summary["anytime"] = {
         axis: _anytime({t: [by_key[t, s] for s in seeds] for t in tuners}, axis)
         for axis in ("epochs", "seconds")
@@ -686,7 +683,7 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
         f = summary["friedman"]
         ranks = ", ".join(f"{t} {r:.2f}" for t, r in f["average_ranks"].items())
         cd = (
-            f" Nemenyi critical difference {f['critical_difference']:.2f} (autorank):"
+            f" Nemenyi critical difference {f['critical_difference']:.2f}:"
             " tuners whose average ranks differ by less are not told apart."
             if f["critical_difference"] is not None
             else f" (No critical-difference diagram: it needs at least {MIN_SEEDS_FOR_CD} seeds.)"
@@ -905,19 +902,26 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
 
     friedman = summary.get("friedman")
     if friedman and friedman["critical_difference"] is not None:
-        from autorank import plot_stats
+        import pandas as pd
+        import scikit_posthocs as sp
 
-        table = {t: [summary["per_seed"][str(s)][t] for s in seeds] for t in tuners}
-        result = _autorank(table, summary["alpha"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ax = plot_stats(result, allow_insignificant=True)
-        ax.figure.suptitle(
-            f"Average ranks on test accuracy, Nemenyi CD {friedman['critical_difference']:.2f}",
-            fontsize=9,
+        fig, ax = plt.subplots(figsize=(7, 2.2))
+        sp.critical_difference_diagram(
+            friedman["average_ranks"],
+            pd.DataFrame(friedman["nemenyi_p"]),
+            cd=friedman["critical_difference"],
+            alpha=summary["alpha"],
+            ax=ax,
+            color_palette=colours,
         )
-        ax.figure.savefig(out / "critical_difference.png", dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
+        ax.set_title(
+            f"Average ranks on test accuracy (1 = best), {len(seeds)} seeds; bars join tuners"
+            f" Nemenyi cannot tell apart; CD {friedman['critical_difference']:.2f}",
+            fontsize=8,
+            pad=24,
+        )
+        fig.savefig(out / "critical_difference.png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
         figures["critical difference"] = "critical_difference.png"
     return figures
 

@@ -293,3 +293,6 @@ def test_evidence_files_hold_every_cell_and_trial(shards, tmp_path):
     assert summary["per_seed"]["3"]["bayesian"] == int(row["test_correct"])
     # fixed budgets get no interval
     assert "ci_low" not in summary["per_tuner"]["random"]["epochs_trained"]
+    # Nemenyi's critical difference, k = 3 at alpha 0.05: q = 2.343 (Demšar 2006, table 5)
+    cd = summary["friedman"]["critical_difference"]
+    assert cd == pytest.approx(2.343 * (3 * 4 / (6 * 10)) ** 0.5, rel=1e-3)
