@@ -26,11 +26,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import keras_tuner as kt  # noqa: E402
 
-from hpo.cell import seed_everything  # noqa: E402
 from hpo.data import load_splits  # noqa: E402
 from hpo.profiles import get_profile  # noqa: E402
+from hpo.runtime import seed_everything  # noqa: E402
+from hpo.search import BATCH_SIZE  # noqa: E402
 from hpo.space import build_model  # noqa: E402
-from hpo.tuners import BATCH_SIZE, OBJECTIVE, oracle_seed  # noqa: E402
+from hpo.tasks import get_task  # noqa: E402
+from hpo.tuners import TunerContext, oracle_seed  # noqa: E402
+from hpo.tuners.bayesian import initial_points  # noqa: E402
+from hpo.tuners.hyperband import FACTOR  # noqa: E402
+
+OBJECTIVE = get_task("breast_cancer").objective
 
 
 class CountEpochs(keras.callbacks.Callback):
@@ -46,15 +52,15 @@ def make_tuner(name: str, profile, seed: int, directory: str) -> kt.Tuner:
     )
     if name == "hyperband":
         return kt.Hyperband(
-            max_epochs=profile.hyperband_max_epochs,
-            factor=profile.hyperband_factor,
+            max_epochs=profile.epochs,
+            factor=FACTOR,
             project_name="hyperband_tuning",
             **common,
         )
     if name == "bayesian":
         return kt.BayesianOptimization(
             max_trials=profile.max_trials,
-            num_initial_points=profile.num_initial_points,
+            num_initial_points=initial_points(TunerContext(0, profile, OBJECTIVE)),
             project_name="bayesian_tuning",
             **common,
         )

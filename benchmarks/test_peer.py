@@ -27,7 +27,7 @@ from hpo.tuners import planned_budget
 
 PLAIN = Path(__file__).with_name("plain_keras_tuner.py")
 
-pytestmark = pytest.mark.peer
+pytestmark = pytest.mark.hpo_peer
 
 
 def _run(command: list[str], json_path: Path) -> dict:
@@ -39,7 +39,8 @@ def _run(command: list[str], json_path: Path) -> dict:
     return json.loads(json_path.read_text(encoding="utf-8"))
 
 
-def test_peer(benchmark, tuner, seed, hpo_profile, tmp_path, request):
+def test_peer(benchmark, hpo_tuner, hpo_seed, hpo_profile, tmp_path, request):
+    tuner, seed = hpo_tuner, hpo_seed
     common = ["--tuner", tuner, "--seed", str(seed), "--profile", hpo_profile]
     plain = _run(
         [sys.executable, str(PLAIN), *common, "--json", str(tmp_path / "plain.json")],

@@ -7,29 +7,29 @@ from __future__ import annotations
 
 import pytest
 
-from hpo.cell import run_cell_isolated
 from hpo.errors import CellStopped
-from hpo.profiles import get_profile
-from hpo.results import cell_name
-from hpo.tuners import planned_budget
+from hpo.isolation import run_cell_isolated
+from hpo.profiles import Cell, get_profile
+from hpo.store import Outcome, RunOptions
+from hpo.tuners import get_tuner, planned_budget
 
 
 def test_search(
     benchmark,
-    tuner,
-    seed,
+    hpo_tuner,
+    hpo_seed,
     hpo_profile,
     hpo_records,
     hpo_stopped,
     hpo_calibration,
     hpo_threads,
     hpo_cells_dir,
-    uncaptured,
+    hpo_uncaptured,
     request,
     pytestconfig,
 ):
-    budget = planned_budget(tuner, get_profile(hpo_profile))
-    label = f"{tuner} seed={seed} {hpo_profile}"
+    cell = Cell.of(hpo_tuner, hpo_seed, hpo_profile)
+    budget = planned_budget(cell.tuner, get_profile(cell.profile))
     benchmark.group = f"search ({hpo_profile})"
 
     def search():
@@ -37,15 +37,14 @@ def test_search(
         # record is saved in hpo_cells_dir: an interrupted session, run again, reuses
         # finished cells and resumes the one that was running; the cell's project
         # (checkpoints) is removed once its record is written.
-        with uncaptured():
+        with hpo_uncaptured():
             return run_cell_isolated(
-                tuner,
-                seed,
-                hpo_profile,
+                cell,
+                record_path=hpo_cells_dir / f"{cell.name}.json",
+                options=RunOptions(
+                    force=pytestconfig.getoption("hpo_force"), calibration_s=hpo_calibration
+                ),
                 threads=hpo_threads,
-                record_path=hpo_cells_dir / f"{cell_name(tuner, seed, hpo_profile)}.json",
-                force=pytestconfig.getoption("hpo_force"),
-                calibration_s=hpo_calibration,
             )
 
     def search_or_stop():
@@ -58,18 +57,18 @@ def test_search(
     result, how = benchmark.pedantic(search_or_stop, rounds=1, iterations=1)
     if result is None:
         benchmark.extra_info["stopped"] = {
-            "tuner": tuner,
-            "seed": seed,
-            "profile": hpo_profile,
+            "tuner": cell.tuner,
+            "seed": cell.seed,
+            "profile": cell.profile,
             "reason": how,
         }
         hpo_stopped.append(benchmark.extra_info["stopped"])
         pytest.fail(how, pytrace=False)
     benchmark.extra_info.update(
-        how=how,  # ran, resumed or reused (then pytest-benchmark timed the reuse)
-        tuner=tuner,
-        seed=seed,
-        profile=hpo_profile,
+        how=how.value,  # ran, resumed or reused (then pytest-benchmark timed the reuse)
+        tuner=cell.tuner,
+        seed=cell.seed,
+        profile=cell.profile,
         best_val_accuracy=result.best_val_accuracy,
         test_accuracy=result.test_accuracy,
         test_loss=result.test_loss,
@@ -82,9 +81,9 @@ def test_search(
     request.node.user_properties.append(
         (
             "hpo_cell_line",
-            f"{label}: test acc {result.test_accuracy:.4f}, {result.trials_completed} trials, "
-            f"{result.epochs_trained} epochs, {result.wall_time_s:.0f} s, "
-            f"peak {result.peak_rss_mb:.0f} MiB" + ("" if how == "ran" else f" ({how})"),
+            f"{cell.label}: test acc {result.test_accuracy:.4f}, {result.trials_completed} trials,"
+            f" {result.epochs_trained} epochs, {result.wall_time_s:.0f} s,"
+            f" peak {result.peak_rss_mb:.0f} MiB" + ("" if how == Outcome.RAN else f" ({how})"),
         )
     )
     # The search ran the budget its oracle planned: nothing was skipped. A failed trial
@@ -98,5 +97,5 @@ def test_search(
         assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
     else:
         assert result.epochs_trained <= budget.epochs, failed
-        if tuner != "hyperband":  # Hyperband promotes among completed trials only
+        if get_tuner(cell.tuner).trials_fixed:  # not Hyperband: it promotes completed trials
             assert result.trials_completed + result.trials_failed == budget.trials, failed

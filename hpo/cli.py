@@ -57,58 +57,41 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hpo.data import check_seed
-    from hpo.profiles import check_tuner, get_profile
+    from hpo.profiles import Cell, get_profile
+    from hpo.tasks import get_task
+    from hpo.tuners import get_tuner
 
-    check_tuner(args.tuner)
-    profile = get_profile(args.profile)
-    seed = check_seed(args.seed)
+    cell = Cell.of(get_tuner(args.tuner).name, args.seed, args.profile, get_task(args.task).name)
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
-
-    from hpo.results import cell_name
-
-    name = cell_name(args.tuner, seed, profile.name)
-    json_path = Path(args.json) if args.json else Path(args.out) / f"{name}.json"
+    json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
     _check_writable(json_path)
 
-    from hpo.cell import run_saved_cell, saved_record
     from hpo.progress import trial_printer
+    from hpo.store import Outcome, RunOptions, run_saved_cell, saved_record
     from hpo.tuners import planned_budget
 
-    budget = planned_budget(args.tuner, profile)
-    label = f"{args.tuner} seed={seed} {profile.name}"
-    if args.force or saved_record(json_path, args.tuner, seed, profile.name) is None:
+    budget = planned_budget(cell.tuner, get_profile(cell.profile))
+    label = cell.label
+    if args.force or saved_record(json_path, cell) is None:
         print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
+    options = RunOptions(force=args.force, keep=args.keep)
     if args.workers == 1:
         progress = None if args.quiet else trial_printer(label, budget.trials)
-        result, how = run_saved_cell(
-            args.tuner,
-            seed,
-            profile.name,
-            json_path,
-            progress=progress,
-            force=args.force,
-            keep=args.keep,
-        )
+        result, how = run_saved_cell(cell, json_path, options, progress=progress)
     else:
         from hpo.distributed import run_distributed
 
         print(f"{label}: a chief oracle and {args.workers} workers on 127.0.0.1", file=sys.stderr)
         result, how = run_saved_cell(
-            args.tuner,
-            seed,
-            profile.name,
+            cell,
             json_path,
-            force=args.force,
-            keep=args.keep,
-            search=lambda workdir: run_distributed(
-                args.tuner, seed, profile.name, args.workers, workdir, quiet=args.quiet
-            ),
+            options,
+            search=lambda workdir: run_distributed(cell, args.workers, workdir, quiet=args.quiet),
         )
-    if how == "reused":
+    if how == Outcome.REUSED:
         print(f"{label}: already done by this code, not run again (--force runs it anew)")
-    elif how == "resumed":
+    elif how == Outcome.RESUMED:
         print(f"{label}: resumed from its saved state ({result.resumes} time(s))")
     print(
         f"{label}: best val_acc {result.best_val_accuracy:.4f}  "
@@ -117,7 +100,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s"
     )
     print(f"best hyperparameters: {result.best_hyperparameters}")
-    print(f"{'record' if how == 'reused' else 'wrote'} {json_path}")
+    print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
     return 0
 
 
@@ -154,13 +137,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hpo.profiles import PROFILES, TUNER_NAMES
+    from hpo.profiles import DEFAULT_TASK, PROFILES
+    from hpo.tuners import tuner_names
 
     parser = _Parser(prog="hpo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one tuner x seed x profile cell and write its record")
-    run.add_argument("--tuner", required=True, help=f"one of {', '.join(TUNER_NAMES)}")
+    run.add_argument(
+        "--tuner",
+        required=True,
+        help=f"one of {', '.join(tuner_names())}, or MODULE:ATTR (an oracle factory or TunerSpec)",
+    )
+    run.add_argument("--task", default=DEFAULT_TASK, help=f"default: {DEFAULT_TASK}")
     run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
     run.add_argument(
         "--profile", default="paper", help=f"one of {', '.join(PROFILES)} (default: paper)"

@@ -163,7 +163,8 @@ def _budget_problem(base: CellResult, cand: CellResult) -> str | None:
 
 
 def _normalised(cell: CellResult) -> float:
-    """Search time in units of this machine's calibration fit."""
+    """Search time in units of this machine's calibration fit (compare checks it is there)."""
+    assert cell.calibration_s
     return cell.wall_time_s / cell.calibration_s
 
 

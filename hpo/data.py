@@ -1,4 +1,4 @@
-"""Breast Cancer data, split per seed into train / validation / test and scaled.
+"""A task's rows, split per seed into train / validation / test and scaled.
 
 The test rows are held out first and never reach the tuner, so a tuner's best
 model can be judged on data its selection did not see.
@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from hpo.errors import HpoError
-from hpo.profiles import MAX_SEED
+from hpo.profiles import DEFAULT_TASK, MAX_SEED, check_seed
+from hpo.tasks import Task, get_task
+
+__all__ = ["MAX_SEED", "Splits", "check_seed", "load_splits"]
 
 TEST_FRACTION = 0.2
 VALIDATION_FRACTION = 0.2  # of what remains after the test rows: the seed report's 80/20
@@ -37,45 +38,35 @@ class Splits:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
 
-def check_seed(seed: object) -> int:
-    """Return `seed` if it is an int in [0, 2**32 - 1]; raise HpoError otherwise."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise HpoError(f"seed must be an integer, got {seed!r}")
-    if not 0 <= int(seed) <= MAX_SEED:
-        raise HpoError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
-    return int(seed)
-
-
-def load_dataset() -> tuple[np.ndarray, np.ndarray]:
-    """The 569 x 30 Breast Cancer features and 0/1 labels shipped with scikit-learn."""
-    x, y = load_breast_cancer(return_X_y=True)
-    return x, y
-
-
-def load_splits(seed: int) -> Splits:
-    """Stratified test hold-out, then train/validation split; scaler fitted on train rows only.
-
-    The same seed gives byte-identical arrays.
+def load_splits(seed: int, task: Task | str = DEFAULT_TASK) -> Splits:
+    """Test hold-out (stratified for classification), then train/validation split;
+    scaler fitted on train rows only. The same seed gives byte-identical arrays.
     """
     seed = check_seed(seed)
-    x, y = load_dataset()
+    task = get_task(task) if isinstance(task, str) else task
+    x, y = task.load()
     x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=TEST_FRACTION, stratify=y, random_state=seed
+        x, y, test_size=TEST_FRACTION, stratify=y if task.stratify else None, random_state=seed
     )
     x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=VALIDATION_FRACTION, stratify=y_rest, random_state=seed
+        x_rest,
+        y_rest,
+        test_size=VALIDATION_FRACTION,
+        stratify=y_rest if task.stratify else None,
+        random_state=seed,
     )
     scaler = StandardScaler().fit(x_train)
 
     def scale(part: np.ndarray) -> np.ndarray:
         return scaler.transform(part).astype(np.float32)
 
+    labels = np.int64 if task.stratify else np.float32
     return Splits(
         x_train=scale(x_train),
-        y_train=y_train.astype(np.int64),
+        y_train=y_train.astype(labels),
         x_val=scale(x_val),
-        y_val=y_val.astype(np.int64),
+        y_val=y_val.astype(labels),
         x_test=scale(x_test),
-        y_test=y_test.astype(np.int64),
+        y_test=y_test.astype(labels),
         scaler=scaler,
     )

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
+from hpo.profiles import DEFAULT_TASK, Cell
 from hpo.results import CellResult
 
 CHIEF_START_TIMEOUT_S = 120.0
@@ -64,9 +65,7 @@ def _wait_listening(port: int, chief: subprocess.Popen, timeout: float) -> None:
 
 
 def run_distributed(
-    tuner: str,
-    seed: int,
-    profile: str,
+    cell: Cell,
     workers: int = 2,
     workdir: str | os.PathLike[str] | None = None,
     quiet: bool = False,
@@ -80,17 +79,15 @@ def run_distributed(
     lists each death. Past that, the search stops with an error instead of
     leaving the other workers waiting for a trial that will never end.
     """
-    from hpo.data import check_seed
-    from hpo.profiles import check_tuner, get_profile
+    from hpo.tuners import get_tuner
 
-    check_tuner(tuner)
-    seed = check_seed(seed)
-    prof = get_profile(profile)
+    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task)
+    get_tuner(cell.tuner)
     if workers < 1:
         raise HpoError(f"workers must be at least 1, got {workers}")
     if workdir is None:
-        with tempfile.TemporaryDirectory(prefix=f"hpo-dist-{tuner}-{seed}-") as tmp:
-            return run_distributed(tuner, seed, profile, workers, tmp, quiet, max_restarts)
+        with tempfile.TemporaryDirectory(prefix=f"hpo-dist-{cell.name}-") as tmp:
+            return run_distributed(cell, workers, tmp, quiet, max_restarts)
 
     port = _free_port()
     base = {
@@ -99,7 +96,10 @@ def run_distributed(
         "KERASTUNER_ORACLE_PORT": str(port),
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
-    args = ["--tuner", tuner, "--seed", str(seed), "--profile", prof.name, "--dir", str(workdir)]
+    args = [
+        *["--tuner", cell.tuner, "--seed", str(cell.seed), "--profile", cell.profile],
+        *["--task", cell.task, "--dir", str(workdir)],
+    ]
     threads = str(max(1, (os.cpu_count() or 1) // workers))
 
     def start(role: str, tuner_id: str) -> subprocess.Popen:
@@ -159,74 +159,65 @@ def run_distributed(
         for p in [*running.values(), chief]:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
-    result = _record(tuner, seed, prof.name, Path(workdir), wall, workers)
+    result = _record(cell, Path(workdir), wall, workers)
     result.faults = faults
     return result
 
 
-def _record(tuner: str, seed: int, profile: str, workdir: Path, wall: float, workers: int):
+def _record(cell: Cell, workdir: Path, wall: float, workers: int) -> CellResult:
     """Reload the finished project here (no chief) and judge its best model on the test rows."""
-    from hpo.cell import evaluate_search
+    from hpo.cell import SearchStats, evaluate_search
     from hpo.data import load_splits
-    from hpo.profiles import get_profile
     from hpo.results import read_json
-    from hpo.tuners import make_tuner
+    from hpo.search import atomic_state_writes, make_tuner
 
-    search = make_tuner(tuner, get_profile(profile), seed, str(workdir), overwrite=False)
-    history, peaks = [], []
-    for part in sorted(Path(search.project_dir).glob("hpo-history-tuner*.json")):
-        log = read_json(part)
-        history.extend(log["history"])
-        peaks.append(log["peak_rss_mb"])
-    history.sort(key=lambda h: h["elapsed_s"])
-    return evaluate_search(
-        search,
-        tuner,
-        seed,
-        get_profile(profile),
-        load_splits(seed),
-        history,
-        wall,
-        workers=workers,
-        peak_rss_mb=max(peaks, default=None),
-    )
+    with atomic_state_writes():
+        search = make_tuner(cell, str(workdir), overwrite=False)
+        history, peaks = [], []
+        for part in sorted(Path(search.project_dir).glob("hpo-history-tuner*.json")):
+            log = read_json(part)
+            history.extend(log["history"])
+            peaks.append(log["peak_rss_mb"])
+        history.sort(key=lambda h: h["elapsed_s"])
+        stats = SearchStats(history, wall, workers=workers, peak_rss_mb=max(peaks, default=None))
+        return evaluate_search(search, cell, load_splits(cell.seed, cell.task), stats)
 
 
 def _serve(role: str, args: argparse.Namespace) -> None:
     """The chief serves the oracle until the search ends; a worker trains trials."""
-    from hpo.cell import search_kwargs, seed_everything, set_threads
+    from hpo.cell import search_kwargs
     from hpo.data import load_splits
-    from hpo.profiles import get_profile
-    from hpo.tuners import make_tuner
+    from hpo.runtime import seed_everything, set_threads
+    from hpo.search import atomic_state_writes, make_tuner
 
     if args.threads:
         set_threads(args.threads)
-    profile = get_profile(args.profile)
-    splits = load_splits(args.seed)
+    cell = Cell.of(args.tuner, args.seed, args.profile, args.task)
+    splits = load_splits(cell.seed, cell.task)
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", role)
-    # Each trial is seeded from the cell seed and its id (hpo.tuners), whichever worker runs it.
-    seed_everything(args.seed)
+    # Each trial is seeded from the cell seed and its index (hpo.search), whichever worker runs it.
+    seed_everything(cell.seed)
     progress = None
     if role == "worker" and not args.quiet:
+        from hpo.profiles import get_profile
         from hpo.progress import trial_printer
         from hpo.tuners import planned_budget
 
-        label = f"{args.tuner} seed={args.seed} {profile.name} [{tuner_id}]"
-        progress = trial_printer(label, planned_budget(args.tuner, profile).trials)
-    search = make_tuner(
-        args.tuner,
-        profile,
-        args.seed,
-        args.dir,
-        progress=progress,
-        # A worker started again after it died picks up its log and the trial it was running.
-        overwrite=(role == "chief"),
-        # A worker told "idle" (a Hyperband round awaiting results) waits before asking
-        # again; the chief must not, its one gRPC thread answers every worker.
-        idle_wait_s=0.25 if role == "worker" else 0.0,
-    )
-    fit_args, fit_kwargs = search_kwargs(splits, profile)
-    search.search(*fit_args, **fit_kwargs)  # a worker's log is saved after every trial
+        budget = planned_budget(cell.tuner, get_profile(cell.profile))
+        progress = trial_printer(f"{cell.label} [{tuner_id}]", budget.trials)
+    with atomic_state_writes():
+        search = make_tuner(
+            cell,
+            args.dir,
+            progress=progress,
+            # A worker started again after it died picks up its log and the trial it was running.
+            overwrite=(role == "chief"),
+            # A worker told "idle" (a Hyperband round awaiting results) waits before asking
+            # again; the chief must not, its one gRPC thread answers every worker.
+            idle_wait_s=0.25 if role == "worker" else 0.0,
+        )
+        fit_args, fit_kwargs = search_kwargs(splits, cell)
+        search.search(*fit_args, **fit_kwargs)  # a worker's log is saved after every trial
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tuner", required=True)
     parser.add_argument("--seed", required=True, type=int)
     parser.add_argument("--profile", default="paper")
+    parser.add_argument("--task", default=DEFAULT_TASK)
     parser.add_argument("--dir", required=True, help="the Keras Tuner project folder (shared)")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     parser.add_argument("--quiet", action="store_true", help="no per-trial progress lines")

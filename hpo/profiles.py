@@ -1,4 +1,4 @@
-"""What a comparison selects: profiles (budgets), tuner names, seeds. No TensorFlow import.
+"""What a comparison selects: profiles (budgets), seeds, and the `Cell` value. No TensorFlow.
 
 The CLI validates its arguments from here in milliseconds, before paying for
 the TensorFlow import.
@@ -14,30 +14,29 @@ from hpo.errors import HpoError
 MAX_SEED = 2**32 - 1  # scikit-learn's and NumPy's limit for a seed
 MAX_SEEDS = 10_000  # in one seed list: more is a typo, not a comparison
 _SEED_PART = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
-
-# The names of hpo.tuners.TUNERS, in order (checked there at import).
-TUNER_NAMES: tuple[str, ...] = ("hyperband", "bayesian", "random")
+DEFAULT_TASK = "breast_cancer"
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Search budgets. `epochs` is what a non-Hyperband trial trains."""
+    """A budget size shared by every tuner; each tuner derives its own settings from it.
+
+    `epochs` is what a full-fidelity trial trains (and Hyperband's max_epochs);
+    `max_trials` is how many trials a full-fidelity tuner runs.
+    """
 
     name: str
-    hyperband_max_epochs: int
-    hyperband_factor: int
-    max_trials: int
-    num_initial_points: int
     epochs: int
+    max_trials: int
     description: str
 
 
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("paper", 50, 3, 25, 5, 50, "the seed report's budgets, exactly"),
-        Profile("quick", 15, 3, 10, 3, 15, "12-18 % of the paper's epochs, same design"),
-        Profile("smoke", 3, 3, 3, 2, 3, "seconds per cell, to check the machinery (CI)"),
+        Profile("paper", epochs=50, max_trials=25, description="the seed report's budgets"),
+        Profile("quick", epochs=15, max_trials=10, description="12-18 % of the paper's epochs"),
+        Profile("smoke", epochs=3, max_trials=3, description="seconds per cell, for CI"),
     )
 }
 
@@ -49,10 +48,42 @@ def get_profile(name: str) -> Profile:
         raise HpoError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}") from None
 
 
-def check_tuner(name: str) -> str:
-    if name not in TUNER_NAMES:
-        raise HpoError(f"unknown tuner {name!r}; choose one of {', '.join(TUNER_NAMES)}")
-    return name
+def check_seed(seed: object) -> int:
+    """Return `seed` if it is an int in [0, 2**32 - 1]; raise HpoError otherwise."""
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise HpoError(f"seed must be an integer, got {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise HpoError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+    return int(seed)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One benchmark cell: a tuner searching one task's split of one seed, on one budget."""
+
+    tuner: str
+    seed: int
+    profile: str
+    task: str = DEFAULT_TASK
+
+    @classmethod
+    def of(cls, tuner: str, seed: object, profile: str, task: str = DEFAULT_TASK) -> Cell:
+        """A checked cell: known profile, seed in range (the tuner is resolved where it runs)."""
+        return cls(tuner, check_seed(seed), get_profile(profile).name, task)
+
+    @property
+    def name(self) -> str:
+        """The file stem of its record: TUNER-PROFILE-seedN (TASK- first for other tasks)."""
+        stem = f"{self.tuner.replace(':', '.')}-{self.profile}-seed{self.seed}"
+        return stem if self.task == DEFAULT_TASK else f"{self.task}-{stem}"
+
+    @property
+    def label(self) -> str:
+        """How progress lines and messages name it: `hyperband seed=0 paper`."""
+        task = "" if self.task == DEFAULT_TASK else f" {self.task}"
+        return f"{self.tuner} seed={self.seed} {self.profile}{task}"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -77,8 +108,10 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def parse_tuners(text: str) -> list[str]:
-    """Tuner names from a comma-separated list, each checked against the registry."""
-    names = [check_tuner(n.strip()) for n in text.split(",") if n.strip()]
+    """Tuner names from a comma-separated list, each resolved through the tuner registry."""
+    from hpo.tuners import get_tuner
+
+    names = [get_tuner(n.strip()).name for n in text.split(",") if n.strip()]
     if not names:
         raise HpoError(f"bad tuner list {text!r}: no tuners")
     return list(dict.fromkeys(names))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.profiles import MAX_SEED
+from hpo.profiles import DEFAULT_TASK, MAX_SEED, Cell
 
 SCHEMA_VERSION = 1
 
@@ -43,7 +43,12 @@ class CellResult:
     workers: int = 1  # Keras Tuner workers that shared the search (hpo.distributed)
     resumes: int = 0  # times the search was interrupted and resumed from its saved state
     faults: list[dict[str, Any]] = field(default_factory=list)  # distributed workers that died
+    task: str = DEFAULT_TASK
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.tuner, self.seed, self.profile, self.task)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,11 +85,6 @@ class CellResult:
         return d
 
 
-def cell_name(tuner: str, seed: int, profile: str) -> str:
-    """The file stem of a cell's record: TUNER-PROFILE-seedN."""
-    return f"{tuner}-{profile}-seed{seed}"
-
-
 def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -113,6 +113,7 @@ def _trial_entry(h: Any) -> bool:
 _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tuner": (lambda x: isinstance(x, str) and x != "", "a tuner name"),
     "profile": (lambda x: isinstance(x, str) and x != "", "a profile name"),
+    "task": (lambda x: isinstance(x, str) and x != "", "a task name"),
     "seed": (lambda x: _count(x) and x <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
     "best_val_accuracy": (_share, "a number in [0, 1]"),
     "test_accuracy": (_share, "a number in [0, 1]"),
@@ -145,7 +146,7 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def _check_baseline(b: Any, source: str) -> dict[str, Any]:
+def _check_reference(b: Any, source: str) -> dict[str, Any]:
     if not (
         isinstance(b, dict)
         and _count(b.get("seed"))
@@ -153,7 +154,7 @@ def _check_baseline(b: Any, source: str) -> dict[str, Any]:
         and _share(b.get("logistic_regression"))
     ):
         raise HpoError(
-            f"{source}: a baseline must hold seed, default_mlp and logistic_regression, "
+            f"{source}: a reference entry must hold seed, default_mlp and logistic_regression, "
             f"got {_short(b)}"
         )
     return b
@@ -215,7 +216,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 @dataclass
 class Results:
-    """Everything a comparison produced: cell records, per-seed reference scores, stops.
+    """Everything a comparison produced: cell records, untuned reference scores, stops.
 
     `stopped` lists cells that ended without a record (too many failed trials in
     a row): tuner, seed, profile and reason. `provenance` holds, per input file,
@@ -224,7 +225,7 @@ class Results:
     """
 
     cells: list[CellResult]
-    baselines: list[dict[str, Any]] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)  # hpo.references, per seed
     stopped: list[dict[str, Any]] = field(default_factory=list)
     provenance: list[dict[str, Any]] = field(default_factory=list)
 
@@ -251,8 +252,10 @@ def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
         where = f"{source}: benchmark #{i}"
         if isinstance(extra, dict) and "cell" in extra:
             out.cells.append(CellResult.from_dict(extra["cell"], where))
-        elif isinstance(extra, dict) and "baseline" in extra:
-            out.baselines.append(_check_baseline(extra["baseline"], where))
+        elif isinstance(extra, dict) and ("reference" in extra or "baseline" in extra):
+            # "baseline" is what files written before hpo 0.2 call the untuned references.
+            entry = extra.get("reference", extra.get("baseline"))
+            out.references.append(_check_reference(entry, where))
         elif isinstance(extra, dict) and "stopped" in extra:
             out.stopped.append(_check_stopped(extra["stopped"], where))
         else:
@@ -281,7 +284,7 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
     Results; a cell or baseline that appears twice is an error.
     """
     merged = Results(cells=[])
-    origin: dict[tuple[str, int, str], str] = {}
+    origin: dict[Cell, str] = {}
     for path in paths:
         data = read_json(path)
         if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
@@ -292,22 +295,20 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
         else:
             raise HpoError(f"{path}: neither a pytest-benchmark JSON nor an hpo cell record")
         for r in part.cells:
-            key = (r.tuner, r.seed, r.profile)
+            key = r.cell
             if key in origin:
                 where = str(path) if origin[key] == str(path) else f"{origin[key]} and {path}"
-                raise HpoError(
-                    f"cell {r.tuner} seed={r.seed} profile={r.profile} appears twice ({where})"
-                )
+                raise HpoError(f"cell {key.label} appears twice ({where})")
             origin[key] = str(path)
         merged.cells.extend(part.cells)
-        merged.baselines.extend(part.baselines)
+        merged.references.extend(part.references)
         merged.stopped.extend(part.stopped)
         merged.provenance.extend(part.provenance)
     if not merged.cells:
         raise HpoError("no cell records in " + ", ".join(str(p) for p in paths))
-    seeds = [b.get("seed") for b in merged.baselines]
+    seeds = [b.get("seed") for b in merged.references]
     if len(seeds) != len(set(seeds)):
-        raise HpoError("a baseline seed appears twice")
+        raise HpoError("a reference seed appears twice")
     return merged
 
 

@@ -1,11 +1,15 @@
 """The seed report's search space, declared once as data, and the model builder.
 
+The hidden layers are searched; the input width, output layer and loss are the
+task's (`hpo.tasks`).
+
 `SPACE` is read by `build_model`, by the tests and by the report, so the space
 cannot drift between what is searched and what is described.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +18,8 @@ import keras
 import keras_tuner as kt
 
 from hpo.errors import HpoError
-
-N_FEATURES = 30
+from hpo.profiles import DEFAULT_TASK
+from hpo.tasks import Task, get_task
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class SearchSpace:
                 f"num_layers={num_layers!r} is outside the space "
                 f"({self.min_layers}..{self.max_layers})"
             )
+        assert isinstance(num_layers, int)  # checked just above
         for i in range(num_layers):
             units = values.get(f"units_{i}")
             if not _is_int(units) or units not in self.units_values:
@@ -105,22 +110,28 @@ def declare(hp: kt.HyperParameters, space: SearchSpace = SPACE) -> dict[str, Any
     return values
 
 
-def build_model(hp: kt.HyperParameters) -> keras.Model:
-    """The seed report's MLP: 1-3 Dense+Dropout layers, sigmoid output, Adam, BCE."""
+def build_model(hp: kt.HyperParameters, task: Task | str = DEFAULT_TASK) -> keras.Model:
+    """The seed report's MLP: 1-3 Dense+Dropout layers, the task's head, Adam."""
+    task = get_task(task) if isinstance(task, str) else task
     values = declare(hp)
     SPACE.validate(values)
-    layers: list[keras.layers.Layer] = [keras.Input(shape=(N_FEATURES,))]
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(task.n_features,))]
     for i in range(values["num_layers"]):
         layers.append(keras.layers.Dense(values[f"units_{i}"], activation=values["activation"]))
         layers.append(keras.layers.Dropout(values["dropout"]))
-    layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    layers.append(keras.layers.Dense(task.head.units, activation=task.head.activation))
     model = keras.Sequential(layers)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=values["learning_rate"]),
-        loss="binary_crossentropy",
+        loss=task.head.loss,
         metrics=["accuracy"],
     )
     return model
+
+
+def model_builder(task: Task | str = DEFAULT_TASK) -> functools.partial[keras.Model]:
+    """`build_model` for one task, in the one-argument form Keras Tuner calls."""
+    return functools.partial(build_model, task=task)
 
 
 def fixed_hyperparameters(values: Mapping[str, Any]) -> kt.HyperParameters:

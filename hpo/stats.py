@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 ALPHA = 0.05
@@ -19,7 +20,7 @@ POWER = 0.8
 MAX_SEEDS_ESTIMATE = 100_000
 
 
-def correct_rows(accuracies: Sequence[float], n: int) -> np.ndarray:
+def correct_rows(accuracies: ArrayLike, n: int) -> np.ndarray:
     """Accuracies on n rows as counts of correct rows, shape (k,) -> (k,) int.
 
     Keras reports accuracy in float32 and scikit-learn in float64, so the same
@@ -33,7 +34,7 @@ def correct_rows(accuracies: Sequence[float], n: int) -> np.ndarray:
     return counts.astype(int)
 
 
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def t_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float]:
     """Student-t confidence interval of the mean, shape (n,) -> (low, high).
 
     Holds its level at small n on binomial accuracies like ours (simulated in
@@ -50,7 +51,7 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
 
 
 def describe(
-    values: Sequence[float], bounds: tuple[float, float] = (-math.inf, math.inf)
+    values: ArrayLike, bounds: tuple[float, float] = (-math.inf, math.inf)
 ) -> dict[str, float]:
     """mean, median, 95 % t-interval of the mean (clipped to the values' `bounds`), n.
 
@@ -59,7 +60,9 @@ def describe(
     from reporting a negative loss.
     """
     x = np.asarray(values, dtype=float)
-    low, high = np.clip(t_interval(x), *bounds).tolist() if len(x) > 1 else t_interval(x)
+    low, high = t_interval(x)
+    if len(x) > 1:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     return {
         "mean": float(np.mean(x)) if len(x) else math.nan,
         "median": float(np.median(x)) if len(x) else math.nan,
@@ -69,7 +72,7 @@ def describe(
     }
 
 
-def describe_fixed(values: Sequence[float]) -> dict[str, float]:
+def describe_fixed(values: ArrayLike) -> dict[str, float]:
     """mean, min, max, n: for quantities a budget fixes (no interval: there is no sampling)."""
     x = np.asarray(values, dtype=float)
     return {
@@ -80,7 +83,7 @@ def describe_fixed(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def wilcoxon_p(a: Sequence[float], b: Sequence[float]) -> float:
+def wilcoxon_p(a: ArrayLike, b: ArrayLike) -> float:
     """Two-sided paired Wilcoxon signed-rank p-value (scipy; exact where ties allow).
 
     Zero differences are dropped (Wilcoxon's method); all-zero differences give 1.0.
@@ -91,7 +94,7 @@ def wilcoxon_p(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.wilcoxon(a, b, zero_method="wilcox", method="auto").pvalue)
 
 
-def a12(a: Sequence[float], b: Sequence[float]) -> float:
+def a12(a: ArrayLike, b: ArrayLike) -> float:
     """Vargha-Delaney A12: P(A > B) + P(A = B) / 2 over all pairs; 0.5 means no effect."""
     x = np.asarray(a, dtype=float)[:, None]
     y = np.asarray(b, dtype=float)[None, :]
@@ -100,7 +103,7 @@ def a12(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.mean(x > y) + 0.5 * np.mean(x == y))
 
 
-def holm(pvalues: Sequence[float]) -> list[float]:
+def holm(pvalues: ArrayLike) -> list[float]:
     """Holm's step-down adjustment (scipy has Bonferroni-type FDR only, not Holm)."""
     p = np.asarray(pvalues, dtype=float)
     m = len(p)
@@ -171,7 +174,7 @@ def seeds_for_effect(
 
 
 def seeds_needed(
-    differences: Sequence[float], n_comparisons: int = 1, alpha: float = ALPHA
+    differences: ArrayLike, n_comparisons: int = 1, alpha: float = ALPHA
 ) -> int | None:
     """`seeds_for_effect` at the observed effect (mean / sd of the paired differences)."""
     d = np.asarray(differences, dtype=float)
@@ -182,7 +185,7 @@ def seeds_needed(
 
 
 def seeds_needed_range(
-    differences: Sequence[float],
+    differences: ArrayLike,
     n_comparisons: int = 1,
     alpha: float = ALPHA,
     quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9),
@@ -214,7 +217,7 @@ def seeds_needed_range(
     ]
 
 
-def average_ranks(table: Mapping[str, Sequence[float]], higher_is_better: bool = True) -> dict:
+def average_ranks(table: Mapping[str, ArrayLike], higher_is_better: bool = True) -> dict:
     """Mean rank per tuner over seeds (1 = best; ties share ranks). table: tuner -> (n,)."""
     names = list(table)
     matrix = np.array([table[k] for k in names], dtype=float)  # (tuners, seeds)
@@ -222,7 +225,7 @@ def average_ranks(table: Mapping[str, Sequence[float]], higher_is_better: bool =
     return {name: float(r) for name, r in zip(names, ranks.mean(axis=1), strict=True)}
 
 
-def friedman_p(table: Mapping[str, Sequence[float]]) -> float:
+def friedman_p(table: Mapping[str, ArrayLike]) -> float:
     """Friedman test p-value over tuners (>= 3) paired by seed; 1.0 when all equal."""
     samples = [np.asarray(v, dtype=float) for v in table.values()]
     if len(samples) < 3:
@@ -235,17 +238,16 @@ def friedman_p(table: Mapping[str, Sequence[float]]) -> float:
     return 1.0 if math.isnan(p) else float(p)
 
 
-def best_so_far(
-    xs: Sequence[float], scores: Sequence[float | None], grid: Sequence[float]
-) -> np.ndarray:
+def best_so_far(xs: Sequence[float], scores: Sequence[float | None], grid: ArrayLike) -> np.ndarray:
     """Best score reached by each grid point, from trials ending at xs (nan before the first).
 
     xs: cumulative epochs or seconds at which each trial ended, in completion
     order; a failed trial's score is None. A step function, right-continuous.
     """
     ends, values = _steps(xs, scores)
-    best = np.full(len(grid), np.nan)
-    idx = np.searchsorted(ends, np.asarray(grid, dtype=float), side="right") - 1
+    points = np.asarray(grid, dtype=float)
+    best = np.full(len(points), np.nan)
+    idx = np.searchsorted(ends, points, side="right") - 1
     ok = idx >= 0
     best[ok] = values[idx[ok]]
     return best
@@ -285,7 +287,7 @@ def step_area(
     return float(np.sum(values * np.diff(edges)) / (stop - start))
 
 
-def normalised_scores(table: Mapping[str, Sequence[float]], reference: str) -> dict:
+def normalised_scores(table: Mapping[str, ArrayLike], reference: str) -> dict:
     """bayesmark-style score per tuner: 0 = best seen on each seed, 1 = `reference`.
 
     score = mean(best_seen - tuner) / mean(best_seen - reference), over seeds;

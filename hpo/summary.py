@@ -1,31 +1,511 @@
-"""Plain-text per-tuner means: the table printed at the end of a benchmark session."""
+"""From cell records to the numbers and the verdict: what summary.json holds.
+
+Every accuracy enters a test as a count of correct rows (`stats.correct_rows`),
+so equal accuracies from Keras (float32) and scikit-learn (float64) are ties.
+Comparisons use only the seeds every tuner completed; the summary says which
+seeds were dropped and why.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
+import warnings
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
-from hpo.results import CellResult
+from hpo import stats
+from hpo.errors import HpoError
+from hpo.profiles import PROFILES, Profile
+from hpo.results import CellResult, Results
+
+METRICS: list[tuple[str, str, bool, str]] = [
+    ("best_val_accuracy", "best val acc (biased)", True, "accuracy"),
+    ("test_accuracy", "test acc", True, "accuracy"),
+    ("test_loss", "test loss", False, "loss"),
+    ("wall_time_s", "time (s)", False, "time"),
+    ("epochs_trained", "epochs", False, "fixed"),
+    ("trials_completed", "trials", False, "fixed"),
+]
+HIGHER_IS_BETTER = {m: h for m, _, h, _ in METRICS}
+BOUNDS = {"accuracy": (0.0, 1.0), "loss": (0.0, math.inf), "time": (0.0, math.inf)}
+COMPARED = ["test_accuracy", "wall_time_s"]  # the paired tests' metrics
+REFERENCES = {  # untuned models on the same splits (hpo.references)
+    "default_mlp": "untuned MLP (1 × 64 relu, lr 0.001, 50 epochs)",
+    "logistic_regression": "LogisticRegression",
+}
+# What the seed report printed, from a run its own footnote calls simulated.
+CLAIMED = {
+    "hyperband": {"best_val_accuracy": 0.96, "wall_time_s": 15 * 60.0},
+    "bayesian": {"best_val_accuracy": 0.97, "wall_time_s": 20 * 60.0},
+}
+ANYTIME_POINTS = 200
+MIN_SEEDS_FOR_CD = 5  # fewer blocks than this make the Nemenyi test's normal approximation poor
 
 
-def tuner_table(records: Sequence[CellResult]) -> str:
-    """One row per tuner: seeds, mean best val acc, mean test acc, mean time, mean epochs."""
-    header = (
-        f"{'tuner':<10} {'profile':<7} {'seeds':>5} {'best val acc':>12} {'test acc':>9}"
-        f" {'time s':>8} {'epochs':>7} {'trials':>7}"
-    )
-    lines = [header, "-" * len(header)]
-    for tuner in dict.fromkeys(r.tuner for r in records):
-        rows = [r for r in records if r.tuner == tuner]
-        profiles = ",".join(sorted({r.profile for r in rows}))
+def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int], dict]:
+    """Tuners, the seeds all of them ran, all seeds seen, and (tuner, seed) -> record."""
+    profiles = sorted({c.profile for c in cells})
+    if len(profiles) > 1:
+        raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
+    tuners = list(dict.fromkeys(c.tuner for c in cells))
+    by_key = {(c.tuner, c.seed): c for c in cells}
+    seeds = sorted(set.intersection(*({c.seed for c in cells if c.tuner == t} for t in tuners)))
+    if not seeds:
+        raise HpoError("no seed was run by every tuner: nothing to pair")
+    return tuners, seeds, sorted({c.seed for c in cells}), by_key
 
-        def mean(attr: str, rows: Sequence[CellResult] = rows) -> float:
-            return float(np.mean([getattr(r, attr) for r in rows]))
 
-        lines.append(
-            f"{tuner:<10} {profiles:<7} {len(rows):>5} {mean('best_val_accuracy'):>12.4f}"
-            f" {mean('test_accuracy'):>9.4f} {mean('wall_time_s'):>8.1f}"
-            f" {mean('epochs_trained'):>7.1f} {mean('trials_completed'):>7.1f}"
+def _rows(metric: str, values: Sequence[float], n_val: int, n_test: int) -> np.ndarray:
+    """Accuracies as counts of correct rows; other metrics as they are."""
+    if metric == "test_accuracy":
+        return counts(metric, values, n_test)
+    if metric == "best_val_accuracy":
+        return counts(metric, values, n_val)
+    return np.asarray(values, dtype=float)
+
+
+def counts(what: str, values: Sequence[float], n: int) -> np.ndarray:
+    try:
+        return stats.correct_rows(values, n)
+    except ValueError:
+        raise HpoError(
+            f"{what}: {_short_list(values)} are not counts of correct rows out of {n}"
+        ) from None
+
+
+def _short_list(values: Sequence[float]) -> str:
+    text = ", ".join(f"{v:.6g}" for v in list(values)[:4])
+    return f"[{text}{', ...' if len(values) > 4 else ''}]"
+
+
+def _better_worse(a: str, b: str, mean_difference: float, metric: str) -> tuple[str, str]:
+    a_better = (mean_difference > 0) == HIGHER_IS_BETTER.get(metric, True)
+    return (a, b) if a_better else (b, a)
+
+
+def _pair(a: str, b: str, metric: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """One paired comparison by seed (x, y: one value per seed, counts for accuracies)."""
+    diffs = x - y
+    return {
+        "a": a,
+        "b": b,
+        "metric": metric,
+        "mean_difference": float(np.mean(diffs)),
+        "p_value": stats.wilcoxon_p(x, y),
+        "effect_size": stats.a12(x, y),
+    }
+
+
+def _holm_in_place(rows: list[dict[str, Any]], alpha: float) -> None:
+    for row, p_adj in zip(rows, stats.holm([r["p_value"] for r in rows]), strict=True):
+        row["p_adjusted"] = p_adj
+        row["significant"] = bool(p_adj < alpha)
+
+
+def _anytime(cells: dict[str, list[CellResult]], axis: str) -> dict[str, Any]:
+    """Best-so-far val accuracy per tuner, each to its own full budget, and comparable areas.
+
+    A median over seeds is drawn from the first point at which every seed of
+    that tuner has a model: best-so-far curves never fall, so neither does a
+    median over a fixed set of them (seeds entering one by one could pull it
+    down). Areas are integrated exactly from `start`, the first point at which
+    every tuner has a model, to each tuner's own end, and divided by the length
+    integrated: equal scores give equal areas whatever the budgets.
+    """
+
+    def xs(c: CellResult) -> list[float]:
+        if axis == "epochs":
+            return np.cumsum([h["epochs"] for h in c.history]).tolist()
+        return [h["elapsed_s"] for h in c.history]
+
+    def scores(c: CellResult) -> list[float | None]:
+        return [h["val_accuracy"] for h in c.history]
+
+    everyone = [c for group in cells.values() for c in group]
+    start = max(stats.first_model_at(xs(c), scores(c)) for c in everyone)
+    out: dict[str, Any] = {"start": start, "per_tuner": {}}
+    for tuner, group in cells.items():
+        horizon = max(xs(c)[-1] for c in group)
+        grid = np.linspace(0, horizon, ANYTIME_POINTS)
+        matrix = np.array([stats.best_so_far(xs(c), scores(c), grid) for c in group])
+        complete = ~np.any(np.isnan(matrix), axis=0)
+        q25, q50, q75 = np.full((3, len(grid)), np.nan)
+        if complete.any():
+            q25[complete], q50[complete], q75[complete] = np.percentile(
+                matrix[:, complete], [25, 50, 75], axis=0
+            )
+        areas = [stats.step_area(xs(c), scores(c), start, horizon) for c in group]
+        out["per_tuner"][tuner] = {
+            "horizon": float(horizon),
+            "grid": grid.tolist(),
+            "median": q50.tolist(),
+            "q25": q25.tolist(),
+            "q75": q75.tolist(),
+            "area": stats.describe([a for a in areas if not math.isnan(a)]),
+        }
+    return out
+
+
+def _failures(cells: Sequence[CellResult]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for c in cells:
+        for h in c.history:
+            if h["status"] != "COMPLETED":
+                out.setdefault(c.tuner, []).append(
+                    {"seed": c.seed, "trial_id": h.get("trial_id"), "error": h.get("error")}
+                )
+    return out
+
+
+def _dropped(
+    tuners: list[str], seeds: list[int], all_seeds: list[int], by_key: dict, stopped: list[dict]
+) -> list[dict[str, Any]]:
+    """Seeds left out of the comparisons: which tuner has no record there, and why if known."""
+    out = []
+    for s in sorted(set(all_seeds) - set(seeds)):
+        missing = [t for t in tuners if (t, s) not in by_key]
+        reasons = [
+            {"tuner": x["tuner"], "reason": x["reason"]}
+            for x in stopped
+            if x["seed"] == s and x["tuner"] in missing
+        ]
+        out.append({"seed": s, "missing": missing, "stopped": reasons})
+    return out
+
+
+def _seed_estimates(pairs: list[dict[str, Any]], tables: dict, n_comparisons: int) -> None:
+    for p in pairs:
+        if p["metric"] != "test_accuracy":
+            continue
+        diffs = np.subtract(tables[p["metric"]][p["a"]], tables[p["metric"]][p["b"]])
+        p["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=n_comparisons)
+
+
+def _critical_difference(table: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
+    """Nemenyi critical difference of average ranks and the pairwise Nemenyi p-values.
+
+    CD = q_alpha * sqrt(k (k + 1) / (6 N)) (Demšar 2006), with q_alpha the
+    studentized range quantile / sqrt(2) (scipy); the p-values come from
+    scikit-posthocs. None with fewer than 3 tuners or MIN_SEEDS_FOR_CD seeds.
+    """
+    import pandas as pd
+    import scikit_posthocs as sp
+    from scipy.stats import studentized_range
+
+    k, n = len(table), len(next(iter(table.values())))
+    if k < 3 or n < MIN_SEEDS_FOR_CD:
+        return None
+    q_alpha = studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    blocks = pd.DataFrame({t: np.asarray(v, dtype=float) for t, v in table.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # all-tied blocks: scipy warns, p-values stay 1
+        nemenyi = sp.posthoc_nemenyi_friedman(blocks)
+    return {
+        "critical_difference": float(q_alpha * math.sqrt(k * (k + 1) / (6 * n))),
+        "nemenyi_p": {a: {b: float(nemenyi.loc[a, b]) for b in table} for a in table},
+    }
+
+
+def _provenance(
+    results: Results, cells: Sequence[CellResult], tuners: list[str], profile: str
+) -> dict[str, Any]:
+    def distinct(values: Any) -> list[Any]:
+        return sorted({v for v in values if v is not None}, key=str)
+
+    calibrations = distinct(c.calibration_s for c in cells)
+    prof = PROFILES.get(profile)
+    return {
+        "report_written": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": [{k: v for k, v in p.items() if v is not None} for p in results.provenance],
+        "hpo_source": distinct(c.versions.get("hpo_source") for c in cells),
+        "versions": {
+            k: distinct(c.versions.get(k) for c in cells)
+            for k in sorted({k for c in cells for k in c.versions if k != "hpo_source"})
+        },
+        "calibration_s": (
+            {"min": min(calibrations), "max": max(calibrations), "distinct": len(calibrations)}
+            if calibrations
+            else None
+        ),
+        "workers_per_cell": distinct(c.workers for c in cells),
+        "resumed_cells": sum(c.resumes > 0 for c in cells),
+        "budgets": {t: _budget_text(t, prof) for t in tuners} if prof else None,
+    }
+
+
+def _budget_text(tuner: str, profile: Profile) -> str:
+    from hpo.tuners import get_tuner
+
+    try:
+        spec = get_tuner(tuner)
+    except HpoError as e:  # a MODULE:ATTR tuner not importable where the report is made
+        return f"not known here ({e})"
+    budget = spec.budget(profile)
+    return f"{spec.describe(profile)}: {budget.trials} trials, {budget.epochs} epochs"
+
+
+def summarize(
+    results: Results, alpha: float = stats.ALPHA, normalise_to: str = "random"
+) -> dict[str, Any]:
+    """Everything the report says, as plain data (this is summary.json).
+
+    `normalise_to` is the tuner that scores 1 in the bayesmark-style normalised
+    score (0 = best seen on each seed), when it is among the results.
+    """
+    tuners, seeds, all_seeds, by_key = _paired(results.cells)
+    profile = results.cells[0].profile
+    n_val = results.cells[0].n_val
+    n_test = results.cells[0].n_test
+    values = {
+        m: {t: [float(getattr(by_key[t, s], m)) for s in seeds] for t in tuners}
+        for m, _, _, _ in METRICS
+    }
+    tables = {m: {t: _rows(m, values[m][t], n_val, n_test) for t in tuners} for m in COMPARED}
+    per_tuner = {
+        t: {
+            m: stats.describe_fixed(values[m][t])
+            if kind == "fixed"
+            else stats.describe(values[m][t], BOUNDS[kind])
+            for m, _, _, kind in METRICS
+        }
+        for t in tuners
+    }
+
+    n_pairs = max(1, len(tuners) * (len(tuners) - 1) // 2)
+    pairs: list[dict[str, Any]] = []
+    for metric in COMPARED:
+        rows = [
+            _pair(a, b, metric, tables[metric][a], tables[metric][b])
+            for a, b in itertools.combinations(tuners, 2)
+        ]
+        _holm_in_place(rows, alpha)
+        pairs.extend(rows)
+    for p in pairs:
+        if p["metric"] == "test_accuracy":
+            p["mean_difference_rows"] = p["mean_difference"]
+            p["mean_difference"] = p["mean_difference"] / n_test
+    _seed_estimates(pairs, tables, n_pairs)
+
+    summary: dict[str, Any] = {
+        "profile": profile,
+        "tuners": tuners,
+        "seeds": seeds,
+        "n_seeds": len(seeds),
+        "n_val": n_val,
+        "n_test": n_test,
+        "alpha": alpha,
+        "per_tuner": per_tuner,
+        "pairs": pairs,
+        "min_p_value": stats.min_wilcoxon_p(len(seeds)),
+        "min_p_adjusted": min(1.0, n_pairs * stats.min_wilcoxon_p(len(seeds))),
+        "min_seeds_for_any_verdict": stats.min_seeds_for_any_verdict(n_pairs, alpha),
+        "claimed": {t: c for t, c in CLAIMED.items() if t in tuners},
+        "per_seed": {
+            str(s): {t: int(tables["test_accuracy"][t][i]) for t in tuners}
+            for i, s in enumerate(seeds)
+        },
+        "failures": _failures(results.cells),
+        "dropped_seeds": _dropped(tuners, seeds, all_seeds, by_key, results.stopped),
+        "stopped": results.stopped,
+    }
+    if len(tuners) >= 3:
+        summary["friedman"] = {
+            "metric": "test_accuracy",
+            "p_value": stats.friedman_p(tables["test_accuracy"]),
+            "average_ranks": stats.average_ranks(tables["test_accuracy"]),
+            "critical_difference": None,
+        }
+        cd = _critical_difference(tables["test_accuracy"], alpha)
+        if cd is not None:
+            summary["friedman"].update(cd)
+    summary["anytime"] = {
+        axis: _anytime({t: [by_key[t, s] for s in seeds] for t in tuners}, axis)
+        for axis in ("epochs", "seconds")
+    }
+    summary["references"] = _references(results.references, seeds, tables["test_accuracy"], n_test)
+    if summary["references"] is not None:
+        by_seed = {b["seed"]: b for b in results.references}
+        summary["per_seed_references"] = {
+            str(s): {name: int(counts(name, [by_seed[s][name]], n_test)[0]) for name in REFERENCES}
+            for s in seeds
+        }
+    if normalise_to in tuners:
+        scores = stats.normalised_scores(tables["test_accuracy"], reference=normalise_to)
+        summary["normalised_score"] = scores
+        if all(v is None for v in scores.values()):
+            summary["normalised_score_note"] = (
+                f"{normalise_to} found the best test accuracy of all tuners on every seed,"
+                " so there is no gap to normalise by"
+            )
+    summary["provenance"] = _provenance(results, results.cells, tuners, profile)
+    summary["verdict"] = _verdict(summary)
+    summary["winner"] = summary["verdict"]["winner"]
+    return summary
+
+
+def _references(
+    references: list[dict[str, Any]],
+    seeds: list[int],
+    test_rows: dict[str, np.ndarray],
+    n_test: int,
+) -> dict[str, Any] | None:
+    """The untuned references against every tuner, Holm-corrected as one family."""
+    by_seed = {b["seed"]: b for b in references}
+    if not seeds or not all(s in by_seed for s in seeds):
+        return None
+    out: dict[str, Any] = {}
+    family: list[dict[str, Any]] = []
+    for name in REFERENCES:
+        acc = [float(by_seed[s][name]) for s in seeds]
+        ref = counts(name, acc, n_test)
+        out[name] = {
+            "label": REFERENCES[name],
+            "test_accuracy": stats.describe(acc, BOUNDS["accuracy"]),
+            "vs_tuners": {},
+        }
+        for t, rows in test_rows.items():
+            row = _pair(t, name, "test_accuracy", rows, ref)
+            row["mean_difference_rows"] = row["mean_difference"]
+            row["mean_difference"] = row["mean_difference"] / n_test
+            out[name]["vs_tuners"][t] = row
+            family.append(row)
+    _holm_in_place(family, stats.ALPHA)
+    return out
+
+
+# ---------------------------------------------------------------- verdict
+
+
+def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
+    """winner (or None), every significant pair, and the sentence that says so."""
+    significant = []
+    for p in summary["pairs"]:
+        if p["significant"]:
+            better, worse = _better_worse(p["a"], p["b"], p["mean_difference"], p["metric"])
+            significant.append(_significant_pair(p, better, worse))
+    for b in (summary.get("references") or {}).values():
+        for row in b["vs_tuners"].values():
+            if row["significant"]:
+                better, worse = _better_worse(
+                    row["a"], row["b"], row["mean_difference"], "test_accuracy"
+                )
+                significant.append(_significant_pair(row, better, worse))
+    tuners = summary["tuners"]
+    winner = None
+    for t in tuners:
+        beaten = {
+            s["worse"] for s in significant if s["metric"] == "test_accuracy" and s["better"] == t
+        }
+        if len(tuners) > 1 and beaten >= set(tuners) - {t}:
+            winner = t
+    return {
+        "winner": winner,
+        "significant_pairs": significant,
+        "text": _verdict_text(summary, winner, significant),
+    }
+
+
+def _significant_pair(p: dict[str, Any], better: str, worse: str) -> dict[str, Any]:
+    a12 = p["effect_size"] if better == p["a"] else 1 - p["effect_size"]
+    if p["metric"] == "wall_time_s":  # lower is better: A12 of the better being larger is low
+        a12 = 1 - a12
+    return {
+        "better": better,
+        "worse": worse,
+        "metric": p["metric"],
+        "mean_difference": abs(p["mean_difference"]),
+        "p_adjusted": p["p_adjusted"],
+        "effect_size": a12,
+    }
+
+
+def _verdict_text(summary: dict[str, Any], winner: str | None, significant: list) -> str:
+    n, alpha, n_test = summary["n_seeds"], summary["alpha"], summary["n_test"]
+    method = f"paired Wilcoxon over {n} seeds, Holm-corrected, alpha {alpha}"
+    accuracy = [s for s in significant if s["metric"] == "test_accuracy"]
+    tuner_acc = [s for s in accuracy if s["worse"] in summary["tuners"]
+                 and s["better"] in summary["tuners"]]  # fmt: skip
+    refs = [s for s in accuracy if s not in tuner_acc]
+    times = [s for s in significant if s["metric"] == "wall_time_s"]
+
+    def rows(s: dict[str, Any]) -> str:
+        return f"{s['mean_difference'] * n_test:.1f} rows of {n_test}"
+
+    parts: list[str] = []
+    if not significant:
+        parts.append(
+            f"**No significant difference at {n} seeds** ({method}): no tuner differs"
+            " from another in test accuracy or search time, nor from the untuned references."
         )
-    return "\n".join(lines)
+    elif winner:
+        parts.append(
+            f"**{winner}** finds models with higher test accuracy than every other tuner"
+            f" ({method})."
+        )
+    elif tuner_acc:
+        named = "; ".join(
+            f"**{s['better']}** beats {s['worse']} by {rows(s)} per seed on average"
+            f" (p_adj {s['p_adjusted']:.3f}, A12 {s['effect_size']:.2f})"
+            for s in tuner_acc
+        )
+        parts.append(f"Test accuracy ({method}): {named}. No tuner beats every other one.")
+    else:
+        parts.append(f"Test accuracy: no pair of tuners differs significantly at {n} seeds.")
+    if significant and winner:
+        others = [s for s in tuner_acc if s["better"] != winner]
+        parts.extend(
+            f"Also **{s['better']}** beats {s['worse']} by {rows(s)} (p_adj {s['p_adjusted']:.3f})."
+            for s in others
+        )
+    for s in refs:
+        label = REFERENCES.get(s["better"], s["better"])
+        worse = REFERENCES.get(s["worse"], s["worse"])
+        parts.append(
+            f"**{label}** has higher test accuracy than {worse} by {rows(s)} per seed"
+            f" (p_adj {s['p_adjusted']:.3f}, Holm across tuner-reference pairs)."
+        )
+    if times:
+        parts.append(
+            "Search time: "
+            + "; ".join(
+                f"**{s['better']}** is faster than {s['worse']} by {s['mean_difference']:.1f} s"
+                f" (p_adj {s['p_adjusted']:.3f})"
+                for s in times
+            )
+            + "."
+        )
+    if summary["min_p_adjusted"] >= alpha:
+        parts.append(
+            f"With {n} paired seeds the smallest Holm-adjusted p-value a pair of tuners can"
+            f" reach is {summary['min_p_adjusted']:.3f}, so no pair could be called different"
+            f" whatever the data; at least {summary['min_seeds_for_any_verdict']} seeds are"
+            " needed for that."
+        )
+    open_pairs = [
+        p for p in summary["pairs"]
+        if p["metric"] == "test_accuracy" and not p["significant"]
+    ]  # fmt: skip
+    if open_pairs:
+        parts.append(
+            "Seeds needed to detect the observed test-accuracy differences with 80 % power,"
+            " estimated (median, and 10–90 % range from a bootstrap of the effect): "
+            + "; ".join(f"{p['a']} vs {p['b']}: {_seeds_text(p)}" for p in open_pairs)
+            + "."
+        )
+    return " ".join(parts)
+
+
+def _seeds_text(p: dict[str, Any]) -> str:
+    est = p.get("seeds_needed")
+    if est is None:
+        return "no difference observed"
+
+    def one(v: int | None) -> str:
+        return f"> {stats.MAX_SEEDS_ESTIMATE:,}" if v is None else f"{v:,}"
+
+    low, mid, high = est
+    return f"about {one(mid)} ({one(low)}–{one(high)})"

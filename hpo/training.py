@@ -35,32 +35,45 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from hpo.space import build_model
+from hpo.profiles import DEFAULT_TASK
+from hpo.space import model_builder
+from hpo.tasks import Head, Task, get_task
 
 ONE_CALL_MIN_EPOCHS = 12  # break-even measured at 10-13 epochs here (2 cores, TF 2.21)
 
 
 class ValidationMetrics(keras.callbacks.Callback):
-    """Adds `val_loss` and `val_accuracy` to each epoch's logs, before other callbacks run."""
+    """Adds `val_loss` and `val_accuracy` to each epoch's logs, before other callbacks run.
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+    Computed with the task head's own Keras loss and metric functions, on the
+    model's eager forward pass over the validation rows.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, head: Head) -> None:
         super().__init__()
+        self.head = head
         self.x = np.asarray(x, dtype="float32")
-        self.y = np.asarray(y, dtype="float32").reshape(-1, 1)
+        self.y = np.asarray(y, dtype="float32")
+        if head.units == 1:
+            self.y = self.y.reshape(-1, 1)
+        # The stateless functions (keras.metrics.get would give a stateful, accumulating
+        # Metric object for "binary_accuracy").
+        self.loss_fn = getattr(keras.losses, head.loss)
+        self.metric_fn = getattr(keras.metrics, head.metric)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self.model.loss != "binary_crossentropy":
+        if self.model.loss != self.head.loss:
             raise ValueError(
-                "QuickFit validates binary classifiers only; the model's loss is "
-                f"{self.model.loss!r}"
+                f"QuickFit validates with the task's loss {self.head.loss!r}; the model's"
+                f" loss is {self.model.loss!r}"
             )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
             return
         pred = self.model(self.x, training=False)
-        logs["val_loss"] = float(keras.ops.mean(keras.losses.binary_crossentropy(self.y, pred)))
-        logs["val_accuracy"] = float(keras.ops.mean(keras.metrics.binary_accuracy(self.y, pred)))
+        logs["val_loss"] = float(keras.ops.mean(self.loss_fn(self.y, pred)))
+        logs["val_accuracy"] = float(keras.ops.mean(self.metric_fn(self.y, pred)))
 
 
 class FailOnNonFiniteLoss(keras.callbacks.Callback):
@@ -91,9 +104,14 @@ def _build_state_eagerly(model: keras.Model, x: np.ndarray, y: np.ndarray) -> No
 class QuickFit(kt.HyperModel):
     """`build` as given; `fit` trains the same batches and epochs with less overhead."""
 
-    def __init__(self, build: Callable[[kt.HyperParameters], keras.Model] = build_model) -> None:
+    def __init__(
+        self,
+        build: Callable[[kt.HyperParameters], keras.Model] | None = None,
+        task: Task | str = DEFAULT_TASK,
+    ) -> None:
         super().__init__()
-        self._build = build
+        self.task = get_task(task) if isinstance(task, str) else task
+        self._build = build if build is not None else model_builder(self.task)
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         return self._build(hp)
@@ -133,7 +151,7 @@ class QuickFit(kt.HyperModel):
             # Validation first (the others read its logs); the divergence check last, so
             # the tuner has counted the epoch in which the trial failed.
             callbacks=[
-                ValidationMetrics(*validation_data),
+                ValidationMetrics(*validation_data, head=self.task.head),
                 *(callbacks or []),
                 FailOnNonFiniteLoss(),
             ],

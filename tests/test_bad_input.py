@@ -21,9 +21,12 @@ from hypothesis import strategies as st
 
 from hpo.cli import main
 from hpo.errors import HpoError
-from hpo.profiles import MAX_SEED, MAX_SEEDS, TUNER_NAMES, parse_seeds, parse_tuners
+from hpo.profiles import MAX_SEED, MAX_SEEDS, parse_seeds, parse_tuners
 from hpo.results import CellResult, Results, load_results
+from hpo.tuners import tuner_names
 from tests.test_results import make_record
+
+TUNER_NAMES = tuner_names()
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),

@@ -89,5 +89,6 @@ def test_module_entry_point_and_no_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
-        "hpo: error: unknown tuner 'nope'; choose one of hyperband, bayesian, random"
+        "hpo: error: unknown tuner 'nope'; choose one of hyperband, bayesian, random,"
+        " or MODULE:ATTR"
     )

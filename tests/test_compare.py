@@ -18,6 +18,7 @@ from hpo.cell import run_cell
 from hpo.cli import main
 from hpo.compare import compare, min_seeds
 from hpo.errors import HpoError
+from hpo.profiles import Cell
 from hpo.results import Results, write_json
 from hpo.space import build_model, declare
 from hpo.training import QuickFit
@@ -65,7 +66,7 @@ def run(tmp_path_factory, calibration):
         for seed in SEEDS:
             model = per_seed(seed) if per_seed is not None else hypermodel
             cell = run_cell(
-                "random", seed, "smoke", tmp_path_factory.mktemp("cell"), hypermodel=model
+                Cell.of("random", seed, "smoke"), tmp_path_factory.mktemp("cell"), hypermodel=model
             )
             cells.append(dataclasses.replace(cell, calibration_s=calibration))
         return Results(cells)

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpo.data import MAX_SEED, check_seed, load_dataset, load_splits
+from hpo.data import MAX_SEED, check_seed, load_splits
 from hpo.errors import HpoError
+from hpo.tasks import get_task
 
 SEEDS = st.integers(0, MAX_SEED)
-X, Y = load_dataset()
+X, Y = get_task("breast_cancer").load()
 
 
 def _rows(part: np.ndarray, splits) -> set[bytes]:

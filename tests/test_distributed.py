@@ -13,7 +13,7 @@ import pytest
 from hpo.cli import main
 from hpo.distributed import run_distributed
 from hpo.errors import HpoError
-from hpo.profiles import get_profile
+from hpo.profiles import Cell, get_profile
 from hpo.tuners import planned_budget
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("tuner", ["hyperband", "random"])
 def test_two_workers_share_one_search_and_train_its_whole_budget(tuner, tmp_path):
-    result = run_distributed(tuner, 0, "smoke", workers=2, workdir=tmp_path)
+    result = run_distributed(Cell.of(tuner, 0, "smoke"), workers=2, workdir=tmp_path)
     budget = planned_budget(tuner, get_profile("smoke"))
     assert result.workers == 2
     assert result.trials_failed == 0
@@ -71,7 +71,7 @@ def _worker_pids(workdir: Path, tuner_id: str) -> list[int]:
 
 def test_a_killed_worker_is_restarted_and_no_trial_is_lost(tmp_path):
     killer = _kill_a_worker_after_its_first_trial(tmp_path)
-    result = run_distributed("hyperband", 0, "smoke", workers=2, workdir=tmp_path)
+    result = run_distributed(Cell.of("hyperband", 0, "smoke"), workers=2, workdir=tmp_path)
     killer.join()
     budget = planned_budget("hyperband", get_profile("smoke"))
     assert [(f["worker"], f["exit_code"], f["action"]) for f in result.faults] == [
@@ -86,7 +86,9 @@ def test_a_worker_that_keeps_dying_stops_the_search_with_one_line(tmp_path):
     killer = _kill_a_worker_after_its_first_trial(tmp_path)
     started = time.monotonic()
     with pytest.raises(HpoError) as stopped:
-        run_distributed("hyperband", 0, "smoke", workers=2, workdir=tmp_path, max_restarts=0)
+        run_distributed(
+            Cell.of("hyperband", 0, "smoke"), workers=2, workdir=tmp_path, max_restarts=0
+        )
     killer.join()
     message = str(stopped.value)
     assert len(message.splitlines()) == 1

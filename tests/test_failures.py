@@ -9,6 +9,7 @@ import pytest
 
 from hpo.cell import run_cell
 from hpo.errors import CellStopped
+from hpo.profiles import Cell
 from hpo.space import build_model
 from hpo.training import QuickFit
 
@@ -43,7 +44,7 @@ class Raising(FaultyFit):
 
 
 def test_a_diverged_trial_is_failed_with_its_reason_and_the_search_goes_on(tmp_path):
-    r = run_cell("random", 0, "smoke", tmp_path, hypermodel=Diverging(lambda n: n == 2))
+    r = run_cell(Cell.of("random", 0, "smoke"), tmp_path, hypermodel=Diverging(lambda n: n == 2))
     assert (r.trials_completed, r.trials_failed) == (2, 1)
     failed = r.history[1]
     assert failed["status"] == "FAILED" and failed["val_accuracy"] is None
@@ -56,7 +57,7 @@ def test_a_diverged_trial_is_failed_with_its_reason_and_the_search_goes_on(tmp_p
 
 
 def test_a_raising_trial_is_failed_with_its_reason(tmp_path):
-    r = run_cell("hyperband", 0, "smoke", tmp_path, hypermodel=Raising(lambda n: n == 1))
+    r = run_cell(Cell.of("hyperband", 0, "smoke"), tmp_path, hypermodel=Raising(lambda n: n == 1))
     assert r.trials_failed == 1 and r.trials_completed >= 1
     assert r.history[0]["status"] == "FAILED"
     assert r.history[0]["error"] == "ValueError: fit number 1 refuses to train"
@@ -65,7 +66,7 @@ def test_a_raising_trial_is_failed_with_its_reason(tmp_path):
 
 def test_failures_in_a_row_stop_the_cell_with_one_clear_line(tmp_path):
     with pytest.raises(CellStopped) as stopped:
-        run_cell("random", 0, "smoke", tmp_path, hypermodel=Diverging(lambda n: True))
+        run_cell(Cell.of("random", 0, "smoke"), tmp_path, hypermodel=Diverging(lambda n: True))
     message = str(stopped.value)
     assert len(message.splitlines()) == 1
     assert "random seed=0 smoke: stopped, number of consecutive failures exceeded" in message

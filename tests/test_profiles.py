@@ -7,13 +7,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hpo.errors import HpoError
-from hpo.profiles import PROFILES, TUNER_NAMES, get_profile, parse_seeds, parse_tuners
+from hpo.profiles import PROFILES, get_profile, parse_seeds, parse_tuners
+from hpo.tuners import TunerContext, get_tuner, tuner_names
+from hpo.tuners.bayesian import initial_points
+from hpo.tuners.hyperband import FACTOR
 
 
 def test_paper_profile_is_the_seed_reports():
     p = get_profile("paper")
-    assert (p.hyperband_max_epochs, p.hyperband_factor) == (50, 3)
-    assert (p.max_trials, p.num_initial_points, p.epochs) == (25, 5, 50)
+    assert (p.max_trials, p.epochs) == (25, 50)
+    assert FACTOR == 3  # Hyperband: max_epochs is the profile's epochs, 50
+    assert initial_points(TunerContext(1, p, "val_accuracy")) == 5
 
 
 @pytest.mark.parametrize("name", ["", "Paper", "fast", "paper "])
@@ -50,6 +54,5 @@ def test_tuner_lists():
 
 
 def test_tuner_names_are_the_registry():
-    from hpo.tuners import TUNERS
-
-    assert tuple(TUNERS) == TUNER_NAMES
+    assert tuner_names()[:3] == ["hyperband", "bayesian", "random"]
+    assert all(get_tuner(name).name == name for name in tuner_names())

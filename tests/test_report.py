@@ -29,10 +29,10 @@ def synthetic_cell(tuner: str, seed: int, test_accuracy: float, time_s: float) -
     }  # fmt: skip
 
 
-def benchmark_json(cells: list[dict], baselines: list[dict] = ()) -> dict:
+def benchmark_json(cells: list[dict], references: list[dict] = ()) -> dict:
     benches = [{"name": f"test_search[{c['tuner']}-{c['seed']}]", "extra_info": {"cell": c}}
                for c in cells]  # fmt: skip
-    benches += [{"name": "test_baselines", "extra_info": {"baseline": b}} for b in baselines]
+    benches += [{"name": "test_references", "extra_info": {"reference": b}} for b in references]
     return {"machine_info": {}, "benchmarks": benches}
 
 
@@ -51,10 +51,10 @@ def shards(tmp_path):
             for t in TUNERS
             for s in seeds
         ]
-        baselines = [
+        references = [
             {"seed": s, "default_mlp": 106 / 114, "logistic_regression": 109 / 114} for s in seeds
         ]
-        paths.append(write_json(tmp_path / f"shard{shard}.json", benchmark_json(cells, baselines)))
+        paths.append(write_json(tmp_path / f"shard{shard}.json", benchmark_json(cells, references)))
     return paths
 
 
@@ -141,8 +141,8 @@ def test_mixed_profiles_are_refused(tmp_path, capsys):
 # ---------------------------------------------------------------- known answers
 
 
-def _report(tmp_path, cells, baselines=(), name="r", stopped=()):
-    doc = benchmark_json(cells, baselines)
+def _report(tmp_path, cells, references=(), name="r", stopped=()):
+    doc = benchmark_json(cells, references)
     doc["benchmarks"] += [{"name": "x", "extra_info": {"stopped": s}} for s in stopped]
     path = write_json(tmp_path / f"{name}.json", doc)
     assert main(["report", str(path), "--out", str(tmp_path / name)]) == 0
@@ -183,29 +183,29 @@ def test_float32_and_float64_ties_give_exact_p_values_and_holm_on_references(tmp
     # Five seeds tied with LogisticRegression, five one row above it: exact p = 2 / 2**5.
     import numpy as np32
 
-    cells, baselines = [], []
+    cells, references = [], []
     for s in range(10):
         rows = 108 + s % 3
         for t in TUNERS:
             cells.append(synthetic_cell(t, s, float(np32.float32(rows / 114)), 10.0))
-        baselines.append(
+        references.append(
             {"seed": s, "default_mlp": (rows - 5) / 114,
              "logistic_regression": (rows - (1 if s >= 5 else 0)) / 114}
         )  # fmt: skip
-    summary, _ = _report(tmp_path, cells, baselines)
-    vs = summary["baselines"]["logistic_regression"]["vs_tuners"]
+    summary, _ = _report(tmp_path, cells, references)
+    vs = summary["references"]["logistic_regression"]["vs_tuners"]
     assert {t: vs[t]["p_value"] for t in TUNERS} == dict.fromkeys(TUNERS, 0.0625)
-    family = [r for b in summary["baselines"].values() for r in b["vs_tuners"].values()]
+    family = [r for b in summary["references"].values() for r in b["vs_tuners"].values()]
     assert len(family) == 6 and all("p_adjusted" in r for r in family)
-    mlp = summary["baselines"]["default_mlp"]["vs_tuners"]["random"]
+    mlp = summary["references"]["default_mlp"]["vs_tuners"]["random"]
     assert mlp["p_value"] == 2 / 2**10 and mlp["p_adjusted"] == pytest.approx(6 * 2 / 2**10)
 
 
 def test_a_reference_better_than_the_tuners_is_named(tmp_path):
     cells = [synthetic_cell(t, s, (104 + s % 3) / 114, 10.0) for t in TUNERS for s in range(10)]
-    baselines = [{"seed": s, "default_mlp": 0.5, "logistic_regression": (108 + s % 3) / 114}
+    references = [{"seed": s, "default_mlp": 0.5, "logistic_regression": (108 + s % 3) / 114}
                  for s in range(10)]  # fmt: skip
-    summary, _ = _report(tmp_path, cells, baselines)
+    summary, _ = _report(tmp_path, cells, references)
     better = {(p["better"], p["worse"]) for p in summary["verdict"]["significant_pairs"]}
     assert {("logistic_regression", t) for t in TUNERS} <= better
     assert (

@@ -106,3 +106,15 @@ def test_files_that_are_not_results(tmp_path, content, message):
     write_json(tmp_path / "x.json", content)
     with pytest.raises(HpoError, match=message):
         load_records([tmp_path / "x.json"])
+
+
+def test_files_from_before_the_rename_still_load_their_references(tmp_path):
+    # hpo 0.1 stored the untuned reference models' scores under extra_info["baseline"].
+    entry = {"seed": 0, "default_mlp": 0.5, "logistic_regression": 0.5}
+    doc = {
+        "benchmarks": [{"extra_info": {"cell": make_record()}}, {"extra_info": {"baseline": entry}}]
+    }
+    write_json(tmp_path / "old.json", doc)
+    from hpo.results import load_results
+
+    assert load_results([tmp_path / "old.json"]).references == [entry]

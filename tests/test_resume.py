@@ -29,9 +29,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from hpo.cell import run_cell
-from hpo.profiles import get_profile
+from hpo.profiles import Cell, get_profile
 from hpo.results import CellResult
-from hpo.tuners import TrialRecorder, planned_budget
+from hpo.search import TrialRecorder
+from hpo.tuners import planned_budget
 
 pytestmark = pytest.mark.slow
 
@@ -157,7 +158,9 @@ def in_process_reference(tmp_path_factory):
     out = {}
     for tuner in TUNERS:
         with _counting_writes() as counts:
-            record = run_cell(tuner, SEED, "smoke", tmp_path_factory.mktemp(tuner), resume=True)
+            record = run_cell(
+                Cell.of(tuner, SEED, "smoke"), tmp_path_factory.mktemp(tuner), resume=True
+            )
         out[tuner] = (record, dict(counts))
     return out
 
@@ -177,8 +180,8 @@ def test_a_kill_just_before_any_state_write_resumes_exactly(in_process_reference
     n = data.draw(st.integers(1, counts[kind]), label="killed before write number")
     with tempfile.TemporaryDirectory() as workdir:
         with pytest.raises(Killed), _counting_writes(kill_at=(kind, n)):
-            run_cell(tuner, SEED, "smoke", workdir, resume=True)
-        resumed = run_cell(tuner, SEED, "smoke", workdir, resume=True)
+            run_cell(Cell.of(tuner, SEED, "smoke"), workdir, resume=True)
+        resumed = run_cell(Cell.of(tuner, SEED, "smoke"), workdir, resume=True)
     assert resumed.without_times() == expected.without_times()
 
 

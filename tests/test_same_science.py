@@ -17,6 +17,7 @@ import pytest
 
 from hpo.cell import run_cell, seed_everything
 from hpo.data import load_splits
+from hpo.profiles import Cell
 from hpo.space import build_model, fixed_hyperparameters
 from hpo.stats import wilcoxon_p
 from hpo.training import ONE_CALL_MIN_EPOCHS, QuickFit
@@ -86,7 +87,7 @@ def pairs(tmp_path_factory):
     out = {}
     for tuner in ("hyperband", "random"):
         for seed in SEEDS:
-            ours = run_cell(tuner, seed, "smoke", workdir=tmp_path_factory.mktemp("hpo"))
+            ours = run_cell(Cell.of(tuner, seed, "smoke"), workdir=tmp_path_factory.mktemp("hpo"))
             theirs = plain.run(tuner, seed, "smoke", str(tmp_path_factory.mktemp("plain")))
             out[tuner, seed] = (ours, theirs)
     return out

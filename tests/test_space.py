@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hpo.errors import HpoError
-from hpo.space import N_FEATURES, SPACE, build_model, declare, fixed_hyperparameters
+from hpo.space import SPACE, build_model, declare, fixed_hyperparameters
+from hpo.tasks import get_task
 from tests.strategies import out_of_space_values, space_values
 
 MODEL_SETTINGS = settings(
@@ -30,7 +31,7 @@ def test_model_matches_the_declared_values(values):
     ]
     assert {layer.activation.__name__ for layer in hidden} == {values["activation"]}
     assert [d.rate for d in dropouts] == pytest.approx([values["dropout"]] * len(hidden))
-    assert model.input_shape == (None, N_FEATURES)
+    assert model.input_shape == (None, get_task("breast_cancer").n_features) == (None, 30)
     assert model.output_shape == (None, 1)
     assert output.activation.__name__ == "sigmoid"
     assert float(model.optimizer.learning_rate) == pytest.approx(values["learning_rate"])

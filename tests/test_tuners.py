@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpo.data import MAX_SEED
-from hpo.profiles import PROFILES, get_profile
-from hpo.tuners import TUNERS, make_tuner, oracle_seed, planned_budget
+from hpo.profiles import MAX_SEED, PROFILES, Cell, get_profile
+from hpo.search import make_tuner
+from hpo.tuners import oracle_seed, planned_budget, tuner_names
+
+TUNERS = tuner_names()
 
 
 def test_paper_hyperband_plans_90_trials_and_922_epochs():
@@ -39,8 +41,8 @@ def test_neighbouring_seeds_do_not_share_oracle_streams():
 
 @pytest.mark.parametrize("name", sorted(TUNERS))
 def test_seed_zero_reaches_the_oracle_deterministically(name, tmp_path):
-    a = make_tuner(name, PROFILES["smoke"], 0, str(tmp_path / "a"))
-    b = make_tuner(name, PROFILES["smoke"], 0, str(tmp_path / "b"))
+    a = make_tuner(Cell.of(name, 0, "smoke"), str(tmp_path / "a"))
+    b = make_tuner(Cell.of(name, 0, "smoke"), str(tmp_path / "b"))
     assert a.oracle.seed == b.oracle.seed == oracle_seed(0) != 0
     ta, tb = a.oracle.create_trial("t"), b.oracle.create_trial("t")
     assert ta.hyperparameters.values == tb.hyperparameters.values
@@ -48,7 +50,7 @@ def test_seed_zero_reaches_the_oracle_deterministically(name, tmp_path):
 
 def test_each_tuner_keeps_the_seed_reports_project_name(tmp_path):
     names = {
-        name: make_tuner(name, PROFILES["smoke"], 1, str(tmp_path)).project_name for name in TUNERS
+        name: make_tuner(Cell.of(name, 1, "smoke"), str(tmp_path)).project_name for name in TUNERS
     }
     assert names == {
         "hyperband": "hyperband_tuning",
@@ -62,4 +64,4 @@ def test_each_tuner_keeps_the_seed_reports_project_name(tmp_path):
 def test_hyperband_plan_respects_max_epochs(profile_name):
     profile = PROFILES[profile_name]
     budget = planned_budget("hyperband", profile)
-    assert budget.epochs <= budget.trials * profile.hyperband_max_epochs
+    assert budget.epochs <= budget.trials * profile.epochs

@@ -6,10 +6,11 @@ from typing import Any
 
 from sklearn.linear_model import LogisticRegression
 
-from hpo.cell import seed_everything
 from hpo.data import load_splits
+from hpo.profiles import DEFAULT_TASK
+from hpo.runtime import seed_everything
+from hpo.search import BATCH_SIZE
 from hpo.space import build_model, fixed_hyperparameters
-from hpo.tuners import BATCH_SIZE
 
 # A sensible hand-picked model inside the space: what one would try without a tuner.
 DEFAULT_MLP: dict[str, Any] = {
@@ -22,11 +23,11 @@ DEFAULT_MLP: dict[str, Any] = {
 DEFAULT_EPOCHS = 50
 
 
-def baseline_scores(seed: int) -> dict[str, Any]:
+def reference_scores(seed: int, task: str = DEFAULT_TASK) -> dict[str, Any]:
     """Test accuracy of the default MLP (50 epochs, no tuning) and of LogisticRegression."""
-    splits = load_splits(seed)
+    splits = load_splits(seed, task)
     seed_everything(seed)
-    model = build_model(fixed_hyperparameters(DEFAULT_MLP))
+    model = build_model(fixed_hyperparameters(DEFAULT_MLP), task)
     model.fit(
         splits.x_train,
         splits.y_train,

@@ -1,23 +1,20 @@
-"""The tuner registry, oracle seeds, planned budgets and the per-trial recorder.
+"""One cell's Keras Tuner search: the tuner built from its spec, seeded and recorded per trial.
 
-A tuner here is Keras Tuner's own `Hyperband`, `BayesianOptimization` or
-`RandomSearch`, with one mixin that records what each trial trained and when it
-ended. Nothing about how trials are chosen or trained is changed.
+`make_tuner` builds the spec's oracle and runner class with `TrialRecorder`
+mixed in; `atomic_state_writes` makes Keras Tuner's own state files safe to
+resume from while a search runs (and only then).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import keras
 import keras_tuner as kt
@@ -25,28 +22,15 @@ import numpy as np
 from keras_tuner.src import utils as kt_utils
 
 from hpo.errors import HpoError
-from hpo.fastgp import QuickBayesianOracle
 from hpo.memory import peak_rss_mb, rss_mb
-from hpo.profiles import TUNER_NAMES, Profile, check_tuner
+from hpo.profiles import Cell, get_profile
 from hpo.progress import ProgressFn
 from hpo.results import read_json, write_json, write_text
-from hpo.space import build_model
+from hpo.tasks import get_task
 from hpo.training import QuickFit
+from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed
 
-OBJECTIVE = "val_accuracy"
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
-
-
-def oracle_seed(seed: int) -> int:
-    """A non-zero oracle seed derived from the cell seed.
-
-    Keras Tuner does `seed or random.randint(...)`, so seed 0 would become a
-    random seed; and its oracles step their seed by one per sampled value, so
-    cell seeds 0 and 1 used directly would replay each other's configurations
-    shifted by one. Spreading the seed through NumPy's SeedSequence avoids both.
-    """
-    derived = int(np.random.SeedSequence(seed).generate_state(1, dtype=np.uint32)[0])
-    return derived % (2**31 - 1) + 1
 
 
 def trial_seed(seed: int, index: int) -> int:
@@ -189,88 +173,45 @@ class TrialRecorder:
         return entry
 
 
-class RecordingHyperband(TrialRecorder, kt.Hyperband):
-    pass
-
-
-class RecordingBayesianOptimization(TrialRecorder, kt.Tuner):
-    """Keras Tuner's BayesianOptimization: its tuner class with its oracle (quicker GP predict)."""
-
-
-class RecordingRandomSearch(TrialRecorder, kt.RandomSearch):
-    pass
-
-
-def _hyperband(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
-    return RecordingHyperband(
-        max_epochs=profile.hyperband_max_epochs,
-        factor=profile.hyperband_factor,
-        seed=oracle_seed(seed),
-        project_name="hyperband_tuning",
-        **common,
-    )
-
-
-def _bayesian(profile: Profile, seed: int, objective: str, **common: Any) -> kt.Tuner:
-    oracle = QuickBayesianOracle(
-        objective=objective,
-        max_trials=profile.max_trials,
-        num_initial_points=profile.num_initial_points,
-        seed=oracle_seed(seed),
-    )
-    return RecordingBayesianOptimization(oracle=oracle, project_name="bayesian_tuning", **common)
-
-
-def _random(profile: Profile, seed: int, **common: Any) -> kt.Tuner:
-    return RecordingRandomSearch(
-        max_trials=profile.max_trials,
-        seed=oracle_seed(seed),
-        project_name="random_tuning",
-        **common,
-    )
-
-
-TunerFactory = Callable[..., kt.Tuner]
-TUNERS: dict[str, TunerFactory] = {
-    "hyperband": _hyperband,
-    "bayesian": _bayesian,
-    "random": _random,
-}
-assert tuple(TUNERS) == TUNER_NAMES, "hpo.profiles.TUNER_NAMES must list the registry"
+@functools.cache
+def _recording(runner: type) -> type:
+    """`runner` (a Keras Tuner class) with TrialRecorder mixed in."""
+    return type(f"Recording{runner.__name__}", (TrialRecorder, runner), {})
 
 
 def make_tuner(
-    name: str,
-    profile: Profile,
-    seed: int,
+    cell: Cell,
     directory: str,
-    hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel = build_model,
+    hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel | None = None,
     progress: ProgressFn | None = None,
     overwrite: bool = True,
     idle_wait_s: float = 0.0,
 ) -> kt.Tuner:
-    """A tuner of the registry's `name` working in `directory`.
+    """The cell's tuner, working in `directory`.
 
     `overwrite=False` resumes the project saved there, if any: finished trials
-    are kept and the trial that was running is run again.
-
-    A model-building function is trained through `QuickFit`; a `HyperModel` is used as given.
-    `idle_wait_s` makes a distributed worker wait that long after the chief answers
-    "idle" (a Hyperband round waiting for results) instead of asking again at once.
+    are kept and the trial that was running is run again. A model-building
+    function is trained through `QuickFit`; a `HyperModel` is used as given
+    (default: the task's model). `idle_wait_s` makes a distributed worker wait
+    that long after the chief answers "idle" (a Hyperband round waiting for
+    results) instead of asking again at once.
     """
+    spec: TunerSpec = get_tuner(cell.tuner)
+    task = get_task(cell.task)
     if not isinstance(hypermodel, kt.HyperModel):
-        hypermodel = QuickFit(hypermodel)
-    tuner = TUNERS[check_tuner(name)](
-        profile,
-        seed,
+        hypermodel = QuickFit(hypermodel, task=task)
+    context = TunerContext(oracle_seed(cell.seed), get_profile(cell.profile), task.objective)
+    runner = spec.runner() if spec.runner is not None else kt.Tuner
+    tuner = _recording(runner)(
+        oracle=spec.make_oracle(context),
         hypermodel=hypermodel,
-        objective=OBJECTIVE,
         directory=directory,
+        project_name=spec.project,
         overwrite=overwrite,
     )
     if hasattr(tuner.oracle, "trials"):  # a local oracle, not a distributed worker's client
         _tidy_reloaded_trials(tuner.oracle)
-    tuner._start_recording(progress, seed)
+    tuner._start_recording(progress, cell.seed)
     if idle_wait_s > 0:
         _wait_when_idle(tuner.oracle, idle_wait_s)
     tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table
@@ -299,21 +240,28 @@ def _tidy_reloaded_trials(oracle: kt.Oracle) -> None:
     oracle.trials = dict(sorted(oracle.trials.items()))
 
 
-def _save_json_atomically(path: str, obj: Any) -> str:
-    """Keras Tuner's `save_json`, writing a local file atomically (write, then rename).
+@contextlib.contextmanager
+def atomic_state_writes() -> Iterator[None]:
+    """Within the block, Keras Tuner writes its JSON state atomically (write, then rename).
 
     Keras Tuner rewrites oracle.json and each trial.json in place; a kill in the
-    middle of that write would leave a project that cannot be resumed.
+    middle of that write would leave a project that cannot be resumed. Patched
+    only for the block: importing hpo changes nothing in Keras Tuner.
     """
-    if "://" in str(path):  # a remote filesystem: Keras Tuner's own writer
-        return _kt_save_json(path, obj)
-    text = json.dumps(obj)
-    write_text(path, text)
-    return text
+    original = kt_utils.save_json
 
+    def save_json(path: str, obj: Any) -> str:
+        if "://" in str(path):  # a remote filesystem: Keras Tuner's own writer
+            return original(path, obj)
+        text = json.dumps(obj)
+        write_text(path, text)
+        return text
 
-_kt_save_json = kt_utils.save_json
-kt_utils.save_json = _save_json_atomically
+    kt_utils.save_json = save_json
+    try:
+        yield
+    finally:
+        kt_utils.save_json = original
 
 
 def _wait_when_idle(oracle: kt.Oracle, seconds: float) -> None:
@@ -326,48 +274,3 @@ def _wait_when_idle(oracle: kt.Oracle, seconds: float) -> None:
         return trial
 
     oracle.create_trial = create_trial
-
-
-@dataclass(frozen=True)
-class Budget:
-    trials: int
-    epochs: int
-
-
-@functools.cache
-def planned_budget(name: str, profile: Profile) -> Budget:
-    """Trials and epochs a search will run if no trial fails.
-
-    For Hyperband this dry-runs Keras Tuner's own HyperbandOracle (no training),
-    so the plan is the oracle's, not a formula of ours.
-    """
-    if check_tuner(name) != "hyperband":
-        return Budget(profile.max_trials, profile.max_trials * profile.epochs)
-    # Keras Tuner reads KERASTUNER_* at construction: inside a distributed worker this
-    # planning tuner would otherwise become a client of the real chief.
-    local = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
-    with (
-        mock.patch.dict(os.environ, local, clear=True),
-        tempfile.TemporaryDirectory(prefix="hpo-plan-") as directory,
-    ):
-        oracle = _hyperband(
-            profile, 0, hypermodel=build_model, objective=OBJECTIVE, directory=directory
-        ).oracle
-        oracle.verbose = 0
-        return _dry_run(oracle)
-
-
-def _dry_run(oracle: kt.Oracle) -> Budget:
-    """Drive `oracle` to its end with made-up scores, counting trials and epochs."""
-    trials = epochs = 0
-    while True:
-        trial = oracle.create_trial("planner")
-        if trial.status != "RUNNING":
-            break
-        values = trial.hyperparameters.values
-        trials += 1
-        epochs += values["tuner/epochs"] - values["tuner/initial_epoch"]
-        oracle.update_trial(trial.trial_id, {OBJECTIVE: float(trials)})
-        trial.status = "COMPLETED"
-        oracle.end_trial(trial)
-    return Budget(trials, epochs)

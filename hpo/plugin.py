@@ -1,0 +1,389 @@
+"""hpo's pytest plugin: tuner x seed cells as pytest-benchmark benchmarks, merged and reported.
+
+Registered under the `pytest11` entry point, so `pip install` is all it needs.
+It adds `--hpo-*` options and `hpo_*` fixtures and stays inert otherwise: it
+parametrizes only tests that ask for `hpo_tuner` / `hpo_seed`, and its session
+work (the benchmark JSON's default path, calibration, merging xdist parts, the
+report) happens only in a session that collected such tests.
+
+Cells can run in parallel with pytest-xdist (`one_worker_per_core` is what this
+repository's own conftest files call). pytest-benchmark switches itself off
+under xdist because timings of parallel runs disturb each other; a cell is
+minutes of work timed once, so here each worker keeps it on and writes its own
+JSON part, and the controller merges the parts into the one file a sequential
+run would write. Every timing in a parallel run was measured beside another
+cell: compare runs made the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hpo import pytest_benchmark_adapter as adapter
+from hpo.errors import HpoError
+
+EXIT_BAD_INPUT = 2
+RESULTS_DIR = Path("results")
+PARAMETRIZED = ("hpo_tuner", "hpo_seed")
+_active = pytest.StashKey[bool]()
+_records = pytest.StashKey[list]()
+_references = pytest.StashKey[list]()
+_stopped = pytest.StashKey[list]()
+_parts = pytest.StashKey[list]()
+_threads = pytest.StashKey[int]()
+_calibration = pytest.StashKey[float]()
+_selection = pytest.StashKey[tuple[list[str], list[int], str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hpo", "hpo tuner benchmarks")
+    group.addoption(
+        "--hpo-tuners",
+        default="hyperband,bayesian,random",
+        help="comma-separated tuners: built-in names, installed ones, or MODULE:ATTR"
+        " (default: hyperband,bayesian,random)",
+    )
+    group.addoption("--hpo-seeds", default="0-9", help="seeds, e.g. 0-9 or 0,3,7 (default: 0-9)")
+    group.addoption(
+        "--hpo-profile",
+        default="paper",
+        help="budget profile: paper, quick or smoke (default: paper)",
+    )
+    group.addoption(
+        "--hpo-force",
+        action="store_true",
+        help="run every cell anew, even one whose record a previous session saved",
+    )
+    group.addoption(
+        "--hpo-peer",
+        action="store_true",
+        help="also run the tests marked hpo_peer: hpo beside a plain Keras Tuner script",
+    )
+    group.addoption(
+        "--hpo-min-speedup",
+        default=None,
+        help="peer comparison: fail if hpo is not at least this many times faster",
+    )
+    group.addoption(
+        "--hpo-max-rss-mb",
+        default=None,
+        help="peer comparison: fail if hpo's peak resident memory exceeds this (MiB)",
+    )
+
+
+# ---------------------------------------------------------------- options
+
+
+def _bad_input(message: str) -> None:
+    pytest.exit(f"hpo: error: {message}", returncode=EXIT_BAD_INPUT)
+
+
+def selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
+    """Tuners, seeds and profile asked for (checked when the session is configured)."""
+    if _selection not in config.stash:
+        config.stash[_selection] = _parse_selection(config)
+    return config.stash[_selection]
+
+
+def _parse_selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
+    """Bad values end the session in one line (exit 2), before pytest prints anything."""
+    from hpo.profiles import get_profile, parse_seeds, parse_tuners
+
+    try:
+        return (
+            parse_tuners(config.getoption("hpo_tuners")),
+            parse_seeds(config.getoption("hpo_seeds")),
+            get_profile(config.getoption("hpo_profile")).name,
+        )
+    except HpoError as e:
+        _bad_input(str(e))
+        raise  # pytest.exit raised already
+
+
+def positive_number(text: str, name: str) -> float:
+    """`text` as a positive finite number, or HpoError naming `name`."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise HpoError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+def _check_limits(config: pytest.Config) -> None:
+    for name in ("hpo_min_speedup", "hpo_max_rss_mb"):
+        text = config.getoption(name)
+        if text is None:
+            continue
+        try:
+            value = positive_number(text, "--" + name.replace("_", "-"))
+        except HpoError as e:
+            _bad_input(str(e))
+        setattr(config.option, name, value)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _worker_id() -> str | None:
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def one_worker_per_core(config: pytest.Config, serial: bool = False) -> None:
+    """Run on one pytest-xdist worker per core unless -n was given (`serial`: one process).
+
+    For a conftest's `pytest_cmdline_main`; a no-op without xdist, inside a
+    worker, and for --collect-only.
+    """
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and config.option.numprocesses is None
+        and _worker_id() is None
+        and not config.option.collectonly
+    ):
+        config.option.numprocesses = 0 if serial else _cores()
+        if config.option.dist == "no":
+            config.option.dist = "worksteal"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "hpo_peer: hpo beside a plain Keras Tuner script (runs only with --hpo-peer)"
+    )
+    selection(config)  # the options' own values: cheap, and bad ones stop here
+    _check_limits(config)
+    for key in (_records, _references, _stopped):
+        config.stash[key] = []
+    config.stash[_active] = False
+    if _worker_id() is None and config.getoption("dist", "no") != "no":
+        config.pluginmanager.register(_CellLines(config), "hpo-cell-lines")
+
+
+def target_json(config: pytest.Config) -> Path:
+    """The session's benchmark JSON: --benchmark-json, else results/benchmarks-PROFILE.json."""
+    given = config.getoption("benchmark_json", None)
+    if given is not None:
+        return Path(given)
+    return RESULTS_DIR / f"benchmarks-{selection(config)[2]}.json"
+
+
+def _part_path(json_path: Path, worker: str) -> Path:
+    return json_path.with_name(f".{json_path.name}.{worker}.part")
+
+
+# ---------------------------------------------------------------- collection
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not any(name in metafunc.fixturenames for name in PARAMETRIZED):
+        return
+    tuners, seeds, _ = selection(metafunc.config)
+    if "hpo_tuner" in metafunc.fixturenames:
+        metafunc.parametrize("hpo_tuner", tuners)
+    if "hpo_seed" in metafunc.fixturenames:
+        metafunc.parametrize("hpo_seed", seeds)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect hpo_peer tests without --hpo-peer; switch the session's hpo work on if used."""
+    if not config.getoption("hpo_peer"):
+        peer = [item for item in items if item.get_closest_marker("hpo_peer")]
+        if peer:
+            config.hook.pytest_deselected(items=peer)
+            items[:] = [item for item in items if not item.get_closest_marker("hpo_peer")]
+    if not any(getattr(item, "fixturenames", ()) and _uses_hpo(item) for item in items):
+        return
+    config.stash[_active] = True
+    target = target_json(config)
+    worker = _worker_id()
+    if worker is not None:
+        from hpo.runtime import die_with_parent, set_threads
+
+        die_with_parent()  # a killed session leaves no worker searching behind it
+        # Share the cores among the workers: TensorFlow's pools default to all of them.
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        config.stash[_threads] = max(1, _cores() // workers)
+        set_threads(config.stash[_threads])
+        adapter.keep_on_under_xdist(config)
+        adapter.write_json_to(config, _part_path(target, worker))
+    else:
+        adapter.write_json_to(config, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _uses_hpo(item: pytest.Item) -> bool:
+    return any(name.startswith("hpo_") for name in item.fixturenames)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- merge and report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the controller: remember each worker's JSON part."""
+    node.config.stash.setdefault(_parts, []).append(
+        _part_path(target_json(node.config), node.gateway.id)
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On the controller of a parallel run: merge the workers' parts into one JSON."""
+    parts = [p for p in session.config.stash.get(_parts, []) if p.exists()]
+    if not parts:
+        return
+    from hpo.results import load_results, write_text
+
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
+    merged = dict(docs[0])
+    merged["benchmarks"] = sorted(
+        (b for d in docs for b in d["benchmarks"]), key=lambda b: b["fullname"]
+    )
+    merged["machine_info"] = dict(docs[0]["machine_info"])
+    merged["machine_info"]["hpo_workers"] = {
+        p.name.rsplit(".", 2)[-2]: d["machine_info"].get("hpo")
+        for p, d in zip(parts, docs, strict=True)
+    }
+    target = target_json(session.config)
+    write_text(target, json.dumps(merged, indent=4))
+    for p in parts:
+        p.unlink()
+    session.config.stash[_active] = True
+    try:
+        results = load_results([target])
+    except HpoError:  # e.g. only references ran
+        return
+    session.config.stash[_records] = results.cells
+    session.config.stash[_references] = results.references
+    session.config.stash[_stopped] = results.stopped
+
+
+class _CellLines:
+    """On the controller of a parallel run: one line per finished cell (workers cannot print)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if report.when != "call" or terminal is None:
+            return
+        for key, value in report.user_properties:
+            if key == "hpo_cell_line":
+                terminal.write_line(value)
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    if not config.stash.get(_active, False):
+        return
+    from hpo.provenance import versions
+
+    machine_info["hpo"] = {**versions(), "calibration_s": calibration_s(config)}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    records = config.stash.get(_records, [])
+    if not records:
+        return
+    from hpo.report import main_table, tuner_table, verdict, write_report
+    from hpo.results import Results
+
+    terminalreporter.write_sep("=", "hpo: per-tuner means")
+    terminalreporter.write_line(tuner_table(records))
+    json_path = target_json(config)
+    out = json_path.with_name(f"{json_path.stem}-report")
+    try:
+        results = Results(records, config.stash[_references], config.stash[_stopped])
+        summary = write_report(results, out)
+    except HpoError as e:
+        terminalreporter.write_line(f"hpo: no report: {e}", red=True)
+        return
+    terminalreporter.write_sep("=", "hpo: report")
+    terminalreporter.write_line(main_table(summary))
+    terminalreporter.write_line("")
+    terminalreporter.write_line(verdict(summary).replace("**", ""))
+    terminalreporter.write_line(f"full report: {out / 'report.md'}")
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def hpo_profile(pytestconfig: pytest.Config) -> str:
+    return selection(pytestconfig)[2]
+
+
+@pytest.fixture(scope="session")
+def hpo_records(pytestconfig: pytest.Config) -> list:
+    """Every cell record of this session, in run order."""
+    return pytestconfig.stash[_records]
+
+
+@pytest.fixture(scope="session")
+def hpo_references(pytestconfig: pytest.Config) -> list:
+    """Per-seed scores of the untuned reference models (hpo.references) in this session."""
+    return pytestconfig.stash[_references]
+
+
+@pytest.fixture(scope="session")
+def hpo_stopped(pytestconfig: pytest.Config) -> list:
+    """Cells of this session that stopped without a record (tuner, seed, profile, reason)."""
+    return pytestconfig.stash[_stopped]
+
+
+@pytest.fixture
+def hpo_uncaptured(pytestconfig: pytest.Config) -> Callable[[], contextlib.AbstractContextManager]:
+    """A context in which output reaches the terminal past pytest's capture.
+
+    A cell's child process started inside it inherits the real stderr, so its
+    per-trial progress lines show while the search runs (searches take minutes).
+    """
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    @contextlib.contextmanager
+    def context() -> Iterator[None]:
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write("\n")  # off the line where pytest prints the test's file name
+            sys.stderr.flush()
+            yield
+
+    return context
+
+
+@pytest.fixture(scope="session")
+def hpo_cells_dir(pytestconfig: pytest.Config) -> Path:
+    """Where each finished cell's record is saved: beside the benchmark JSON, one per cell."""
+    json_path = target_json(pytestconfig)
+    return json_path.with_name(f"{json_path.stem}-cells")
+
+
+@pytest.fixture(scope="session")
+def hpo_threads(pytestconfig: pytest.Config) -> int | None:
+    """TensorFlow threads for each cell: this worker's share of the cores (None: default)."""
+    return pytestconfig.stash.get(_threads, None)
+
+
+def calibration_s(config: pytest.Config) -> float:
+    """This session's machine-speed yardstick, measured once, before the first search."""
+    if _calibration not in config.stash:
+        from hpo.calibration import calibrate
+
+        config.stash[_calibration] = calibrate()
+    return config.stash[_calibration]
+
+
+@pytest.fixture(scope="session")
+def hpo_calibration(pytestconfig: pytest.Config) -> float:
+    return calibration_s(pytestconfig)

@@ -1,0 +1,29 @@
+"""Tuners by name: the built-in ones, installed ones, and `MODULE:ATTR` factories.
+
+A tuner is a `TunerSpec`: a factory of Keras Tuner `Oracle`s (which decide the
+trials) plus, where the oracle needs it, the Keras Tuner class that runs them.
+Each built-in tuner is one module here; none of hpo's other code names one.
+Importing this package does not import TensorFlow.
+"""
+
+from hpo.tuners._spec import (
+    Budget,
+    TunerContext,
+    TunerSpec,
+    dry_run,
+    get_tuner,
+    oracle_seed,
+    planned_budget,
+    tuner_names,
+)
+
+__all__ = [
+    "Budget",
+    "TunerContext",
+    "TunerSpec",
+    "dry_run",
+    "get_tuner",
+    "oracle_seed",
+    "planned_budget",
+    "tuner_names",
+]

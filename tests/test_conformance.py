@@ -1,0 +1,69 @@
+"""The checks every tuner passes, built-in or brought: one list, one parametrised suite.
+
+A new tuner (a module under hpo/tuners, an installed `hpo.tuners` entry point or
+the README's MODULE:ATTR example) gets these by being in `tuner_names()` or in
+EXTRA: the same seed gives the same record; the search trains exactly its planned
+budget; a search killed just before a state write resumes to the uninterrupted
+record.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hpo.cell import run_cell
+from hpo.profiles import Cell, get_profile
+from hpo.tuners import get_tuner, planned_budget, tuner_names
+from tests.test_resume import Killed, _counting_writes
+
+pytestmark = pytest.mark.slow
+
+EXTRA = ["examples.mytuners:make_oracle"]  # the README's bring-your-own-tuner example
+TUNERS = [*tuner_names(), *EXTRA]
+SEED = 4
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """One smoke cell per tuner, and how many state writes of each kind its search made."""
+    out = {}
+    for name in TUNERS:
+        with _counting_writes() as counts:
+            record = run_cell(
+                Cell.of(name, SEED, "smoke"), tmp_path_factory.mktemp("c"), resume=True
+            )
+        out[name] = (record, dict(counts))
+    return out
+
+
+@pytest.mark.parametrize("name", TUNERS)
+def test_the_same_seed_gives_the_same_record(name, uninterrupted, tmp_path):
+    again = run_cell(Cell.of(name, SEED, "smoke"), tmp_path)
+    assert again.without_times() == uninterrupted[name][0].without_times()
+
+
+@pytest.mark.parametrize("name", TUNERS)
+def test_the_search_trains_exactly_its_planned_budget(name, uninterrupted):
+    record = uninterrupted[name][0]
+    budget = planned_budget(name, get_profile("smoke"))
+    assert record.trials_failed == 0
+    assert (record.trials_completed, record.epochs_trained) == (budget.trials, budget.epochs)
+    assert record.tuner == get_tuner(name).name == name
+
+
+@pytest.mark.parametrize("name", TUNERS)
+def test_a_search_killed_mid_way_resumes_to_the_uninterrupted_record(name, uninterrupted, tmp_path):
+    expected, counts = uninterrupted[name]
+    kill_at = ("trial.json", max(1, counts["trial.json"] // 2))  # mid-search, between files
+    with pytest.raises(Killed), _counting_writes(kill_at=kill_at):
+        run_cell(Cell.of(name, SEED, "smoke"), tmp_path, resume=True)
+    resumed = run_cell(Cell.of(name, SEED, "smoke"), tmp_path, resume=True)
+    assert resumed.without_times() == expected.without_times()
+
+
+def test_the_readme_example_is_the_example_file():
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    example = (root / "examples" / "mytuners.py").read_text()
+    assert f"```python\n{example}```" in (root / "README.md").read_text()
