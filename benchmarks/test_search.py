@@ -25,6 +25,8 @@ def test_search(
     hpo_threads,
     hpo_cells_dir,
     hpo_uncaptured,
+    hpo_track,
+    hpo_reporting,
     request,
     pytestconfig,
 ):
@@ -45,6 +47,7 @@ def test_search(
                     force=pytestconfig.getoption("hpo_force"), calibration_s=hpo_calibration
                 ),
                 threads=hpo_threads,
+                reporting=hpo_reporting(cell),
             )
 
     def search_or_stop():
@@ -78,6 +81,10 @@ def test_search(
         cell=result.to_dict(),
     )
     hpo_records.append(result)
+    if how != Outcome.REUSED:  # a reused record was logged by the session that ran it
+        hpo_track(result)
+    request.node.user_properties.append(("hpo_cell_epochs", result.epochs_trained))
+    request.node.user_properties.append(("hpo_cell_how", how.value))
     request.node.user_properties.append(
         (
             "hpo_cell_line",

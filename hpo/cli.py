@@ -1,9 +1,8 @@
-"""`hpo run | report | compare`: the command line. Bad input: one line on stderr, exit 2."""
+"""The `hpo` command: run | report | compare. Bad input: one error line on stderr, exit 2."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
@@ -15,11 +14,38 @@ from hpo.errors import CellStopped, HpoError
 
 EXIT_STOPPED = 1  # the search stopped itself: too many trials in a row failed
 EXIT_BAD_INPUT = 2
+DEFAULT_MLFLOW = "sqlite:///mlflow.db"  # a local file: no server needed
+
+
+DESCRIPTION = """Honest, reproducible benchmarks of hyperparameter optimisers for Keras models.
+
+A cell is one tuner searching one seed's split on one budget profile; `hpo run`
+runs one, `pytest benchmarks` runs a tuner x seed matrix, `hpo report` turns
+records into a verdict, `hpo compare` gates a run against a baseline run.
+"""
+
+EXAMPLES = {
+    "run": """examples:
+  hpo run --tuner random --seed 0 --profile smoke          # seconds: a first record
+  hpo run --tuner hyperband --seed 3 --profile paper       # the seed report's budget
+  hpo run --tuner mytuners:make_oracle --seed 0 --profile smoke   # your own tuner
+""",
+    "report": """examples:
+  hpo report results/benchmarks-smoke.json --out report/
+  hpo report results/*.json --out report/     # pytest benchmarks JSON and hpo run records mix
+""",
+    "compare": """examples:
+  hpo compare benchmarks/baselines/smoke.json results/benchmarks-smoke.json
+""",
+}
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse with hpo's error line: the usage, then `hpo: error: ...`, exit 2."""
+
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"hpo: error: {message}\n")
 
 
 def _seed(text: str) -> int:
@@ -30,13 +56,12 @@ def _seed(text: str) -> int:
 
 
 def _positive(text: str) -> float:
+    from hpo.profiles import positive_number
+
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+        return positive_number(text, "the threshold")
+    except HpoError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("the threshold ")) from None
 
 
 def _check_writable(path: Path) -> None:
@@ -67,7 +92,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
     _check_writable(json_path)
 
-    from hpo.progress import trial_printer
+    from hpo.runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+
+    from hpo.progress import cell_bar, trial_printer
     from hpo.store import Outcome, RunOptions, run_saved_cell, saved_record
     from hpo.tuners import planned_budget
 
@@ -77,8 +106,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
     options = RunOptions(force=args.force, keep=args.keep)
     if args.workers == 1:
-        progress = None if args.quiet else trial_printer(label, budget.trials)
-        result, how = run_saved_cell(cell, json_path, options, progress=progress)
+        progress, close = None, None
+        if args.quiet:
+            pass
+        elif sys.stderr.isatty():  # a live bar: epochs done of the plan, elapsed, ETA
+            progress, close = cell_bar(label, budget.epochs)
+        else:  # a log: a line per trial
+            progress = trial_printer(label, budget.trials)
+        try:
+            result, how = run_saved_cell(cell, json_path, options, progress=progress)
+        finally:
+            if close is not None:
+                close()
     else:
         from hpo.distributed import run_distributed
 
@@ -101,6 +140,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"best hyperparameters: {result.best_hyperparameters}")
     print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
+    if args.tensorboard:
+        from hpo.tracking import log_tensorboard
+
+        print(f"TensorBoard: {log_tensorboard(result, args.tensorboard)}")
+    if args.mlflow:
+        from hpo.tracking import log_mlflow
+
+        print(f"MLflow: run {log_mlflow(result, args.mlflow)} in {args.mlflow}")
     return 0
 
 
@@ -136,23 +183,53 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    """The installed distribution's version (keras-hpo-bench), else hpo.__version__."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import hpo
+
+    try:
+        return version("keras-hpo-bench")
+    except PackageNotFoundError:
+        return hpo.__version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hpo.profiles import DEFAULT_TASK, PROFILES
     from hpo.tuners import tuner_names
 
-    parser = _Parser(prog="hpo", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(
+        prog="hpo", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"hpo {_version()}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="{run,report,compare}"
+    )
 
-    run = sub.add_parser("run", help="run one tuner x seed x profile cell and write its record")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command(
+        "run",
+        "run one cell (tuner x seed x profile), write its record; resumes if interrupted",
+    )
     run.add_argument(
         "--tuner",
         required=True,
-        help=f"one of {', '.join(tuner_names())}, or MODULE:ATTR (an oracle factory or TunerSpec)",
+        metavar="{" + ",".join(tuner_names()) + ",MODULE:ATTR}",
+        help="a tuner's name, or MODULE:ATTR naming an oracle factory or a TunerSpec",
     )
     run.add_argument("--task", default=DEFAULT_TASK, help=f"default: {DEFAULT_TASK}")
     run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
     run.add_argument(
-        "--profile", default="paper", help=f"one of {', '.join(PROFILES)} (default: paper)"
+        "--profile", default="paper", choices=list(PROFILES), help="budget (default: paper)"
     )
     run.add_argument(
         "--out",
@@ -170,6 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
     run.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also write each trial to DIR for TensorBoard's HParams dashboard",
+    )
+    run.add_argument(
+        "--mlflow",
+        metavar="URI",
+        nargs="?",
+        const=DEFAULT_MLFLOW,
+        help=f"also log the cell and its trials to MLflow (default URI: {DEFAULT_MLFLOW};"
+        " needs the [mlflow] extra)",
+    )
+    run.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -177,14 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
-    report = sub.add_parser(
-        "report", help="statistics, verdict and figures from pytest-benchmark JSON files"
+    report = command(
+        "report", "statistics, verdict, figures and CSV files from records of one profile"
     )
-    report.add_argument("results", nargs="+", help="pytest-benchmark JSON (shards merge)")
+    report.add_argument(
+        "results",
+        nargs="+",
+        help="pytest benchmarks JSON files and/or hpo run records (shards of one run merge)",
+    )
     report.add_argument("--out", required=True, help="folder for report.md, summary.json, PNGs")
     report.set_defaults(func=_cmd_report)
 
-    comp = sub.add_parser("compare", help="regression gate: exit 0 ok, 1 regression, 2 bad input")
+    comp = command("compare", "regression gate: exit 0 ok, 1 regression, 2 bad input")
     comp.add_argument("baseline", help="pytest-benchmark JSON of the baseline run")
     comp.add_argument("candidate", help="pytest-benchmark JSON of the candidate run")
     comp.add_argument(
@@ -210,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except CellStopped as e:
-        print(f"hpo: {e}", file=sys.stderr)
+        print(f"hpo: error: {e}", file=sys.stderr)
         return EXIT_STOPPED
     except HpoError as e:
         print(f"hpo: error: {e}", file=sys.stderr)

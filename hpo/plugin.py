@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hpo-force",
         action="store_true",
         help="run every cell anew, even one whose record a previous session saved",
+    )
+    group.addoption(
+        "--hpo-tensorboard",
+        metavar="DIR",
+        default=None,
+        help="also write each trial of each cell run to DIR for TensorBoard's HParams dashboard",
+    )
+    group.addoption(
+        "--hpo-mlflow",
+        metavar="URI",
+        default=None,
+        help="also log each cell run to MLflow at URI (e.g. sqlite:///mlflow.db)",
+    )
+    group.addoption(
+        "--hpo-verbose",
+        action="store_true",
+        help="a line per finished trial of every cell (also with -v)",
     )
     group.addoption(
         "--hpo-peer",
@@ -109,22 +127,13 @@ def _parse_selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
         raise  # pytest.exit raised already
 
 
-def positive_number(text: str, name: str) -> float:
-    """`text` as a positive finite number, or HpoError naming `name`."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise HpoError(f"{name} must be a positive number, got {text!r}")
-    return value
-
-
 def _check_limits(config: pytest.Config) -> None:
     for name in ("hpo_min_speedup", "hpo_max_rss_mb"):
         text = config.getoption(name)
         if text is None:
             continue
+        from hpo.profiles import positive_number
+
         try:
             value = positive_number(text, "--" + name.replace("_", "-"))
         except HpoError as e:
@@ -167,8 +176,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for key in (_records, _references, _stopped):
         config.stash[key] = []
     config.stash[_active] = False
-    if _worker_id() is None and config.getoption("dist", "no") != "no":
-        config.pluginmanager.register(_CellLines(config), "hpo-cell-lines")
+    if _worker_id() is None and _uses_cells(config):
+        config.pluginmanager.register(_SessionProgress(config), "hpo-session-progress")
+
+
+def _uses_cells(config: pytest.Config) -> bool:
+    """Whether this session runs cells: its test files ask for the hpo_tuner fixture.
+
+    Decided before collection (the controller of an xdist run never collects), from
+    the test files named on the command line or under the current folder.
+    """
+    paths = [Path(a.split("::")[0]) for a in config.args] or [Path.cwd()]
+    files = [p for a in paths for p in ([a] if a.is_file() else a.rglob("test_*.py"))]
+    return any("hpo_tuner" in f.read_text(encoding="utf-8", errors="ignore") for f in files)
 
 
 def target_json(config: pytest.Config) -> Path:
@@ -209,8 +229,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = target_json(config)
     worker = _worker_id()
     if worker is not None:
-        from hpo.runtime import die_with_parent, set_threads
+        from hpo.runtime import die_with_parent, import_tensorflow_quietly, set_threads
 
+        import_tensorflow_quietly()
         die_with_parent()  # a killed session leaves no worker searching behind it
         # Share the cores among the workers: TensorFlow's pools default to all of them.
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
@@ -270,19 +291,66 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     session.config.stash[_stopped] = results.stopped
 
 
-class _CellLines:
-    """On the controller of a parallel run: one line per finished cell (workers cannot print)."""
+class _SessionProgress:
+    """On the controller: a line per finished cell with the session's progress and ETA, and
+    on a terminal (unless -v) live lines: the session, then each running cell.
+
+    Workers cannot print through pytest-xdist, so each cell's test report carries its line
+    and epochs; running cells keep a status file (hpo.progress.status_writer).
+    """
 
     def __init__(self, config: pytest.Config) -> None:
+        from hpo.progress import SessionState
+
         self.config = config
+        tuners, seeds, _ = selection(config)
+        self.state = SessionState(cells_total=len(tuners) * len(seeds), started=time.monotonic())
+        self.display: Any = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        threading.Thread(target=self._plan, daemon=True).start()
+        if sys.stderr.isatty() and not verbose(self.config):
+            from hpo.progress import SessionDisplay
+
+            self.display = SessionDisplay(self.state, status_dir(self.config))
+            self.display.start()
+
+    def _plan(self) -> None:
+        """Planned epochs of all selected cells (Hyperband's plan is a dry run: seconds)."""
+        from hpo.profiles import get_profile
+        from hpo.tuners import planned_budget
+
+        tuners, seeds, profile = selection(self.config)
+        with contextlib.suppress(Exception):  # no total: the line shows cells and time only
+            self.state.epochs_total = len(seeds) * sum(
+                planned_budget(t, get_profile(profile)).epochs for t in tuners
+            )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if report.when != "call" or terminal is None:
             return
-        for key, value in report.user_properties:
-            if key == "hpo_cell_line":
-                terminal.write_line(value)
+        props: dict[str, Any] = dict(report.user_properties)
+        if "hpo_cell_line" not in props:
+            return
+        self.state.finish(
+            int(props.get("hpo_cell_epochs", 0)), props.get("hpo_cell_how") == "reused"
+        )
+        terminal.write_line(f"[{self.state.line()}] {props['hpo_cell_line']}")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.display is not None:
+            self.display.stop()
+
+
+def verbose(config: pytest.Config) -> bool:
+    """Trial-by-trial lines: with -v or --hpo-verbose."""
+    return bool(config.getoption("hpo_verbose") or config.option.verbose > 0)
+
+
+def status_dir(config: pytest.Config) -> Path:
+    json_path = target_json(config)
+    return json_path.with_name(f"{json_path.stem}-cells") / ".running"
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
@@ -367,6 +435,39 @@ def hpo_cells_dir(pytestconfig: pytest.Config) -> Path:
     """Where each finished cell's record is saved: beside the benchmark JSON, one per cell."""
     json_path = target_json(pytestconfig)
     return json_path.with_name(f"{json_path.stem}-cells")
+
+
+@pytest.fixture(scope="session")
+def hpo_track(pytestconfig: pytest.Config) -> Callable[[Any], None]:
+    """Log a finished cell record to TensorBoard and/or MLflow, as the options ask."""
+    tensorboard = pytestconfig.getoption("hpo_tensorboard")
+    mlflow_uri = pytestconfig.getoption("hpo_mlflow")
+
+    def track(record: Any) -> None:
+        if tensorboard:
+            from hpo.tracking import log_tensorboard
+
+            log_tensorboard(record, tensorboard)
+        if mlflow_uri:
+            from hpo.tracking import log_mlflow
+
+            log_mlflow(record, mlflow_uri)
+
+    return track
+
+
+@pytest.fixture(scope="session")
+def hpo_reporting(pytestconfig: pytest.Config) -> Callable[[Any], Any]:
+    """`reporting(cell)`: how a cell's process shows progress in this session."""
+    from hpo.isolation import Reporting
+
+    folder = status_dir(pytestconfig)
+
+    def reporting(cell: Any) -> Reporting:
+        folder.mkdir(parents=True, exist_ok=True)
+        return Reporting(verbose(pytestconfig), str(folder / f"{cell.name}.json"))
+
+    return reporting
 
 
 @pytest.fixture(scope="session")

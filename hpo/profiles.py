@@ -86,6 +86,19 @@ class Cell:
         return f"{self.tuner} seed={self.seed} {self.profile}{task}"
 
 
+def positive_number(text: str, name: str) -> float:
+    """`text` as a positive finite number, or HpoError naming the option `name`."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise HpoError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
 def parse_seeds(text: str) -> list[int]:
     """Seeds from text such as "0-9", "0,3,7" or "0-2,5" (ranges inclusive), sorted, unique."""
     seeds: set[int] = set()

@@ -1,9 +1,21 @@
-"""One line per finished trial, so a long search shows it is alive and where it stands."""
+"""Progress of long work: trial lines, a cell's bar, a session's live lines with an ETA.
+
+A search reports after each trial with its whole log (`ProgressFn`). What is
+shown depends on where: plain lines per trial (a log, or `-v`), a rich bar of
+epochs done against the cell's plan (`hpo run` on a terminal), or a small
+status file per running cell that a benchmark session's display reads.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 # Called with the search's trial log after each trial ends (the last entry is new).
@@ -33,3 +45,157 @@ def trial_printer(label: str, planned: int, stream: TextIO | None = None) -> Pro
         )
 
     return show
+
+
+def combine(*callbacks: ProgressFn | None) -> ProgressFn | None:
+    """One callback calling each given one (None if none is given)."""
+    given = [c for c in callbacks if c is not None]
+    if not given:
+        return None
+
+    def call(history: list[dict[str, Any]]) -> None:
+        for c in given:
+            c(history)
+
+    return call
+
+
+def status_writer(path: str | os.PathLike[str], label: str, planned_epochs: int) -> ProgressFn:
+    """A callback keeping `path` (JSON) at the cell's epochs done, for a session's display."""
+    from hpo.results import write_json
+
+    def write(history: list[dict[str, Any]]) -> None:
+        write_json(
+            path,
+            {
+                "label": label,
+                "epochs": sum(h["epochs"] for h in history),
+                "planned_epochs": planned_epochs,
+                "trials": len(history),
+                "elapsed_s": history[-1]["elapsed_s"],
+                "pid": os.getpid(),
+            },
+        )
+
+    return write
+
+
+def cell_bar(label: str, planned_epochs: int) -> tuple[ProgressFn, Callable[[], None]]:
+    """A rich bar of epochs done against the plan, with an ETA; returns (callback, close)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[best]}"),
+        transient=False,
+    )
+    task = bar.add_task(label, total=planned_epochs, best="")
+    bar.start()
+
+    def update(history: list[dict[str, Any]]) -> None:
+        scores = [h["val_accuracy"] for h in history if h["val_accuracy"] is not None]
+        best = f"best val_acc {max(scores):.3f}" if scores else ""
+        bar.update(task, completed=sum(h["epochs"] for h in history), best=best)
+
+    return update, bar.stop
+
+
+@dataclass
+class SessionState:
+    """What a benchmark session knows of its cells: planned, finished, and running now."""
+
+    cells_total: int
+    epochs_total: int | None = None  # planned epochs of every cell (None until computed)
+    cells_done: int = 0
+    epochs_done: int = 0  # by finished cells
+    epochs_reused: int = 0  # by cells whose record was reused (no work this session)
+    started: float = 0.0
+
+    def finish(self, epochs: int, reused: bool) -> None:
+        self.cells_done += 1
+        self.epochs_done += epochs
+        if reused:
+            self.epochs_reused += epochs
+
+    def line(self, running_epochs: int = 0) -> str:
+        """`cells 12/30 · epochs 4,500/12,000 · 05:12 · ETA 08:40` (ETA at this session's pace)."""
+        elapsed = time.monotonic() - self.started
+        done = self.epochs_done + running_epochs
+        text = f"cells {self.cells_done}/{self.cells_total}"
+        if self.epochs_total:
+            text += f" · epochs {done:,}/{self.epochs_total:,}"
+        text += f" · {_clock(elapsed)}"
+        worked = done - self.epochs_reused
+        left = (self.epochs_total or 0) - done
+        if self.epochs_total and worked > 0 and left >= 0:
+            text += f" · ETA {_clock(elapsed * left / worked)}"
+        return text
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def read_statuses(folder: Path) -> list[dict[str, Any]]:
+    """The status files of cells running now (written by `status_writer`)."""
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # being replaced this instant, or gone
+    return out
+
+
+class SessionDisplay:
+    """Live lines on a terminal: the session line, then one per running cell (rich)."""
+
+    def __init__(self, state: SessionState, status_dir: Path) -> None:
+        self.state = state
+        self.status_dir = status_dir
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _render(self) -> Any:
+        from rich.text import Text
+
+        running = read_statuses(self.status_dir)
+        lines: Sequence[str] = [
+            self.state.line(sum(r["epochs"] for r in running)),
+            *(
+                f"  {r['label']}: epochs {r['epochs']}/{r['planned_epochs']},"
+                f" trial {r['trials']}, {_clock(r['elapsed_s'])}"
+                for r in running
+            ),
+        ]
+        return Text("\n".join(lines))
+
+    def _run(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        with Live(self._render(), console=Console(file=sys.stderr), transient=True) as live:
+            while not self._stop.wait(1.0):
+                live.update(self._render())

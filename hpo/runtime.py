@@ -10,6 +10,33 @@ from collections.abc import Iterator
 from hpo.errors import HpoError
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up lines kept off this process's stderr.
+
+    TensorFlow's absl logging prints oneDNN and CUDA notes straight to file
+    descriptor 2 at import and at its first device query, before any Python
+    setting can reach it (TF_CPP_MIN_LOG_LEVEL does not stop them). Each cell
+    runs in a fresh process, so a session printed them once per cell. Errors
+    still surface: an import that fails raises after stderr is restored.
+    """
+    import os
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and Keras (and through it the backend)."""
     import keras

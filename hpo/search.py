@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from hpo.training import QuickFit
 from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed
 
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
+CURVE = ("loss", "val_loss", "val_accuracy")  # recorded per epoch of each trial
 
 
 def trial_seed(seed: int, index: int) -> int:
@@ -71,6 +73,7 @@ class TrialRecorder:
         self._cell_seed = seed
         self._progress = progress
         self._epochs: dict[str, int] = {}
+        self._curves: dict[str, dict[str, list[float | None]]] = {}
         self.history: list[dict[str, Any]] = []
         self.resumes = 0
         self.elapsed_before_s = 0.0  # search time spent before the last resume
@@ -91,7 +94,9 @@ class TrialRecorder:
             and self._finished(pending["trial_id"])
         ):
             # Killed after the oracle saved this trial's end but before its entry was written.
-            entry = self._entry(pending["trial_id"], pending["epochs"], log["elapsed_s"])
+            entry = self._entry(
+                pending["trial_id"], pending["epochs"], log["elapsed_s"], pending.get("curve")
+            )
             self.history.append(entry)
         self.resumes = int(log["resumes"]) + 1
         self.elapsed_before_s = float(log["elapsed_s"])
@@ -132,25 +137,33 @@ class TrialRecorder:
     def on_epoch_end(self, trial, model, epoch, logs=None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
+        curve = self._curves.setdefault(trial.trial_id, {name: [] for name in CURVE})
+        for name in CURVE:
+            value = (logs or {}).get(name)
+            curve[name].append(float(value) if value is not None and math.isfinite(value) else None)
 
     def on_trial_begin(self, trial) -> None:
         super().on_trial_begin(trial)  # type: ignore[misc]
         self._epochs[trial.trial_id] = 0  # a retried (resumed) trial counts from zero
+        self._curves[trial.trial_id] = {name: [] for name in CURVE}
 
     def on_trial_end(self, trial) -> None:
         epochs = self._epochs.get(trial.trial_id, 0)
-        self._save_log(pending={"trial_id": trial.trial_id, "epochs": epochs})
+        curve = self._curves.get(trial.trial_id)
+        self._save_log(pending={"trial_id": trial.trial_id, "epochs": epochs, "curve": curve})
         try:
             super().on_trial_end(trial)  # type: ignore[misc]
         finally:
             # Also when the oracle stops the search (too many failures in a row):
             # the failed trial is logged before the error propagates.
-            self.history.append(self._entry(trial.trial_id, epochs, self.search_time_s()))
+            self.history.append(self._entry(trial.trial_id, epochs, self.search_time_s(), curve))
             self._save_log()
             if self._progress is not None:
                 self._progress(self.history)
 
-    def _entry(self, trial_id: str, epochs: int, elapsed_s: float) -> dict[str, Any]:
+    def _entry(
+        self, trial_id: str, epochs: int, elapsed_s: float, curve: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The log entry of a finished trial, from the oracle's record of it."""
         trial = self.oracle.get_trial(trial_id)  # type: ignore[attr-defined]
         status = trial.status
@@ -165,6 +178,8 @@ class TrialRecorder:
             "elapsed_s": elapsed_s,
             "rss_mb": rss_mb(),
         }
+        if curve is not None:
+            entry["curve"] = curve  # per epoch of this trial: loss, val_loss, val_accuracy
         if not completed and trial.message:
             entry["error"] = trial.message.strip().splitlines()[-1]
         if "tuner/epochs" in values:

@@ -24,6 +24,7 @@ from hpo.errors import HpoError
 from hpo.profiles import MAX_SEED, MAX_SEEDS, parse_seeds, parse_tuners
 from hpo.results import CellResult, Results, load_results
 from hpo.tuners import tuner_names
+from tests.strategies import error_lines
 from tests.test_results import make_record
 
 TUNER_NAMES = tuner_names()
@@ -141,7 +142,7 @@ def test_report_and_compare_on_garbage_exit_2_in_one_line(payload):
                      ["compare", str(path), str(path)]):  # fmt: skip
             err = _run_main(argv)
             if err is not None:
-                assert err[0] == 2 and len(err[1].strip().splitlines()) == 1, err
+                assert err[0] == 2 and len(error_lines(err[1])) == 1, err
                 assert not (Path(tmp) / "r" / "summary.json").exists()
 
 
@@ -197,14 +198,14 @@ def test_bad_benchmark_options_exit_2_in_one_line(option, message, tmp_path):
 )
 def test_bad_run_arguments_exit_2_in_one_line(args, message):
     code, err = _run_main(["run", *args])
-    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and message in err and len(error_lines(err)) == 1
 
 
 @pytest.mark.parametrize("option", ["--slowdown", "--accuracy-threshold"])
 @pytest.mark.parametrize("value", ["0", "-0.1", "nan", "inf", "x"])
 def test_compare_thresholds_must_be_positive(option, value, tmp_path):
     code, err = _run_main(["compare", "a.json", "b.json", f"{option}={value}"])
-    assert code == 2 and "must be a positive number" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "must be a positive number" in err and len(error_lines(err)) == 1
 
 
 def test_a_file_in_the_way_of_the_output_folder_is_one_line(tmp_path):
@@ -212,7 +213,7 @@ def test_a_file_in_the_way_of_the_output_folder_is_one_line(tmp_path):
     code, err = _run_main(
         ["run", "--tuner", "random", "--seed", "0", "--out", str(tmp_path / "afile" / "deeper")]
     )
-    assert code == 2 and "is a file, not a folder" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "is a file, not a folder" in err and len(error_lines(err)) == 1
 
 
 def test_a_corrupt_record_in_the_way_is_named_not_overwritten(tmp_path):

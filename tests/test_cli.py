@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from hpo.cli import main
+from tests.strategies import error_lines
 
 
 def test_run_writes_the_record_and_a_summary(tmp_path, capsys):
@@ -55,7 +56,7 @@ def test_keep_keeps_the_project_and_force_runs_anew(tmp_path, capsys):
         (["--tuner", "tpe", "--seed", "0"], "unknown tuner 'tpe'"),
         (["--tuner", "random", "--seed", "-3"], "seed must be between"),
         (["--tuner", "random", "--seed", "abc"], "seed must be an integer"),
-        (["--tuner", "random", "--seed", "0", "--profile", "huge"], "unknown profile 'huge'"),
+        (["--tuner", "random", "--seed", "0", "--profile", "huge"], "invalid choice: 'huge'"),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(args, message, capsys):
@@ -64,7 +65,7 @@ def test_bad_arguments_are_one_line_exit_2(args, message, capsys):
         raise SystemExit(rc)
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
+    assert message in err and len(error_lines(err)) == 1
 
 
 def test_unwritable_json_fails_before_searching(tmp_path, capsys):
@@ -92,3 +93,30 @@ def test_module_entry_point_and_no_traceback():
         "hpo: error: unknown tuner 'nope'; choose one of hyperband, bayesian, random,"
         " or MODULE:ATTR"
     )
+
+
+def test_version_and_usage_follow_the_conventions(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.startswith("hpo ")
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith("usage: hpo ") and err.strip().splitlines()[-1].startswith("hpo: error:")
+
+
+@pytest.mark.parametrize("command", ["run", "report", "compare"])
+def test_each_command_has_a_description_and_examples(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert f"examples:\n  hpo {command}" in out
+
+
+def test_every_error_has_one_prefix(capsys):
+    with pytest.raises(SystemExit):
+        main(["report"])  # argparse's own error
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("hpo: error:")
+    assert main(["run", "--tuner", "nope", "--seed", "0"]) == 2  # hpo's own error
+    assert capsys.readouterr().err.startswith("hpo: error:")

@@ -14,7 +14,7 @@ import pytest
 from hpo.cell import run_cell
 from hpo.profiles import Cell, get_profile
 from hpo.tuners import get_tuner, planned_budget, tuner_names
-from tests.test_resume import Killed, _counting_writes
+from tests.test_resume import Killed, _counting_writes, reference_runs
 
 pytestmark = pytest.mark.slow
 
@@ -26,14 +26,7 @@ SEED = 4
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """One smoke cell per tuner, and how many state writes of each kind its search made."""
-    out = {}
-    for name in TUNERS:
-        with _counting_writes() as counts:
-            record = run_cell(
-                Cell.of(name, SEED, "smoke"), tmp_path_factory.mktemp("c"), resume=True
-            )
-        out[name] = (record, dict(counts))
-    return out
+    return reference_runs(TUNERS, SEED, tmp_path_factory.mktemp)
 
 
 @pytest.mark.parametrize("name", TUNERS)

@@ -152,17 +152,19 @@ def _counting_writes(kill_at: tuple[str, int] | None = None):
         yield counts
 
 
-@pytest.fixture(scope="module")
-def in_process_reference(tmp_path_factory):
+def reference_runs(tuners, seed, mktemp) -> dict:
     """Uninterrupted in-process records and how many writes of each kind their searches made."""
     out = {}
-    for tuner in TUNERS:
+    for tuner in tuners:
         with _counting_writes() as counts:
-            record = run_cell(
-                Cell.of(tuner, SEED, "smoke"), tmp_path_factory.mktemp(tuner), resume=True
-            )
+            record = run_cell(Cell.of(tuner, seed, "smoke"), mktemp("cell"), resume=True)
         out[tuner] = (record, dict(counts))
     return out
+
+
+@pytest.fixture(scope="module")
+def in_process_reference(tmp_path_factory):
+    return reference_runs(TUNERS, SEED, tmp_path_factory.mktemp)
 
 
 @settings(
@@ -207,6 +209,7 @@ def test_a_killed_benchmark_session_reuses_finished_cells_and_resumes_the_rest(t
     command = [
         *[sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke"],
         *["--hpo-seeds", "0-2", "--hpo-tuners", "random", "--benchmark-json", str(json_path)],
+        "--hpo-verbose",  # trial lines: the test kills the session one trial into a cell
     ]  # pytest-xdist, one worker per core: the way users run it
     marker = f"HPO_TEST_SESSION={tmp_path.name}"
     env = {**_outside_xdist(), "HPO_TEST_SESSION": tmp_path.name}

@@ -1,0 +1,91 @@
+"""Cell records into the tools users already have: TensorBoard's HParams dashboard, MLflow.
+
+Both write from a finished record (`CellResult`), so what they show is what
+the record holds, a resumed cell is logged once, and no tracking call runs
+inside a search. TensorBoard gets one run per trial, grouped by cell, with the
+trial's hyperparameters and its per-epoch curve; MLflow gets one run per cell
+(parameters, scores, the record as an artifact) with one nested run per trial.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hpo.errors import HpoError
+from hpo.results import CellResult, write_json
+
+CURVE_METRICS = ("loss", "val_loss", "val_accuracy")
+CELL_METRICS = (
+    "test_accuracy", "test_loss", "best_val_accuracy", "best_val_loss", "wall_time_s",
+    "epochs_trained", "trials_completed", "trials_failed",
+)  # fmt: skip
+
+
+def _hparam_value(value: Any) -> Any:
+    """TensorBoard's HParams take bool, int, float or str."""
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
+    """Write each trial of `record` as a TensorBoard run under LOGDIR/CELL/trial_ID."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    root = Path(logdir) / record.cell.name
+    for trial in record.history:
+        run_dir = root / f"trial_{trial['trial_id']}"
+        writer = tf.summary.create_file_writer(str(run_dir))
+        with writer.as_default():
+            values = {k: _hparam_value(v) for k, v in trial["hyperparameters"].items()}
+            hparams_api.hparams(
+                {**values, "tuner": record.tuner, "seed": record.seed},
+                trial_id=f"{record.cell.name}/{trial['trial_id']}",
+            )
+            curve = trial.get("curve") or {}
+            for name in CURVE_METRICS:
+                for step, value in enumerate(curve.get(name) or []):
+                    if value is not None:
+                        tf.summary.scalar(name, value, step=step + 1)
+            if trial["val_accuracy"] is not None:  # the trial's score, as its oracle saw it
+                tf.summary.scalar("score", trial["val_accuracy"], step=trial["epochs"])
+        writer.close()
+    return root
+
+
+def log_mlflow(record: CellResult, tracking_uri: str, experiment: str = "hpo") -> str:
+    """Log `record` to MLflow: a run for the cell, a nested run per trial. Returns the run id."""
+    try:
+        import mlflow
+    except ImportError:
+        raise HpoError("--mlflow needs MLflow: pip install 'keras-hpo-bench[mlflow]'") from None
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
+    cell = record.cell
+    with mlflow.start_run(run_name=cell.name) as run:
+        mlflow.log_params(
+            {"tuner": cell.tuner, "seed": cell.seed, "profile": cell.profile, "task": cell.task}
+        )
+        mlflow.log_metrics(
+            {name: float(getattr(record, name)) for name in CELL_METRICS if getattr(record, name)
+             is not None}
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_json(Path(tmp) / f"{cell.name}.json", record.to_dict())
+            mlflow.log_artifact(str(path))
+        for trial in record.history:
+            with mlflow.start_run(run_name=f"trial {trial['trial_id']}", nested=True):
+                mlflow.log_params(
+                    {**trial["hyperparameters"], "trial_id": trial["trial_id"],
+                     "status": trial["status"]}
+                )  # fmt: skip
+                curve = trial.get("curve") or {}
+                for name in CURVE_METRICS:
+                    for step, value in enumerate(curve.get(name) or []):
+                        if value is not None:
+                            mlflow.log_metric(name, value, step=step + 1)
+                if trial["val_accuracy"] is not None:
+                    mlflow.log_metric("score", trial["val_accuracy"])
+        return str(run.info.run_id)
