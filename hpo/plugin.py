@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -176,8 +177,16 @@ def pytest_configure(config: pytest.Config) -> None:
     for key in (_records, _references, _stopped):
         config.stash[key] = []
     config.stash[_active] = False
-    if _worker_id() is None and _uses_cells(config):
-        config.pluginmanager.register(_SessionProgress(config), "hpo-session-progress")
+    if _uses_cells(config):
+        if _worker_id() is None:
+            config.pluginmanager.register(_SessionProgress(config), "hpo-session-progress")
+        else:  # before collection imports TensorFlow through the test modules
+            from hpo.runtime import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
+
+
+_CELL_TEST = re.compile(r"(?m)^def test_\w*\([^)]*\bhpo_tuner\b")  # a test asking for cells
 
 
 def _uses_cells(config: pytest.Config) -> bool:
@@ -188,7 +197,7 @@ def _uses_cells(config: pytest.Config) -> bool:
     """
     paths = [Path(a.split("::")[0]) for a in config.args] or [Path.cwd()]
     files = [p for a in paths for p in ([a] if a.is_file() else a.rglob("test_*.py"))]
-    return any("hpo_tuner" in f.read_text(encoding="utf-8", errors="ignore") for f in files)
+    return any(_CELL_TEST.search(f.read_text(encoding="utf-8", errors="ignore")) for f in files)
 
 
 def target_json(config: pytest.Config) -> Path:
@@ -318,8 +327,10 @@ class _SessionProgress:
     def _plan(self) -> None:
         """Planned epochs of all selected cells (Hyperband's plan is a dry run: seconds)."""
         from hpo.profiles import get_profile
+        from hpo.runtime import import_tensorflow_quietly
         from hpo.tuners import planned_budget
 
+        import_tensorflow_quietly()  # the dry run imports Keras Tuner
         tuners, seeds, profile = selection(self.config)
         with contextlib.suppress(Exception):  # no total: the line shows cells and time only
             self.state.epochs_total = len(seeds) * sum(
