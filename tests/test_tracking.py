@@ -45,9 +45,10 @@ def test_tensorboard_event_files_hold_hparams_and_curves(record, tmp_path):
     assert val == pytest.approx(trial["curve"]["val_accuracy"])
 
 
-def test_mlflow_holds_the_cell_and_its_trials(record, tmp_path):
+def test_mlflow_holds_the_cell_and_its_trials(record, tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
+    monkeypatch.chdir(tmp_path)  # a SQLite store keeps artifacts in ./mlruns
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     run_id = log_mlflow(record, uri, experiment="test")
     client = MlflowClient(uri)
