@@ -208,8 +208,9 @@ def seeds_needed_range(
     rng = np.random.default_rng(seed)
     samples = d[rng.integers(0, len(d), size=(resamples, len(d)))] * np.sign(np.mean(d))
     means, sds = samples.mean(axis=1), samples.std(axis=1, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: the sign of the mean decides
-        effects = np.where(sds > 0, means / sds, np.sign(means) * np.inf)
+    # sd 0: the sign of the mean decides (+inf, -inf, or 0 for a resample of zeros)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effects = np.where(sds > 0, means / sds, np.where(means == 0, 0.0, np.sign(means) * np.inf))
     # An effect at or below 0 (the resample reverses the difference) needs "never": None.
     return [
         seeds_for_effect(e, n_comparisons, alpha) if e > 0 else None

@@ -176,6 +176,15 @@ def test_seeds_needed_is_a_range_that_holds_the_truth():
     assert stats.seeds_needed_range(np.zeros(10)) is None
 
 
+def test_seeds_needed_range_survives_resamples_of_ties():
+    # Found in a real paper run: mostly tied seeds, so many resamples are all zeros.
+    d = np.array([0, 0, 0, 1, 1, 0, 1, 0, 0, 0])
+    low, mid, high = stats.seeds_needed_range(d, n_comparisons=3)
+    assert low is not None and mid is not None
+    assert low <= mid <= (high if high is not None else math.inf)
+    assert low <= stats.seeds_needed(d, n_comparisons=3) <= (high or math.inf)
+
+
 def test_friedman_and_ranks():
     table = {"a": [0.9, 0.92, 0.95, 0.91], "b": [0.8, 0.85, 0.9, 0.86], "c": [0.7] * 4}
     assert stats.average_ranks(table) == {"a": 1.0, "b": 2.0, "c": 3.0}
