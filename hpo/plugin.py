@@ -317,12 +317,12 @@ class _SessionProgress:
         self.display: Any = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        threading.Thread(target=self._plan, daemon=True).start()
         if sys.stderr.isatty() and not verbose(self.config):
             from hpo.progress import SessionDisplay
 
             self.display = SessionDisplay(self.state, status_dir(self.config))
             self.display.start()
+        threading.Thread(target=self._plan, daemon=True).start()
 
     def _plan(self) -> None:
         """Planned epochs of all selected cells (Hyperband's plan is a dry run: seconds)."""

@@ -166,8 +166,13 @@ class SessionDisplay:
     """Live lines on a terminal: the session line, then one per running cell (rich)."""
 
     def __init__(self, state: SessionState, status_dir: Path) -> None:
+        from rich.console import Console
+
         self.state = state
         self.status_dir = status_dir
+        # Made here, on a terminal: rich decides once whether its file is one, and stderr
+        # may later be redirected for a moment (hpo.runtime.import_tensorflow_quietly).
+        self.console = Console(file=sys.stderr, force_terminal=True)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -193,9 +198,8 @@ class SessionDisplay:
         return Text("\n".join(lines))
 
     def _run(self) -> None:
-        from rich.console import Console
         from rich.live import Live
 
-        with Live(self._render(), console=Console(file=sys.stderr), transient=True) as live:
+        with Live(self._render(), console=self.console, transient=True) as live:
             while not self._stop.wait(1.0):
                 live.update(self._render())
