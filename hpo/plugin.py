@@ -327,10 +327,10 @@ class _SessionProgress:
     def _plan(self) -> None:
         """Planned epochs of all selected cells (Hyperband's plan is a dry run: seconds)."""
         from hpo.profiles import get_profile
-        from hpo.runtime import import_tensorflow_quietly
         from hpo.tuners import planned_budget
 
-        import_tensorflow_quietly()  # the dry run imports Keras Tuner
+        # No fd-2 redirect here (hpo.runtime.import_tensorflow_quietly): this thread runs
+        # while pytest-xdist starts its workers, which would inherit /dev/null as stderr.
         tuners, seeds, profile = selection(self.config)
         with contextlib.suppress(Exception):  # no total: the line shows cells and time only
             self.state.epochs_total = len(seeds) * sum(
