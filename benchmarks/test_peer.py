@@ -7,9 +7,10 @@ neither side shares the cores with the other:
 
 `--hpo-min-speedup X` and `--hpo-max-rss-mb M` turn the goals into assertions.
 
-Each side runs in a fresh process and reports its own search time (from the
-start of `search()` to its end, as hpo's records do); extra_info holds both
-records' figures and the ratio plain / hpo.
+Each side runs in a fresh process. The ratio plain / hpo is of whole
+processes (start-up, TensorFlow's import, data, search, test evaluation), as a
+user waits for them; extra_info also holds each side's search time (from the
+start of `search()` to its end, as hpo's records have it) and their ratio.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,15 +33,18 @@ pytestmark = pytest.mark.hpo_peer
 
 
 def _run(command: list[str], json_path: Path) -> dict:
+    """The record `command` writes, with `process_s`: the whole process's wall time."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
+    process_s = time.perf_counter() - start
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         pytest.fail(f"{' '.join(command[:4])}... exited {done.returncode}:\n{tail}")
-    return json.loads(json_path.read_text(encoding="utf-8"))
+    return {**json.loads(json_path.read_text(encoding="utf-8")), "process_s": process_s}
 
 
-def test_peer(benchmark, hpo_tuner, hpo_seed, hpo_profile, tmp_path, request):
+def test_peer(benchmark, hpo_tuner, hpo_seed, hpo_profile, hpo_engine, tmp_path, request):
     tuner, seed = hpo_tuner, hpo_seed
     common = ["--tuner", tuner, "--seed", str(seed), "--profile", hpo_profile]
     plain = _run(
@@ -56,6 +61,8 @@ def test_peer(benchmark, hpo_tuner, hpo_seed, hpo_profile, tmp_path, request):
                 "hpo",
                 "run",
                 *common,
+                "--engine",
+                hpo_engine,
                 "--quiet",
                 "--json",
                 str(tmp_path / "hpo.json"),
@@ -67,12 +74,17 @@ def test_peer(benchmark, hpo_tuner, hpo_seed, hpo_profile, tmp_path, request):
     )
     by_id = {h["trial_id"]: h["hyperparameters"] for h in ours["history"]}
     same = sum(by_id.get(trial_id) == hp for trial_id, hp in plain["trials"].items())
-    ratio = plain["wall_time_s"] / ours["wall_time_s"]
+    ratio = plain["process_s"] / ours["process_s"]
+    search_ratio = plain["wall_time_s"] / ours["wall_time_s"]
     benchmark.extra_info.update(
         tuner=tuner,
         seed=seed,
         profile=hpo_profile,
+        engine=hpo_engine,
         speedup=ratio,
+        search_speedup=search_ratio,
+        plain_process_s=plain["process_s"],
+        hpo_process_s=ours["process_s"],
         plain_wall_time_s=plain["wall_time_s"],
         hpo_wall_time_s=ours["wall_time_s"],
         plain_test_accuracy=plain["test_accuracy"],
@@ -87,8 +99,9 @@ def test_peer(benchmark, hpo_tuner, hpo_seed, hpo_profile, tmp_path, request):
         ("hpo_cell_line", f"peer {tuner} seed={seed} {hpo_profile}: hpo {ratio:.2f}x faster")
     )
     print(
-        f"\n{tuner} seed={seed} {hpo_profile}: plain {plain['wall_time_s']:.1f} s, "
-        f"hpo {ours['wall_time_s']:.1f} s -> {ratio:.2f}x; test acc plain "
+        f"\n{tuner} seed={seed} {hpo_profile}: whole processes plain {plain['process_s']:.1f} s,"
+        f" hpo {ours['process_s']:.1f} s -> {ratio:.2f}x (searches {plain['wall_time_s']:.1f} s"
+        f" and {ours['wall_time_s']:.1f} s -> {search_ratio:.2f}x); test acc plain "
         f"{plain['test_accuracy']:.4f}, hpo {ours['test_accuracy']:.4f}; "
         f"same trial hyperparameters {same}/{len(plain['trials'])}"
     )

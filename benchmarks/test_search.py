@@ -19,6 +19,7 @@ def test_search(
     hpo_tuner,
     hpo_seed,
     hpo_profile,
+    hpo_engine,
     hpo_records,
     hpo_stopped,
     hpo_calibration,
@@ -30,7 +31,7 @@ def test_search(
     request,
     pytestconfig,
 ):
-    cell = Cell.of(hpo_tuner, hpo_seed, hpo_profile)
+    cell = Cell.of(hpo_tuner, hpo_seed, hpo_profile, engine=hpo_engine)
     budget = planned_budget(cell.tuner, get_profile(cell.profile))
     benchmark.group = f"search ({hpo_profile})"
 

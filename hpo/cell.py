@@ -53,7 +53,7 @@ def run_cell(
     `resume`, a project already in `workdir` is continued, not replaced. The
     same cell gives the same record, apart from times, resumed or not.
     """
-    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task)
+    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task, cell.engine)
     get_tuner(cell.tuner)  # an unknown tuner fails here, before any data is loaded
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-{cell.name}-") as tmp:
@@ -116,6 +116,7 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         seed=cell.seed,
         profile=cell.profile,
         task=cell.task,
+        engine=cell.engine,
         best_val_accuracy=float(best_trial.score),
         best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
         test_accuracy=float(test_accuracy),

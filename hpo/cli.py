@@ -86,7 +86,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from hpo.tasks import get_task
     from hpo.tuners import get_tuner
 
-    cell = Cell.of(get_tuner(args.tuner).name, args.seed, args.profile, get_task(args.task).name)
+    cell = Cell.of(
+        get_tuner(args.tuner).name, args.seed, args.profile, get_task(args.task).name, args.engine
+    )
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
     json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
@@ -196,7 +198,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hpo.profiles import DEFAULT_TASK, PROFILES
+    from hpo.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, PROFILES
     from hpo.tuners import tuner_names
 
     parser = _Parser(
@@ -228,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--task", default=DEFAULT_TASK, help=f"default: {DEFAULT_TASK}")
     run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
+    run.add_argument(
+        "--engine",
+        default=DEFAULT_ENGINE,
+        choices=list(ENGINES),
+        help=f"what trains the trials: one shared traced graph, or Keras' fit per model"
+        f" (default: {DEFAULT_ENGINE}); the record says which",
+    )
     run.add_argument(
         "--profile", default="paper", choices=list(PROFILES), help="budget (default: paper)"
     )

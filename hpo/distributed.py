@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK, Cell
+from hpo.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, Cell
 from hpo.results import CellResult
 
 CHIEF_START_TIMEOUT_S = 120.0
@@ -81,7 +81,7 @@ def run_distributed(
     """
     from hpo.tuners import get_tuner
 
-    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task)
+    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task, cell.engine)
     get_tuner(cell.tuner)
     if workers < 1:
         raise HpoError(f"workers must be at least 1, got {workers}")
@@ -98,7 +98,7 @@ def run_distributed(
     }
     args = [
         *["--tuner", cell.tuner, "--seed", str(cell.seed), "--profile", cell.profile],
-        *["--task", cell.task, "--dir", str(workdir)],
+        *["--task", cell.task, "--engine", cell.engine, "--dir", str(workdir)],
     ]
     threads = str(max(1, (os.cpu_count() or 1) // workers))
 
@@ -192,7 +192,7 @@ def _serve(role: str, args: argparse.Namespace) -> None:
 
     if args.threads:
         set_threads(args.threads)
-    cell = Cell.of(args.tuner, args.seed, args.profile, args.task)
+    cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
     splits = load_splits(cell.seed, cell.task)
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", role)
     # Each trial is seeded from the cell seed and its index (hpo.search), whichever worker runs it.
@@ -227,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", required=True, type=int)
     parser.add_argument("--profile", default="paper")
     parser.add_argument("--task", default=DEFAULT_TASK)
+    parser.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES)
     parser.add_argument("--dir", required=True, help="the Keras Tuner project folder (shared)")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     parser.add_argument("--quiet", action="store_true", help="no per-trial progress lines")

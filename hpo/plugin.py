@@ -61,6 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="budget profile: paper, quick or smoke (default: paper)",
     )
     group.addoption(
+        "--hpo-engine",
+        default="graph",
+        help="what trains the trials: graph (one traced graph for every model) or keras"
+        " (Keras' fit per model, to cross-check); default: graph",
+    )
+    group.addoption(
         "--hpo-force",
         action="store_true",
         help="run every cell anew, even one whose record a previous session saved",
@@ -115,9 +121,10 @@ def selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
 
 def _parse_selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
     """Bad values end the session in one line (exit 2), before pytest prints anything."""
-    from hpo.profiles import get_profile, parse_seeds, parse_tuners
+    from hpo.profiles import check_engine, get_profile, parse_seeds, parse_tuners
 
     try:
+        check_engine(config.getoption("hpo_engine"))
         return (
             parse_tuners(config.getoption("hpo_tuners")),
             parse_seeds(config.getoption("hpo_seeds")),
@@ -402,6 +409,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 @pytest.fixture(scope="session")
 def hpo_profile(pytestconfig: pytest.Config) -> str:
     return selection(pytestconfig)[2]
+
+
+@pytest.fixture(scope="session")
+def hpo_engine(pytestconfig: pytest.Config) -> str:
+    """What trains the trials: "graph" or "keras" (--hpo-engine)."""
+    return pytestconfig.getoption("hpo_engine")
 
 
 @pytest.fixture(scope="session")

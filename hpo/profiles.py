@@ -15,6 +15,10 @@ MAX_SEED = 2**32 - 1  # scikit-learn's and NumPy's limit for a seed
 MAX_SEEDS = 10_000  # in one seed list: more is a typo, not a comparison
 _SEED_PART = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
 DEFAULT_TASK = "breast_cancer"
+# How trials are trained: "graph" (hpo.graphfit: one traced graph serves every model) or
+# "keras" (hpo.training: Keras' own fit, per model). Same science; tests/test_graphfit.py.
+ENGINES = ("graph", "keras")
+DEFAULT_ENGINE = "graph"
 
 
 @dataclass(frozen=True)
@@ -67,23 +71,40 @@ class Cell:
     seed: int
     profile: str
     task: str = DEFAULT_TASK
+    engine: str = DEFAULT_ENGINE
 
     @classmethod
-    def of(cls, tuner: str, seed: object, profile: str, task: str = DEFAULT_TASK) -> Cell:
-        """A checked cell: known profile, seed in range (the tuner is resolved where it runs)."""
-        return cls(tuner, check_seed(seed), get_profile(profile).name, task)
+    def of(
+        cls,
+        tuner: str,
+        seed: object,
+        profile: str,
+        task: str = DEFAULT_TASK,
+        engine: str = DEFAULT_ENGINE,
+    ) -> Cell:
+        """A checked cell: known profile and engine, seed in range (tuners resolve later)."""
+        return cls(tuner, check_seed(seed), get_profile(profile).name, task, check_engine(engine))
 
     @property
     def name(self) -> str:
-        """The file stem of its record: TUNER-PROFILE-seedN (TASK- first for other tasks)."""
+        """The file stem of its record: TUNER-PROFILE-seedN (TASK- first for other tasks,
+        -ENGINE last for the non-default engine)."""
         stem = f"{self.tuner.replace(':', '.')}-{self.profile}-seed{self.seed}"
-        return stem if self.task == DEFAULT_TASK else f"{self.task}-{stem}"
+        stem = stem if self.task == DEFAULT_TASK else f"{self.task}-{stem}"
+        return stem if self.engine == DEFAULT_ENGINE else f"{stem}-{self.engine}"
 
     @property
     def label(self) -> str:
         """How progress lines and messages name it: `hyperband seed=0 paper`."""
         task = "" if self.task == DEFAULT_TASK else f" {self.task}"
-        return f"{self.tuner} seed={self.seed} {self.profile}{task}"
+        engine = "" if self.engine == DEFAULT_ENGINE else f" [{self.engine}]"
+        return f"{self.tuner} seed={self.seed} {self.profile}{task}{engine}"
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise HpoError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return engine
 
 
 def positive_number(text: str, name: str) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK, MAX_SEED, Cell
+from hpo.profiles import DEFAULT_TASK, ENGINES, MAX_SEED, Cell
 
 SCHEMA_VERSION = 1
 
@@ -44,11 +44,13 @@ class CellResult:
     resumes: int = 0  # times the search was interrupted and resumed from its saved state
     faults: list[dict[str, Any]] = field(default_factory=list)  # distributed workers that died
     task: str = DEFAULT_TASK
+    # What trained the trials (hpo.profiles.ENGINES); records older than engines used Keras fit.
+    engine: str = "keras"
     schema_version: int = SCHEMA_VERSION
 
     @property
     def cell(self) -> Cell:
-        return Cell(self.tuner, self.seed, self.profile, self.task)
+        return Cell(self.tuner, self.seed, self.profile, self.task, self.engine)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +116,7 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tuner": (lambda x: isinstance(x, str) and x != "", "a tuner name"),
     "profile": (lambda x: isinstance(x, str) and x != "", "a profile name"),
     "task": (lambda x: isinstance(x, str) and x != "", "a task name"),
+    "engine": (lambda x: x in ENGINES, f"one of {', '.join(ENGINES)}"),
     "seed": (lambda x: _count(x) and x <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
     "best_val_accuracy": (_share, "a number in [0, 1]"),
     "test_accuracy": (_share, "a number in [0, 1]"),
@@ -284,7 +287,7 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
     Results; a cell or baseline that appears twice is an error.
     """
     merged = Results(cells=[])
-    origin: dict[Cell, str] = {}
+    origin: dict[tuple[str, int, str, str], str] = {}
     for path in paths:
         data = read_json(path)
         if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
@@ -295,10 +298,12 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
         else:
             raise HpoError(f"{path}: neither a pytest-benchmark JSON nor an hpo cell record")
         for r in part.cells:
-            key = r.cell
+            # Two engines' records of one cell would be pooled as one tuner: cross-check
+            # engines with `hpo compare` instead.
+            key = (r.tuner, r.seed, r.profile, r.task)
             if key in origin:
                 where = str(path) if origin[key] == str(path) else f"{origin[key]} and {path}"
-                raise HpoError(f"cell {key.label} appears twice ({where})")
+                raise HpoError(f"cell {r.cell.label} appears twice ({where})")
             origin[key] = str(path)
         merged.cells.extend(part.cells)
         merged.references.extend(part.references)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import math
 import shutil
@@ -23,6 +24,7 @@ import numpy as np
 from keras_tuner.src import utils as kt_utils
 
 from hpo.errors import HpoError
+from hpo.graphfit import GraphFit
 from hpo.memory import peak_rss_mb, rss_mb
 from hpo.profiles import Cell, get_profile
 from hpo.progress import ProgressFn
@@ -131,8 +133,38 @@ class TrialRecorder:
         self._t0 = time.perf_counter()
 
     def run_trial(self, trial, *args, **kwargs):
-        keras.utils.set_random_seed(trial_seed(self._cell_seed, trial_index(trial.trial_id)))
+        seed = trial_seed(self._cell_seed, trial_index(trial.trial_id))
+        with _kernel_cache_kept(self._shares_graphs()):
+            keras.utils.set_random_seed(seed)  # TensorFlow's part empties the kernel cache
         return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+
+    def _shares_graphs(self) -> bool:
+        return getattr(self.hypermodel, "shares_graphs", False)  # type: ignore[attr-defined]
+
+    def _try_build(self, hp: kt.HyperParameters) -> keras.Model:
+        """Keras Tuner's clean-up before each build, minus what the graph engine cannot afford.
+
+        Keras Tuner calls `keras.backend.clear_session()` and `gc.collect()` first.
+        For a hypermodel whose graphs outlive its models (`GraphFit`), the kernel
+        cache that clear_session empties is what lets the next model reuse them
+        (emptied, the first epoch of every trial re-instantiates its graph). The
+        collection is kept, and what survives it is frozen out of later scans, so
+        each trial's collection scans only the objects made since the last one.
+        """
+        if not self._shares_graphs():
+            return super()._try_build(hp)  # type: ignore[misc]
+        with _kernel_cache_kept():
+            keras.backend.clear_session(free_memory=False)
+        gc.collect()
+        gc.freeze()
+        # The rest of Keras Tuner's _try_build (its max_model_size check is unused here).
+        model = self._build_hypermodel(hp)  # type: ignore[attr-defined]
+        if not isinstance(model, keras.Model):
+            raise kt.errors.FatalTypeError(
+                "Expected the model-building function, or HyperModel.build() to return a"
+                f" valid Keras Model instance. Received: {model} of type {type(model)}."
+            )
+        return model
 
     def on_epoch_end(self, trial, model, epoch, logs=None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
@@ -188,6 +220,27 @@ class TrialRecorder:
         return entry
 
 
+@contextlib.contextmanager
+def _kernel_cache_kept(keep: bool = True) -> Iterator[None]:
+    """Within the block, TensorFlow does not empty its kernel cache (when `keep`).
+
+    Both `keras.backend.clear_session()` and `tf.random.set_seed()` empty it. The
+    graph engine uses only stateless random ops with explicit seeds, so no cached
+    kernel holds random state that seeding would need to reset.
+    """
+    if not keep:
+        yield
+        return
+    from tensorflow.python import pywrap_tfe
+
+    clear = pywrap_tfe.TFE_ContextClearCaches
+    pywrap_tfe.TFE_ContextClearCaches = lambda handle: None
+    try:
+        yield
+    finally:
+        pywrap_tfe.TFE_ContextClearCaches = clear
+
+
 @functools.cache
 def _recording(runner: type) -> type:
     """`runner` (a Keras Tuner class) with TrialRecorder mixed in."""
@@ -206,15 +259,16 @@ def make_tuner(
 
     `overwrite=False` resumes the project saved there, if any: finished trials
     are kept and the trial that was running is run again. A model-building
-    function is trained through `QuickFit`; a `HyperModel` is used as given
-    (default: the task's model). `idle_wait_s` makes a distributed worker wait
-    that long after the chief answers "idle" (a Hyperband round waiting for
-    results) instead of asking again at once.
+    function is trained by the cell's engine (`GraphFit` or `QuickFit`); a
+    `HyperModel` is used as given (default: the task's model). `idle_wait_s`
+    makes a distributed worker wait that long after the chief answers "idle"
+    (a Hyperband round waiting for results) instead of asking again at once.
     """
     spec: TunerSpec = get_tuner(cell.tuner)
     task = get_task(cell.task)
     if not isinstance(hypermodel, kt.HyperModel):
-        hypermodel = QuickFit(hypermodel, task=task)
+        trainer = GraphFit if cell.engine == "graph" else QuickFit
+        hypermodel = trainer(hypermodel, task=task)
     context = TunerContext(oracle_seed(cell.seed), get_profile(cell.profile), task.objective)
     runner = spec.runner() if spec.runner is not None else kt.Tuner
     tuner = _recording(runner)(
