@@ -32,7 +32,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
-from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
 
 from hpo.errors import HpoError
 from hpo.profiles import DEFAULT_TASK
@@ -41,6 +41,7 @@ from hpo.tasks import Task, get_task
 from hpo.training import FailOnNonFiniteLoss
 
 _HEADS = {("sigmoid", "binary_crossentropy")}
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")  # an epoch's logs, as fit's
 _ACTIVATE = {"relu": tf.nn.relu, "tanh": tf.nn.tanh, "sigmoid": tf.nn.sigmoid}
 
 
@@ -119,13 +120,9 @@ def _forward(
     h = x
     for i in range(0, len(weights) - 2, 2):
         h = _ACTIVATE[activation](tf.nn.bias_add(tf.matmul(h, weights[i]), weights[i + 1]))
-        if seed is not None:
-            h = tf.cond(
-                rate > 0,
-                lambda h=h, i=i: tf.nn.experimental.stateless_dropout(
-                    h, rate, seed=seed + tf.constant([0, i], tf.int32)
-                ),
-                lambda h=h: h,
+        if seed is not None:  # at rate 0 this multiplies by exactly 1.0: no branch needed
+            h = tf.nn.experimental.stateless_dropout(
+                h, rate, seed=seed + tf.constant([0, i], tf.int32)
             )
     # Keras adds a one-unit head's bias with tf.add, wider biases with tf.nn.bias_add (whose
     # gradient sums in another order): the same ops give the same floats.
@@ -172,7 +169,8 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
         tf.TensorSpec([None, None], tf.float32),  # y_val
     ]
 
-    @tf.function(input_signature=signature, jit_compile=False)
+    # An explicit tf.while_loop: the loop's state and shapes are stated, not inferred.
+    @tf.function(input_signature=signature, autograph=False)
     def epoch(  # noqa: PLR0913 - the graph's inputs
         weights, m, v, step, lr, adam, rate, x, y, order, batch_size, seed, xv, yv
     ):
@@ -180,16 +178,8 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
         beta_1, beta_2, epsilon, keep_1, keep_2 = (adam[i] for i in range(5))
         rows = tf.shape(order)[0]
         batches = (rows + batch_size - 1) // batch_size
-        loss_sum = tf.constant(0.0)
-        correct_sum = tf.constant(0.0)
-        for b in tf.range(batches):
-            tf.autograph.experimental.set_loop_options(
-                shape_invariants=[
-                    (weights, [w.shape for w in weight_specs]),
-                    (m, [w.shape for w in weight_specs]),
-                    (v, [w.shape for w in weight_specs]),
-                ]
-            )
+
+        def train_step(b, weights, m, v, step, loss_sum, correct_sum):
             index = order[b * batch_size : tf.minimum((b + 1) * batch_size, rows)]
             xb, yb = tf.gather(x, index), tf.gather(y, index)
             with tf.GradientTape() as tape:
@@ -199,8 +189,6 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
                 count = tf.cast(tf.size(per_row), tf.float32)
                 loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), count)
             grads = tape.gradient(loss, weights)
-            loss_sum += loss * count
-            correct_sum += tf.reduce_sum(_correct(yb, logits))
             # Keras' Adam.update_step, in its order of operations.
             step = step + 1.0
             alpha = lr * tf.sqrt(1.0 - tf.pow(beta_2, step)) / (1.0 - tf.pow(beta_1, step))
@@ -210,6 +198,24 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
                 w - (mi * alpha) / (tf.sqrt(vi) + epsilon)
                 for w, mi, vi in zip(weights, m, v, strict=True)
             ]
+            return (
+                b + 1,
+                weights,
+                m,
+                v,
+                step,
+                loss_sum + loss * count,
+                correct_sum + tf.reduce_sum(_correct(yb, logits)),
+            )
+
+        shapes = [w.shape for w in weight_specs]
+        scalar_shape = tf.TensorShape([])
+        _, weights, m, v, step, loss_sum, correct_sum = tf.while_loop(
+            lambda b, *_: b < batches,
+            train_step,
+            (tf.constant(0), weights, m, v, step, tf.constant(0.0), tf.constant(0.0)),
+            shape_invariants=(scalar_shape, shapes, shapes, shapes, *[scalar_shape] * 3),
+        )
         total = tf.cast(rows, tf.float32)
         val_logits = _forward(weights, xv, activation, rate, None)
         return (
@@ -217,15 +223,19 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
             m,
             v,
             step,
-            {
-                "loss": loss_sum / total,
-                "accuracy": correct_sum / total,
-                "val_loss": tf.reduce_mean(_loss(yv, val_logits)),
-                "val_accuracy": tf.reduce_mean(_correct(yv, val_logits)),
-            },
+            tf.stack(  # in the order of METRICS
+                [
+                    loss_sum / total,
+                    correct_sum / total,
+                    tf.reduce_mean(_loss(yv, val_logits)),
+                    tf.reduce_mean(_correct(yv, val_logits)),
+                ]
+            ),
         )
 
-    return epoch
+    # Traced here, once: calling the concrete function skips tf.function's dispatch, and
+    # TensorFlow's "frequent retracing" warning (it counts these 9 functions as one).
+    return epoch.get_concrete_function()
 
 
 class GraphFit(kt.HyperModel):
@@ -316,7 +326,13 @@ def train(
         ),
         tf.constant(mlp.dropout, tf.float32),
     )
-    callbacks = [DeferredBestSave(c) if _saves_best(c) else c for c in callbacks]
+    # Keras Tuner's own callbacks and ours do not read the weights during training:
+    # with only those, the model gets its weights when training ends (and the
+    # checkpoint the best epoch's), not after every epoch.
+    every_epoch = not all(isinstance(c, _WEIGHTLESS) for c in callbacks)
+    callbacks = [
+        DeferredBestSave(c, lambda: weights) if type(c) is SaveBestEpoch else c for c in callbacks
+    ]
     hooks = keras.callbacks.CallbackList(callbacks, add_history=True, model=model)
     model.stop_training = False
     hooks.on_train_begin()
@@ -327,13 +343,18 @@ def train(
         weights, m, v, step, metrics = graph(
             weights, m, v, step, *constants, x, y, order, batch_size, seed, xv, yv
         )
-        _assign(variables, weights)
-        logs = {k: float(t) for k, t in metrics.items()}
+        if every_epoch:
+            _assign(variables, weights)
+        logs = dict(zip(METRICS, metrics.numpy().tolist(), strict=True))
         hooks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+    _assign(variables, weights)
     hooks.on_train_end()
     return model.history
+
+
+_WEIGHTLESS = (TunerCallback, SaveBestEpoch, FailOnNonFiniteLoss)
 
 
 def _assign(variables: list[keras.Variable], values: list[tf.Tensor]) -> None:
@@ -341,22 +362,19 @@ def _assign(variables: list[keras.Variable], values: list[tf.Tensor]) -> None:
         variable.assign(value)
 
 
-def _saves_best(callback: keras.callbacks.Callback) -> bool:
-    return type(callback) is SaveBestEpoch
-
-
 class DeferredBestSave(keras.callbacks.Callback):
     """Keras Tuner's best-epoch checkpoint, written once when training ends.
 
     `SaveBestEpoch` writes the weights file at every epoch that improves the
-    objective (about twice per trial here, ~20 ms each); this keeps the best
-    epoch's weights in memory -- the graph's outputs are immutable tensors, so
-    keeping them is free -- and writes that same file once, from the same epoch.
+    objective; this keeps that epoch's weights instead (`current()`: the graph's
+    outputs, immutable tensors, so keeping them costs nothing) and writes the
+    same file, from the same epoch, once.
     """
 
-    def __init__(self, save: SaveBestEpoch) -> None:
+    def __init__(self, save: SaveBestEpoch, current: Callable[[], list[tf.Tensor]]) -> None:
         super().__init__()
         self.save = save
+        self.current = current
         self.due = False  # whether SaveBestEpoch would have written the file by now
         self.weights: list[tf.Tensor] = []  # what it would have written last
 
@@ -372,13 +390,12 @@ class DeferredBestSave(keras.callbacks.Callback):
                 return
             self.save.best_value = value
         self.due = True
-        self.weights = [tf.identity(v.value) for v in self.model.trainable_variables]
+        self.weights = self.current()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if not self.due:
             return
         variables = list(self.model.trainable_variables)
-        last = [tf.identity(v.value) for v in variables]
         _assign(variables, self.weights)
         self.save._save_model()
-        _assign(variables, last)
+        _assign(variables, self.current())

@@ -59,9 +59,15 @@ def _child_cell(
     threads: int | None,
     reporting: Reporting,
 ) -> tuple[dict[str, Any], str]:
-    from hpo.runtime import die_with_parent, import_tensorflow_quietly, set_threads
+    from hpo.runtime import (
+        die_with_parent,
+        import_tensorflow_quietly,
+        set_threads,
+        skip_teardown_at_exit,
+    )
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    skip_teardown_at_exit()  # the parent waits for this process to end, so end it quickly
     import_tensorflow_quietly()
     from hpo.cell import run_cell
     from hpo.progress import combine, status_writer, trial_printer
