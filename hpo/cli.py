@@ -29,6 +29,7 @@ EXAMPLES = {
   hpo run --tuner random --seed 0 --profile smoke          # seconds: a first record
   hpo run --tuner hyperband --seed 3 --profile paper       # the seed report's budget
   hpo run --tuner mytuners:make_oracle --seed 0 --profile smoke   # your own tuner
+  hpo run --tuner random --seed 0 --engine keras           # cross-check with Keras' fit
 """,
     "report": """examples:
   hpo report results/benchmarks-smoke.json --out report/

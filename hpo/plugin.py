@@ -96,7 +96,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--hpo-min-speedup",
         default=None,
-        help="peer comparison: fail if hpo is not at least this many times faster",
+        help="peer comparison: fail if hpo's whole process is not at least this many times"
+        " faster than the plain script's",
+    )
+    group.addoption(
+        "--hpo-min-search-speedup",
+        default=None,
+        help="peer comparison: the same for the searches alone (start-up and import excluded)",
     )
     group.addoption(
         "--hpo-max-rss-mb",
@@ -136,7 +142,7 @@ def _parse_selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
 
 
 def _check_limits(config: pytest.Config) -> None:
-    for name in ("hpo_min_speedup", "hpo_max_rss_mb"):
+    for name in ("hpo_min_speedup", "hpo_min_search_speedup", "hpo_max_rss_mb"):
         text = config.getoption(name)
         if text is None:
             continue

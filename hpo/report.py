@@ -176,8 +176,11 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
     out = [
         f"# Tuner comparison: profile `{summary['profile']}`, {n} seeds",
         "",
-        f"Seeds: {', '.join(map(str, summary['seeds']))}. Every figure below comes from"
-        " these runs; the seed report's claims are shown beside them, marked as claimed.",
+        f"Seeds: {', '.join(map(str, summary['seeds']))}. Trials trained by the"
+        f" {' and '.join(summary.get('engines', ['keras']))} engine"
+        f"{'s' if len(summary.get('engines', [])) > 1 else ''} (`--engine`). Every figure"
+        " below comes from these runs; the seed report's claims are shown beside them,"
+        " marked as claimed.",
         "",
         "## Verdict",
         "",
@@ -285,7 +288,7 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
 
 
 CELL_COLUMNS = [
-    "tuner", "seed", "profile", "test_accuracy", "test_correct", "n_test", "test_loss",
+    "tuner", "seed", "profile", "engine", "test_accuracy", "test_correct", "n_test", "test_loss",
     "best_val_accuracy", "best_val_loss", "wall_time_s", "calibration_s", "calibrated_time",
     "epochs_trained", "trials_completed", "trials_failed", "peak_rss_mb", "workers", "resumes",
 ]  # fmt: skip

@@ -292,6 +292,7 @@ def summarize(
 
     summary: dict[str, Any] = {
         "profile": profile,
+        "engines": sorted({c.engine for c in results.cells}),
         "tuners": tuners,
         "seeds": seeds,
         "n_seeds": len(seeds),

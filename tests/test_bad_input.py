@@ -170,6 +170,8 @@ BAD_PYTEST_OPTIONS = [
     ("--hpo-min-speedup=0", "--hpo-min-speedup must be a positive number"),
     ("--hpo-min-speedup=fast", "--hpo-min-speedup must be a positive number"),
     ("--hpo-max-rss-mb=-1", "--hpo-max-rss-mb must be a positive number"),
+    ("--hpo-min-search-speedup=0", "--hpo-min-search-speedup must be a positive number"),
+    ("--hpo-engine=jax", "unknown engine 'jax'"),
 ]
 
 
@@ -194,6 +196,7 @@ def test_bad_benchmark_options_exit_2_in_one_line(option, message, tmp_path):
         (["--tuner", "random", "--seed", "1e3"], "seed must be an integer"),
         (["--tuner", "", "--seed", "0"], "unknown tuner ''"),
         (["--tuner", "random", "--seed", str(MAX_SEED + 1)], "seed must be between"),
+        (["--tuner", "random", "--seed", "0", "--engine", "jax"], "invalid choice: 'jax'"),
     ],
 )
 def test_bad_run_arguments_exit_2_in_one_line(args, message):

@@ -286,9 +286,11 @@ def test_evidence_files_hold_every_cell_and_trial(shards, tmp_path):
     trials = list(csv.DictReader((out / "trials.csv").open()))
     assert len(cells) == 30 and len(trials) == 90
     row = next(r for r in cells if (r["tuner"], r["seed"]) == ("bayesian", "3"))
+    assert row["engine"] == "keras"  # these made-up records predate engines
     assert int(row["test_correct"]) == round(accuracies(3, "bayesian", 6) * 114)
     text = (out / "report.md").read_text()
     assert "## Per seed" in text and "## Provenance" in text
+    assert "Trials trained by the keras engine" in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["per_seed"]["3"]["bayesian"] == int(row["test_correct"])
     # fixed budgets get no interval

@@ -118,3 +118,21 @@ def test_files_from_before_the_rename_still_load_their_references(tmp_path):
     from hpo.results import load_results
 
     assert load_results([tmp_path / "old.json"]).references == [entry]
+
+
+def test_records_older_than_engines_were_trained_by_keras_fit():
+    record = CellResult.from_dict(make_record())
+    assert record.engine == "keras" and record.cell.name.endswith("-keras")
+    assert CellResult.from_dict(make_record(engine="graph")).cell.name == "random-smoke-seed0"
+
+
+def test_an_unknown_engine_is_refused_by_name():
+    with pytest.raises(HpoError, match="field engine must be one of graph, keras"):
+        CellResult.from_dict(make_record(engine="jax"))
+
+
+def test_two_engines_records_of_one_cell_are_not_pooled(tmp_path):
+    write_json(tmp_path / "a.json", make_record(engine="graph"))
+    write_json(tmp_path / "b.json", make_record(engine="keras"))
+    with pytest.raises(HpoError, match=r"appears twice \(.*a.json and .*b.json\)"):
+        load_records([tmp_path / "a.json", tmp_path / "b.json"])
