@@ -1,14 +1,20 @@
-"""A cell in a fresh process: each cell starts from the same memory.
+"""Cells in worker processes that start from known memory and die with the session.
 
-TensorFlow and Keras keep about 3.5 MB per trained model after it is gone
-(measured: 30-trial quick Hyperband cells in one process peaked at 798, 875,
-987 MiB; malloc_trim and not freezing the collector did not change it), so a
-long-lived process running many cells grows.
+With Keras' fit (the keras engine) TensorFlow and Keras keep about 3.5 MB per
+trained model after it is gone (30-trial quick Hyperband cells in one process
+peaked at 798, 875, 987 MiB), so each such cell gets a fresh process. The
+graph engine builds the same models but traces its graphs once per process: a
+process that ran one `paper` Hyperband cell grew by ~20 MB per further cell
+(825, 848, 864 MB after three), and saves each further cell TensorFlow's import
+and the tracing (~6 s). So a process runs up to `CELLS_PER_PROCESS` cells of
+that engine, then a fresh one takes over.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,17 +45,49 @@ def run_cell_isolated(
     killed if this process dies, so an interrupted session leaves no search
     running behind it. A record that can be reused needs no process at all.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     if record_path is not None and not options.force:
         saved = saved_record(Path(record_path), cell)
         if saved is not None:  # no need for a process (and a TensorFlow import) to reuse it
             return saved, Outcome.REUSED
     path = None if record_path is None else str(record_path)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    key = (cell.engine, threads)
+    pool = _worker(*key)
+    try:
         record, how = pool.submit(_child_cell, cell, path, options, threads, reporting).result()
+    except BrokenProcessPool:
+        _WORKERS.pop(key, None)  # the next cell gets a new process
+        raise
+    finally:
+        if CELLS_PER_PROCESS.get(cell.engine, 1) == 1 and key in _WORKERS:
+            _WORKERS.pop(key).shutdown(wait=True)  # wait: its memory is gone before the next
     return CellResult.from_dict(record), Outcome(how)
+
+
+CELLS_PER_PROCESS = {"graph": 4, "keras": 1}
+_WORKERS: dict[tuple[str, int | None], ProcessPoolExecutor] = {}
+
+
+def _worker(engine: str, threads: int | None) -> ProcessPoolExecutor:
+    """This engine's worker process (spawned: a clean interpreter, not a fork of pytest)."""
+    import multiprocessing
+
+    key = (engine, threads)
+    if key not in _WORKERS:
+        _WORKERS[key] = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=CELLS_PER_PROCESS.get(engine, 1),
+        )
+    return _WORKERS[key]
+
+
+def shutdown_workers() -> None:
+    """End the worker processes (they also end when this process does)."""
+    while _WORKERS:
+        _WORKERS.popitem()[1].shutdown(wait=True)
+
+
+_process_ready = False
 
 
 def _child_cell(
@@ -66,18 +104,20 @@ def _child_cell(
         skip_teardown_at_exit,
     )
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    skip_teardown_at_exit()  # the parent waits for this process to end, so end it quickly
-    import_tensorflow_quietly()
+    global _process_ready
+    if not _process_ready:  # once per worker process
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        skip_teardown_at_exit()  # the parent waits for this process to end, so end it quickly
+        import_tensorflow_quietly()
+        die_with_parent()
+        if threads:
+            set_threads(threads)
+        _process_ready = True
     from hpo.cell import run_cell
+    from hpo.profiles import get_profile
     from hpo.progress import combine, status_writer, trial_printer
     from hpo.store import run_saved_cell
     from hpo.tuners import planned_budget
-
-    die_with_parent()
-    if threads:
-        set_threads(threads)
-    from hpo.profiles import get_profile
 
     budget = planned_budget(cell.tuner, get_profile(cell.profile))
     printer = combine(
