@@ -15,10 +15,10 @@ each epoch the weights are written back into the Keras model and the epoch's
 Keras Tuner's oracle, checkpoints and Hyperband's promotions see what they see
 with `fit`. tests/test_graphfit.py checks the equivalence epoch by epoch.
 
-Only what the search space builds is accepted -- Dense layers of one activation,
-each followed by Dropout of one rate, a one-unit sigmoid head with binary cross
-entropy, and Adam -- anything else is refused with a message naming
-`--engine keras`, which trains any model.
+Only models of the search space's kind are accepted -- Dense layers of one
+activation, each followed by Dropout of one rate or by none (rate 0), a one-unit
+sigmoid head with binary cross entropy, and Adam -- anything else is refused
+with a message naming `--engine keras`, which trains any model.
 """
 
 from __future__ import annotations
@@ -70,15 +70,23 @@ def describe_model(model: keras.Model, task: Task) -> MLP:
     if not layers or not isinstance(layers[-1], keras.layers.Dense):
         raise refuse("its last layer is not Dense")
     head, hidden = layers[-1], layers[:-1]
-    if len(hidden) % 2 or not hidden:
-        raise refuse("its hidden layers are not Dense+Dropout pairs")
-    dense, dropout = hidden[0::2], hidden[1::2]
-    if not all(type(d) is keras.layers.Dense for d in dense) or not all(
-        type(d) is keras.layers.Dropout for d in dropout
-    ):
-        raise refuse("its hidden layers are not Dense+Dropout pairs")
+    # Dense layers, each followed by Dropout or not (no Dropout: rate 0, an exact identity).
+    dense: list[keras.layers.Dense] = []
+    rates_per_layer: list[float] = []
+    for layer in hidden:
+        if type(layer) is keras.layers.Dense:
+            dense.append(layer)
+            rates_per_layer.append(0.0)
+        elif type(layer) is keras.layers.Dropout and dense and len(rates_per_layer) == len(dense):
+            if rates_per_layer[-1] != 0.0:
+                raise refuse("a Dense layer is followed by two Dropout layers")
+            rates_per_layer[-1] = float(layer.rate)
+        else:
+            raise refuse("its hidden layers are not Dense layers, each with or without Dropout")
+    if not dense:
+        raise refuse("it has no hidden Dense layer")
     activations = {keras.activations.serialize(d.activation) for d in dense}
-    rates = {float(d.rate) for d in dropout}
+    rates = set(rates_per_layer)
     if len(activations) != 1 or next(iter(activations)) not in _ACTIVATE:
         raise refuse(f"hidden activations {sorted(activations)} are not one of {tuple(_ACTIVATE)}")
     if len(rates) != 1:

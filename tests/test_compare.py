@@ -18,10 +18,10 @@ from hpo.cell import run_cell
 from hpo.cli import main
 from hpo.compare import compare, min_seeds
 from hpo.errors import HpoError
+from hpo.graphfit import GraphFit
 from hpo.profiles import Cell
 from hpo.results import Results, write_json
 from hpo.space import build_model, declare
-from hpo.training import QuickFit
 
 pytestmark = pytest.mark.slow
 SEEDS = range(min_seeds())
@@ -44,8 +44,8 @@ class _SleepPerEpoch(keras.callbacks.Callback):
         time.sleep(1.0)
 
 
-class SlowHyperModel(QuickFit):
-    """The real model, trained identically, plus one second of sleep per epoch."""
+class SlowHyperModel(GraphFit):
+    """The real model, trained as by default (graph engine), plus a second of sleep per epoch."""
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
         return super().fit(

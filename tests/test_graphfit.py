@@ -94,6 +94,15 @@ def test_graph_epochs_equal_keras_fit(values, splits):
         np.testing.assert_allclose(got, want, rtol=TOLERANCE, atol=1e-6)
 
 
+def test_dense_layers_without_dropout_train_as_rate_zero():
+    model = keras.Sequential(
+        [keras.Input((30,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1, "sigmoid")]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    mlp = describe_model(model, TASK)
+    assert (mlp.layers, mlp.activation, mlp.dropout) == (1, "tanh", 0.0)
+
+
 def test_other_models_are_refused_with_the_way_out():
     model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(8), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="binary_crossentropy")
