@@ -35,10 +35,8 @@ import tensorflow as tf
 from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
 
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK
-from hpo.space import model_builder
-from hpo.tasks import Task, get_task
-from hpo.training import FailOnNonFiniteLoss
+from hpo.tasks import Task
+from hpo.training import FailOnNonFiniteLoss, TaskHyperModel
 
 _HEADS = {("sigmoid", "binary_crossentropy")}
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")  # an epoch's logs, as fit's
@@ -246,22 +244,10 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
     return epoch.get_concrete_function()
 
 
-class GraphFit(kt.HyperModel):
+class GraphFit(TaskHyperModel):
     """`build` as given; `fit` trains through the shared graph (see the module docstring)."""
 
     shares_graphs = True  # hpo.search keeps TensorFlow's kernel cache between its trials
-
-    def __init__(
-        self,
-        build: Callable[[kt.HyperParameters], keras.Model] | None = None,
-        task: Task | str = DEFAULT_TASK,
-    ) -> None:
-        super().__init__()
-        self.task = get_task(task) if isinstance(task, str) else task
-        self._build = build if build is not None else model_builder(self.task)
-
-    def build(self, hp: kt.HyperParameters) -> keras.Model:
-        return self._build(hp)
 
     def fit(
         self,

@@ -101,8 +101,8 @@ def _build_state_eagerly(model: keras.Model, x: np.ndarray, y: np.ndarray) -> No
     model.reset_metrics()
 
 
-class QuickFit(kt.HyperModel):
-    """`build` as given; `fit` trains the same batches and epochs with less overhead."""
+class TaskHyperModel(kt.HyperModel):
+    """A task's model-building function as a Keras Tuner HyperModel; engines subclass `fit`."""
 
     def __init__(
         self,
@@ -115,6 +115,10 @@ class QuickFit(kt.HyperModel):
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         return self._build(hp)
+
+
+class QuickFit(TaskHyperModel):
+    """`build` as given; `fit` trains the same batches and epochs with less overhead."""
 
     def fit(
         self,
