@@ -32,7 +32,7 @@ from hpo.runtime import seed_everything  # noqa: E402
 from hpo.search import BATCH_SIZE  # noqa: E402
 from hpo.space import build_model  # noqa: E402
 from hpo.tasks import get_task  # noqa: E402
-from hpo.tuners import TunerContext, oracle_seed  # noqa: E402
+from hpo.tuners import oracle_seed  # noqa: E402
 from hpo.tuners.bayesian import initial_points  # noqa: E402
 from hpo.tuners.hyperband import FACTOR  # noqa: E402
 
@@ -60,7 +60,7 @@ def make_tuner(name: str, profile, seed: int, directory: str) -> kt.Tuner:
     if name == "bayesian":
         return kt.BayesianOptimization(
             max_trials=profile.max_trials,
-            num_initial_points=initial_points(TunerContext(0, profile, OBJECTIVE)),
+            num_initial_points=initial_points(profile),
             project_name="bayesian_tuning",
             **common,
         )

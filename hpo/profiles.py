@@ -142,10 +142,13 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def parse_tuners(text: str) -> list[str]:
-    """Tuner names from a comma-separated list, each resolved through the tuner registry."""
-    from hpo.tuners import get_tuner
+    """Tuner names from a comma-separated list, each resolved through the tuner registry;
+    `all` stands for every built-in and installed tuner."""
+    from hpo.tuners import get_tuner, tuner_names
 
-    names = [get_tuner(n.strip()).name for n in text.split(",") if n.strip()]
+    parts = [n.strip() for n in text.split(",") if n.strip()]
+    parts = [name for n in parts for name in (tuner_names() if n == "all" else [n])]
+    names = [get_tuner(n).name for n in parts]
     if not names:
         raise HpoError(f"bad tuner list {text!r}: no tuners")
     return list(dict.fromkeys(names))

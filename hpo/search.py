@@ -214,9 +214,11 @@ class TrialRecorder:
             entry["curve"] = curve  # per epoch of this trial: loss, val_loss, val_accuracy
         if not completed and trial.message:
             entry["error"] = trial.message.strip().splitlines()[-1]
-        if "tuner/epochs" in values:
+        if "tuner/bracket" in values:  # a Hyperband trial
             entry["bracket"] = values["tuner/bracket"]
             entry["round"] = values["tuner/round"]
+        if "tuner/phase" in values:  # a phase of a tuner that has several
+            entry["phase"] = values["tuner/phase"]
         return entry
 
 

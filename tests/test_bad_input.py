@@ -53,7 +53,7 @@ def test_seed_lists_parse_or_fail_in_one_line(text):
 
 
 @given(
-    st.text(max_size=40) | st.lists(st.sampled_from([*TUNER_NAMES, "tpe", " ", ""])).map(",".join)
+    st.text(max_size=40) | st.lists(st.sampled_from([*TUNER_NAMES, "smac", " ", ""])).map(",".join)
 )
 def test_tuner_lists_parse_or_fail_in_one_line(text):
     try:
@@ -164,7 +164,7 @@ BAD_PYTEST_OPTIONS = [
     ("--hpo-seeds=-1", "bad seed list '-1'"),
     ("--hpo-seeds=", "no seeds"),
     ("--hpo-seeds=2.5", "is not N or N-M"),
-    ("--hpo-tuners=tpe", "unknown tuner 'tpe'"),
+    ("--hpo-tuners=smac", "unknown tuner 'smac'"),
     ("--hpo-tuners=,", "no tuners"),
     ("--hpo-profile=huge", "unknown profile 'huge'"),
     ("--hpo-min-speedup=0", "--hpo-min-speedup must be a positive number"),

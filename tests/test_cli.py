@@ -53,7 +53,7 @@ def test_keep_keeps_the_project_and_force_runs_anew(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--tuner", "tpe", "--seed", "0"], "unknown tuner 'tpe'"),
+        (["--tuner", "smac", "--seed", "0"], "unknown tuner 'smac'"),
         (["--tuner", "random", "--seed", "-3"], "seed must be between"),
         (["--tuner", "random", "--seed", "abc"], "seed must be an integer"),
         (["--tuner", "random", "--seed", "0", "--profile", "huge"], "invalid choice: 'huge'"),

@@ -4,7 +4,7 @@ A new tuner (a module under hpo/tuners, an installed `hpo.tuners` entry point or
 the README's MODULE:ATTR example) gets these by being in `tuner_names()` or in
 EXTRA: the same seed gives the same record; the search trains exactly its planned
 budget; a search killed just before a state write resumes to the uninterrupted
-record.
+record; Keras' own fit (`--engine keras`) runs it to the same budget.
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ def test_a_search_killed_mid_way_resumes_to_the_uninterrupted_record(name, unint
         run_cell(Cell.of(name, SEED, "smoke"), tmp_path, resume=True)
     resumed = run_cell(Cell.of(name, SEED, "smoke"), tmp_path, resume=True)
     assert resumed.without_times() == expected.without_times()
+
+
+@pytest.mark.parametrize("name", TUNERS)
+def test_the_keras_engine_trains_the_same_plan(name, tmp_path):
+    """`--engine keras` (Keras' own fit per model) runs every tuner, to the same budget."""
+    record = run_cell(Cell.of(name, SEED, "smoke", engine="keras"), tmp_path)
+    budget = planned_budget(name, get_profile("smoke"))
+    assert record.engine == "keras" and record.trials_failed == 0
+    assert (record.trials_completed, record.epochs_trained) == (budget.trials, budget.epochs)
 
 
 def test_the_readme_example_is_the_example_file():

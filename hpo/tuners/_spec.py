@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import os
 import sys
 import tempfile
@@ -24,6 +25,12 @@ BUILTIN = {  # name -> module holding its SPEC
     "hyperband": "hpo.tuners.hyperband",
     "bayesian": "hpo.tuners.bayesian",
     "random": "hpo.tuners.random",
+    "tpe": "hpo.tuners.tpe",
+    "cmaes": "hpo.tuners.cmaes",
+    "sobol": "hpo.tuners.sobol",
+    "gp": "hpo.tuners.gp",
+    "bohb": "hpo.tuners.bohb",
+    "hyperband-bayesian": "hpo.tuners.hyperband_bayesian",
 }
 
 
@@ -72,6 +79,8 @@ class TunerSpec:
     trials_fixed: bool = True
     project_name: str = ""
     settings: Callable[[Profile], str] | None = None  # its settings in words, for reports
+    # A module its oracle needs that hpo does not install by default, and what installs it.
+    requires: tuple[str, str] | None = None
 
     def budget(self, profile: Profile) -> Budget:
         if self.plan is not None:
@@ -117,7 +126,7 @@ def get_tuner(name: str) -> TunerSpec:
     `keras_tuner.Tuner`. The spec is named by `name`, so records say what was asked for.
     """
     if name in BUILTIN:
-        return importlib.import_module(BUILTIN[name]).SPEC
+        return _available(importlib.import_module(BUILTIN[name]).SPEC)
     for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
         return _as_spec(_load(ep.load, f"entry point {name!r}"), name)
     if ":" in name:
@@ -129,6 +138,14 @@ def get_tuner(name: str) -> TunerSpec:
     raise HpoError(
         f"unknown tuner {name!r}; choose one of {', '.join(tuner_names())}, or MODULE:ATTR"
     )
+
+
+def _available(spec: TunerSpec) -> TunerSpec:
+    """`spec`, if the optional module it needs is installed; a one-line HpoError if not."""
+    if spec.requires is not None and importlib.util.find_spec(spec.requires[0]) is None:
+        module, install = spec.requires
+        raise HpoError(f"tuner {spec.name!r} needs {module}, which is not installed: {install}")
+    return spec
 
 
 def _import_here(module: str) -> Any:

@@ -1,0 +1,182 @@
+"""Hyperband variants: BOHB's model-based brackets, and Hyperband followed by Bayesian refinement.
+
+Both keep Keras Tuner's HyperbandOracle for the brackets (sizes, epochs,
+promotions, parent weights) and change only where new configurations come
+from. Every random draw of theirs is seeded from the cell seed and the trial's
+index, and every model is refitted from the oracle's saved trials, so a resumed
+search asks what the uninterrupted one asked.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import keras_tuner as kt
+import numpy as np
+
+from hpo.fastgp import QuickBayesianOracle
+from hpo.tuners._optuna_oracle import as_finished_trial, direction, suggest
+
+RUNNING = kt.engine.trial.TrialStatus.RUNNING
+COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
+
+
+def _trial_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
+
+
+def _cost(values: dict[str, Any]) -> int:
+    return int(values["tuner/epochs"]) - int(values["tuner/initial_epoch"])
+
+
+class BOHBOracle(kt.oracles.HyperbandOracle):
+    """Hyperband whose new configurations come from TPE (Falkner et al. 2018, BOHB).
+
+    A bracket's first-round configuration is drawn at random with probability
+    `random_fraction` (BOHB's 1/3) or while no budget has `min_points` results;
+    otherwise from Optuna's multivariate TPE fitted to the results at the largest
+    budget (epochs) that has `min_points` of them. BOHB's default `min_points` is
+    the number of hyperparameters plus one.
+    """
+
+    def __init__(
+        self,
+        objective: str,
+        max_epochs: int,
+        factor: int,
+        seed: int,
+        random_fraction: float = 1 / 3,
+        min_points: int = 8,
+    ) -> None:
+        super().__init__(objective=objective, max_epochs=max_epochs, factor=factor, seed=seed)
+        self.random_fraction = random_fraction
+        self.min_points = min_points
+
+    def _random_values(self) -> dict[str, Any] | None:
+        seed = _trial_seed(self.seed, len(self.trials))
+        if np.random.default_rng(seed).random() >= self.random_fraction:
+            observed = self._largest_budget_results()
+            if observed:
+                values = self._proposal(observed, seed)
+                if not self._duplicate(values):
+                    return values
+        return super()._random_values()
+
+    def _largest_budget_results(self) -> list[kt.engine.trial.Trial]:
+        by_budget: dict[int, list[kt.engine.trial.Trial]] = {}
+        for trial in self.trials.values():
+            if trial.status == COMPLETED and trial.score is not None:
+                budget = int(trial.hyperparameters.values["tuner/epochs"])
+                by_budget.setdefault(budget, []).append(trial)
+        enough = [b for b, trials in by_budget.items() if len(trials) >= self.min_points]
+        return by_budget[max(enough)] if enough else []
+
+    def _proposal(self, observed: list[kt.engine.trial.Trial], seed: int) -> dict[str, Any]:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                n_startup_trials=0, multivariate=True, group=True, seed=seed
+            )
+            study = optuna.create_study(direction=direction(self.objective), sampler=sampler)
+            study.add_trials(
+                [as_finished_trial(t.hyperparameters.values, t.score) for t in observed]
+            )
+            return suggest(study.ask())
+
+
+class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
+    """The seed report's recommendation: Hyperband to explore, then Bayesian optimisation.
+
+    Exploration runs Keras Tuner's Hyperband brackets, the most exploratory
+    first, as many whole brackets as fit in `exploration` of `budget_epochs`
+    (at least one). Refinement then runs full-epoch trials chosen by Keras
+    Tuner's GP (`bayesian`'s oracle), fitted from the start on every result of
+    the exploration, as many as the rest of the budget pays for.
+    """
+
+    def __init__(
+        self,
+        objective: str,
+        max_epochs: int,
+        factor: int,
+        budget_epochs: int,
+        seed: int,
+        exploration: float = 0.5,
+    ) -> None:
+        super().__init__(objective=objective, max_epochs=max_epochs, factor=factor, seed=seed)
+        self.budget_epochs = budget_epochs
+        self.exploration_brackets = self._brackets_within(exploration * budget_epochs)
+        self._refiner = QuickBayesianOracle(
+            objective=objective, max_trials=None, num_initial_points=1, seed=seed
+        )
+
+    def bracket_cost(self, bracket: int) -> int:
+        """Epochs one of Hyperband's brackets trains (if no trial fails)."""
+        cost, before = 0, 0
+        for r in range(self._get_num_rounds(bracket)):
+            epochs = self._get_epochs(bracket, r)
+            cost += self._get_size(bracket, r) * (epochs - before)
+            before = epochs
+        return cost
+
+    def plan(self) -> tuple[int, int]:
+        """Trials and epochs the search trains if no trial fails: the exploration
+        brackets' trials, then the refinement trials the rest of the budget pays for."""
+        last = self._get_num_brackets() - 1
+        brackets = range(last, last - self.exploration_brackets, -1)
+        trials = sum(self._get_size(b, r) for b in brackets for r in range(b + 1))
+        explored = sum(self.bracket_cost(b) for b in brackets)
+        refined = (self.budget_epochs - explored) // self.max_epochs
+        return trials + refined, explored + refined * self.max_epochs
+
+    def _brackets_within(self, epochs: float) -> int:
+        brackets, spent = 0, 0
+        for bracket in reversed(range(self._get_num_brackets())):  # Hyperband's order
+            spent += self.bracket_cost(bracket)
+            if brackets and spent > epochs:
+                break
+            brackets += 1
+        return brackets
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        refining = any(_refines(t.hyperparameters.values) for t in self.trials.values())
+        last_bracket = self._get_num_brackets() - self.exploration_brackets
+        if not refining:
+            response = super().populate_space(trial_id)
+            status = response["status"]
+            if status == RUNNING and response["values"]["tuner/bracket"] >= last_bracket:
+                return response
+            if status not in (RUNNING, kt.engine.trial.TrialStatus.STOPPED):
+                return response  # waiting for a running trial's result (distributed)
+        return self._refine(trial_id)
+
+    def _refine(self, trial_id: str) -> dict[str, Any]:
+        explored = sum(
+            _cost(t.hyperparameters.values)
+            for t in self.trials.values()
+            if not _refines(t.hyperparameters.values)
+        )
+        refined = sum(_refines(t.hyperparameters.values) for t in self.trials.values())
+        if refined >= (self.budget_epochs - explored) // self.max_epochs:
+            if self.ongoing_trials:
+                return {"status": kt.engine.trial.TrialStatus.IDLE}
+            return {"status": kt.engine.trial.TrialStatus.STOPPED}
+        refiner = self._refiner
+        refiner.hyperparameters = self.hyperparameters
+        refiner.trials = self.trials
+        refiner.ongoing_trials = self.ongoing_trials
+        refiner._random_state = np.random.RandomState(_trial_seed(self.seed, len(self.trials)))
+        response = refiner.populate_space(trial_id)
+        values = dict(response["values"])
+        values.update(
+            {"tuner/epochs": self.max_epochs, "tuner/initial_epoch": 0, "tuner/phase": "refine"}
+        )
+        return {"status": RUNNING, "values": values}
+
+
+def _refines(values: dict[str, Any]) -> bool:
+    return values.get("tuner/phase") == "refine"

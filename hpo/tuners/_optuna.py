@@ -1,0 +1,45 @@
+"""Tuners whose trials an Optuna sampler decides: `optuna_spec` and the seeds a sampler gets.
+
+The oracle itself (`hpo.tuners._optuna_oracle`) imports Keras Tuner, so it is
+loaded only when a cell builds its tuner, not when a tuner name is resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hpo.profiles import Profile
+from hpo.tuners._spec import TunerContext, TunerSpec
+
+
+@dataclass(frozen=True)
+class SamplerSeeds:
+    """Seeds for one trial's sampler: `cell` is the same for every trial of a cell (for a
+    sampler whose sequence must not restart, such as QMC's scrambling); `trial` differs."""
+
+    cell: int
+    trial: int
+
+
+SamplerFactory = Callable[[SamplerSeeds, Profile], Any]  # -> optuna.samplers.BaseSampler
+
+
+def optuna_spec(
+    name: str, sampler: SamplerFactory, settings: Callable[[Profile], str] | None = None
+) -> TunerSpec:
+    """A full-fidelity tuner (max_trials x epochs) whose trials `sampler` decides."""
+
+    def make_oracle(ctx: TunerContext) -> Any:
+        from hpo.tuners._optuna_oracle import OptunaOracle
+
+        return OptunaOracle(
+            objective=ctx.objective,
+            max_trials=ctx.max_trials,
+            sampler=sampler,
+            profile=ctx.profile,
+            seed=ctx.seed,
+        )
+
+    return TunerSpec(name=name, make_oracle=make_oracle, settings=settings)

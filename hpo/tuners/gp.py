@@ -1,0 +1,32 @@
+"""Optuna's Gaussian-process Bayesian optimisation: a second GP-BO beside Keras Tuner's.
+
+Optuna's GP runs on PyTorch, which hpo installs only with the `gp` extra. It
+starts from as many random trials as `bayesian` does on the same profile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hpo.profiles import Profile
+from hpo.tuners._optuna import SamplerSeeds, optuna_spec
+from hpo.tuners.bayesian import initial_points
+
+
+def make_sampler(seeds: SamplerSeeds, profile: Profile) -> Any:
+    import optuna
+
+    return optuna.samplers.GPSampler(n_startup_trials=initial_points(profile), seed=seeds.trial)
+
+
+SPEC = dataclasses.replace(
+    optuna_spec(
+        "gp",
+        make_sampler,
+        settings=lambda p: (
+            f"{p.max_trials} trials x {p.epochs} epochs, {initial_points(p)} random first"
+        ),
+    ),
+    requires=("torch", "pip install 'keras-hpo-bench[gp]'"),
+)

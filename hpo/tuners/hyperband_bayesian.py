@@ -1,0 +1,49 @@
+"""The seed report's recommendation, measured: Hyperband to explore, then Bayesian to refine.
+
+Within `bayesian`'s epoch budget (max_trials x epochs): Hyperband's most
+exploratory brackets (max_epochs and factor as `hyperband`) while they fit in
+half of it, then full-epoch trials chosen by `bayesian`'s GP, fitted on every
+exploration result, for the rest (`hpo.tuners._multifidelity`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpo.profiles import Profile
+from hpo.tuners._spec import Budget, TunerContext, TunerSpec, oracle_seed
+from hpo.tuners.hyperband import FACTOR, runner
+
+EXPLORATION = 0.5  # the share of the budget Hyperband may spend, in whole brackets
+
+
+def make_oracle(ctx: TunerContext) -> Any:
+    from hpo.tuners._multifidelity import HyperbandBayesianOracle
+
+    return HyperbandBayesianOracle(
+        objective=ctx.objective,
+        max_epochs=ctx.epochs,
+        factor=FACTOR,
+        budget_epochs=ctx.max_trials * ctx.epochs,
+        seed=ctx.seed,
+        exploration=EXPLORATION,
+    )
+
+
+def plan(profile: Profile) -> Budget:
+    """From the oracle's bracket arithmetic (Keras Tuner's), not a dry run: a dry run
+    would fit the GP to made-up scores, for nothing. A test checks both agree."""
+    return Budget(*make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")).plan())
+
+
+SPEC = TunerSpec(
+    name="hyperband-bayesian",
+    make_oracle=make_oracle,
+    runner=runner,
+    plan=plan,
+    trials_fixed=False,
+    settings=lambda p: (
+        f"Hyperband (max_epochs {p.epochs}, factor {FACTOR}) in at most half of"
+        f" {p.max_trials * p.epochs} epochs, then GP trials of {p.epochs} epochs"
+    ),
+)

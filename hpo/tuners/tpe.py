@@ -1,0 +1,27 @@
+"""Optuna's tree-structured Parzen estimator (Bergstra et al. 2011), its default settings.
+
+It starts from as many random trials as `bayesian` does on the same profile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpo.profiles import Profile
+from hpo.tuners._optuna import SamplerSeeds, optuna_spec
+from hpo.tuners.bayesian import initial_points
+
+
+def make_sampler(seeds: SamplerSeeds, profile: Profile) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(n_startup_trials=initial_points(profile), seed=seeds.trial)
+
+
+SPEC = optuna_spec(
+    "tpe",
+    make_sampler,
+    settings=lambda p: (
+        f"{p.max_trials} trials x {p.epochs} epochs, {initial_points(p)} random first"
+    ),
+)

@@ -1,0 +1,187 @@
+"""The Optuna adapter and hpo's Hyperband variants: their space, their store, their resume.
+
+The conformance suite (tests/test_conformance.py) already runs every tuner for
+determinism, budget and one mid-search kill; these add what is specific to them:
+define-by-run asks, the journal's repair, a kill at every moment between Keras
+Tuner's and Optuna's writes, BOHB's model in use, the hybrid's budget split.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from unittest import mock
+
+import optuna
+import pytest
+
+from hpo.cell import run_cell
+from hpo.errors import HpoError
+from hpo.profiles import PROFILES, Cell, get_profile, parse_tuners
+from hpo.space import SPACE
+from hpo.tuners import (
+    Budget,
+    TunerContext,
+    dry_run,
+    get_tuner,
+    oracle_seed,
+    planned_budget,
+    tuner_names,
+)
+from hpo.tuners._optuna_oracle import OptunaOracle, _repair_journal, as_finished_trial, suggest
+from tests.test_resume import Killed, _counting_writes, reference_runs
+
+
+def test_optuna_is_asked_only_for_the_active_hyperparameters():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_layers = set()
+    for _ in range(200):
+        trial = study.ask()
+        values = suggest(trial)
+        SPACE.validate(values)
+        assert set(trial.params) == set(values) == set(SPACE.active_names(values["num_layers"]))
+        assert values["dropout"] in SPACE.dropout_values  # the exact decimal, not a float sum
+        seen_layers.add(values["num_layers"])
+        study.tell(trial, 0.5)
+    assert seen_layers == {1, 2, 3}
+
+
+def test_keras_tuner_values_become_an_optuna_trial_with_the_same_params():
+    values = {"num_layers": 2, "units_0": 64, "units_1": 512, "activation": "tanh",
+              "dropout": 0.30000000000000004, "learning_rate": 0.01}  # fmt: skip
+    trial = as_finished_trial(values, 0.9)
+    assert trial.params == values and trial.value == 0.9
+    assert set(trial.distributions) == set(values)
+
+
+def test_a_journal_cut_mid_line_and_its_stale_lock_are_repaired(tmp_path):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = tmp_path / "journal.log"
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(path))))
+    study.tell(study.ask(), 1.0)
+    path.write_bytes(path.read_bytes() + b'{"op_code": 4, "worker_id"')  # killed mid-write
+    (tmp_path / "journal.log.lock").symlink_to(path)
+    _repair_journal(path)
+    assert path.read_bytes().endswith(b"\n") and not (tmp_path / "journal.log.lock").exists()
+    again = optuna.load_study(
+        study_name=None, storage=JournalStorage(JournalFileBackend(str(path)))
+    )
+    again.tell(again.ask(), 2.0)  # appends after the repair, and reads back
+    assert [t.value for t in again.trials] == [1.0, 2.0]
+
+
+def test_all_names_every_tuner_once():
+    assert parse_tuners("all") == tuner_names()
+    assert parse_tuners("random,all") == ["random", *[t for t in tuner_names() if t != "random"]]
+    assert {"tpe", "cmaes", "sobol", "gp", "bohb", "hyperband-bayesian"} <= set(tuner_names())
+
+
+def test_gp_without_pytorch_is_refused_in_one_line_naming_the_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    get_tuner.cache_clear()
+    try:
+        with pytest.raises(HpoError, match=r"^tuner 'gp' needs torch.*keras-hpo-bench\[gp\]"):
+            get_tuner("gp")
+    finally:
+        get_tuner.cache_clear()
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_the_hybrid_spends_whole_hyperband_brackets_then_full_trials_within_the_budget(profile):
+    p = get_profile(profile)
+    oracle = get_tuner("hyperband-bayesian").make_oracle(TunerContext(1, p, "val_accuracy"))
+    budget = p.max_trials * p.epochs
+    brackets = range(oracle._get_num_brackets() - 1, -1, -1)[: oracle.exploration_brackets]
+    explored = sum(oracle.bracket_cost(b) for b in brackets)
+    assert explored <= budget / 2 or oracle.exploration_brackets == 1
+    plan = planned_budget("hyperband-bayesian", p)
+    assert budget - p.epochs < plan.epochs <= budget  # the rest: whole full-epoch trials
+    assert (plan.epochs - explored) % p.epochs == 0
+
+
+def test_the_hybrids_paper_plan():
+    # Hyperband's brackets 3 and 2 (74 trials, 437 epochs), then 16 GP trials of 50 epochs.
+    assert planned_budget("hyperband-bayesian", get_profile("paper")) == Budget(90, 437 + 16 * 50)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_the_hybrids_plan_is_what_a_dry_run_of_its_oracle_trains(profile):
+    p = get_profile(profile)
+    oracle = get_tuner("hyperband-bayesian").make_oracle(
+        TunerContext(oracle_seed(0), p, "val_accuracy")
+    )
+    assert dry_run(oracle) == planned_budget("hyperband-bayesian", p)
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    return reference_runs(["sobol", "cmaes"], 3, tmp_path_factory.mktemp)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tuner", ["sobol", "cmaes"])
+def test_a_kill_before_any_trial_write_or_any_tell_resumes_exactly(tuner, references):
+    """Sobol keeps its position in the sequence, CMA-ES its optimiser, in the study: a
+    trial Optuna handed out or was not told of when the search died must not shift them."""
+    expected, counts = references[tuner]
+    kills = [("trial.json", n) for n in range(1, counts["trial.json"] + 1)]
+    kills += [("tell", n) for n in range(1, expected.trials_completed + 1)]
+    tell = OptunaOracle._tell
+    for kind, n in kills:
+        told = 0
+
+        def dying_tell(self, *args, _n=n, _kind=kind):
+            nonlocal told
+            told += 1
+            if _kind == "tell" and told == _n:
+                raise Killed(f"before tell {told}")
+            return tell(self, *args)
+
+        with tempfile.TemporaryDirectory() as workdir:
+            kill_at = (kind, n) if kind != "tell" else None
+            with (
+                pytest.raises(Killed),
+                _counting_writes(kill_at=kill_at),
+                mock.patch.object(OptunaOracle, "_tell", dying_tell),
+            ):
+                run_cell(Cell.of(tuner, 3, "smoke"), workdir, resume=True)
+            resumed = run_cell(Cell.of(tuner, 3, "smoke"), workdir, resume=True)
+        assert resumed.without_times() == expected.without_times(), (kind, n)
+
+
+@pytest.mark.slow
+def test_bohb_proposes_from_tpe_once_a_budget_has_enough_results_and_resumes_exactly(
+    monkeypatch, tmp_path
+):
+    """On smoke, 3 one-epoch results precede the last bracket: with min_points 3 and no
+    random share, that bracket's configurations come from TPE."""
+    from hpo.tuners import _multifidelity, bohb
+
+    monkeypatch.setattr(bohb, "MIN_POINTS", 3)
+    monkeypatch.setattr(bohb, "RANDOM_FRACTION", 0.0)
+    proposals = []
+    propose = _multifidelity.BOHBOracle._proposal
+
+    def counted(self, observed, seed):
+        proposals.append(len(observed))
+        return propose(self, observed, seed)
+
+    monkeypatch.setattr(_multifidelity.BOHBOracle, "_proposal", counted)
+    cell = Cell.of("bohb", 3, "smoke")
+    expected = run_cell(cell, tmp_path / "straight")
+    assert proposals == [3, 3]  # bracket 0's two configurations, each from 3 results
+    hyperband = run_cell(Cell.of("hyperband", 3, "smoke"), tmp_path / "hyperband")
+    assert [h["hyperparameters"] for h in expected.history][-2:] != [
+        h["hyperparameters"] for h in hyperband.history
+    ][-2:]
+    with pytest.raises(Killed), _counting_writes(kill_at=("trial.json", 9)):
+        run_cell(cell, tmp_path / "killed", resume=True)
+    resumed = run_cell(cell, tmp_path / "killed", resume=True)
+    assert resumed.without_times() == expected.without_times()
