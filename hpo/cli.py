@@ -155,14 +155,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from hpo.report import main_table, verdict, write_report
+    from hpo.report import conclusions, main_table, write_report
     from hpo.results import load_results
 
     results = load_results(args.results)
     summary = write_report(results, args.out)
     print(main_table(summary))
     print()
-    print(verdict(summary).replace("**", ""))
+    print("\n".join(conclusions(summary)))
     print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures")
     return 0
 

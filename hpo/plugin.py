@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--hpo-tuners",
         default="hyperband,bayesian,random",
-        help="comma-separated tuners: built-in names, installed ones, or MODULE:ATTR"
+        help="comma-separated tuners: built-in names, installed ones, MODULE:ATTR, or all"
         " (default: hyperband,bayesian,random)",
     )
     group.addoption("--hpo-seeds", default="0-9", help="seeds, e.g. 0-9 or 0,3,7 (default: 0-9)")
@@ -389,7 +389,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     records = config.stash.get(_records, [])
     if not records:
         return
-    from hpo.report import main_table, tuner_table, verdict, write_report
+    from hpo.report import conclusions, main_table, tuner_table, write_report
     from hpo.results import Results
 
     terminalreporter.write_sep("=", "hpo: per-tuner means")
@@ -405,7 +405,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_sep("=", "hpo: report")
     terminalreporter.write_line(main_table(summary))
     terminalreporter.write_line("")
-    terminalreporter.write_line(verdict(summary).replace("**", ""))
+    for line in conclusions(summary):
+        terminalreporter.write_line(line)
     terminalreporter.write_line(f"full report: {out / 'report.md'}")
 
 

@@ -86,6 +86,14 @@ def verdict(summary: dict[str, Any]) -> str:
     return str(summary["verdict"]["text"])
 
 
+def conclusions(summary: dict[str, Any]) -> list[str]:
+    """What a terminal prints at the end: the verdict, and the recommendation's if tested."""
+    lines = [verdict(summary)]
+    if summary.get("recommendation"):
+        lines.append(summary["recommendation"]["text"])
+    return [line.replace("**", "") for line in lines]
+
+
 def _pairs_table(pairs: list[dict[str, Any]], n_test: int) -> str:
     lines = [
         "| pair | metric | mean difference (a − b) | p | p (Holm) | A12 | significant |",
@@ -226,6 +234,13 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
         out += [
             f"Friedman test on correct test rows: p = {f['p_value']:.3f}. Average ranks"
             f" (1 = best): {ranks}.{cd}",
+            "",
+        ]
+    if summary.get("recommendation"):
+        out += [
+            "## The seed report's recommendation: Hyperband, then Bayesian",
+            "",
+            summary["recommendation"]["text"],
             "",
         ]
     out += ["## Failures and dropped seeds", "", *_failures_text(summary), ""]

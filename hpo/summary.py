@@ -43,6 +43,8 @@ CLAIMED = {
     "bayesian": {"best_val_accuracy": 0.97, "wall_time_s": 20 * 60.0},
 }
 ANYTIME_POINTS = 200
+# The seed report's recommended workflow and the tuners it combines.
+HYBRID = ("hyperband-bayesian", ("hyperband", "bayesian"))
 MIN_SEEDS_FOR_CD = 5  # fewer blocks than this make the Nemenyi test's normal approximation poor
 
 
@@ -343,6 +345,7 @@ def summarize(
                 " so there is no gap to normalise by"
             )
     summary["provenance"] = _provenance(results, results.cells, tuners, profile)
+    summary["recommendation"] = _recommendation(tables["test_accuracy"], n_test, alpha)
     summary["verdict"] = _verdict(summary)
     summary["winner"] = summary["verdict"]["winner"]
     return summary
@@ -379,6 +382,45 @@ def _references(
 
 
 # ---------------------------------------------------------------- verdict
+
+
+def _recommendation(
+    table: dict[str, np.ndarray], n_test: int, alpha: float
+) -> dict[str, Any] | None:
+    """The seed report's "Hyperband, then Bayesian" against each of its parts run alone.
+
+    A pre-specified claim, so its own family: Wilcoxon on correct test rows per
+    seed, Holm across its (at most two) comparisons, not across every pair of
+    tuners. None unless `HYBRID` and at least one of its parts were run.
+    """
+    hybrid, both = HYBRID
+    parts = [p for p in both if p in table]
+    if hybrid not in table or not parts:
+        return None
+    rows = [_pair(hybrid, part, "test_accuracy", table[hybrid], table[part]) for part in parts]
+    _holm_in_place(rows, alpha)
+    for row in rows:
+        diffs = np.subtract(table[hybrid], table[row["b"]])
+        row["mean_difference_rows"] = row["mean_difference"]
+        row["mean_difference"] = row["mean_difference"] / n_test
+        row["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=len(rows))
+    n = len(table[hybrid])
+
+    def one(row: dict[str, Any]) -> str:
+        diff = row["mean_difference_rows"]
+        how = f"{diff:+.1f} rows of {n_test} per seed, p_adj {row['p_adjusted']:.3f}"
+        if row["significant"]:
+            word = "beats" if diff > 0 else "loses to"
+            return f"it **{word}** {row['b']} ({how}, A12 {row['effect_size']:.2f})"
+        return f"it is not told apart from {row['b']} ({how}; seeds needed: {_seeds_text(row)})"
+
+    text = (
+        f"The seed report's recommendation, Hyperband then Bayesian ({hybrid}), in test"
+        f" accuracy over {n} seeds (Wilcoxon, Holm across these {len(rows)}): "
+        + "; ".join(one(r) for r in rows)
+        + "."
+    )
+    return {"tuner": hybrid, "parts": parts, "comparisons": rows, "text": text}
 
 
 def _verdict(summary: dict[str, Any]) -> dict[str, Any]:

@@ -298,3 +298,39 @@ def test_evidence_files_hold_every_cell_and_trial(shards, tmp_path):
     # Nemenyi's critical difference, k = 3 at alpha 0.05: q = 2.343 (Demšar 2006, table 5)
     cd = summary["friedman"]["critical_difference"]
     assert cd == pytest.approx(2.343 * (3 * 4 / (6 * 10)) ** 0.5, rel=1e-3)
+
+
+def test_the_seed_reports_recommendation_is_tested_against_each_part_alone(tmp_path):
+    # Hyperband then Bayesian: 3 rows above hyperband on every seed, tied with bayesian.
+    cells = []
+    for s in range(10):
+        rows = 104 + s % 5
+        cells += [
+            synthetic_cell("hyperband", s, rows / 114, 10.0),
+            synthetic_cell("bayesian", s, (rows + 3) / 114, 10.0),
+            synthetic_cell("hyperband-bayesian", s, (rows + 3) / 114, 10.0),
+        ]
+    summary, text = _report(tmp_path, cells)
+    rec = summary["recommendation"]
+    by_part = {r["b"]: r for r in rec["comparisons"]}
+    assert rec["parts"] == ["hyperband", "bayesian"]
+    # Its own family of two: exact p = 2 / 2**10, Holm doubles the smaller one.
+    assert by_part["hyperband"]["p_value"] == 2 / 2**10
+    assert by_part["hyperband"]["p_adjusted"] == pytest.approx(2 * 2 / 2**10)
+    assert by_part["hyperband"]["significant"] and by_part["hyperband"]["mean_difference_rows"] == 3
+    assert by_part["bayesian"]["p_value"] == 1.0 and not by_part["bayesian"]["significant"]
+    assert "it **beats** hyperband (+3.0 rows of 114 per seed" in rec["text"]
+    assert "it is not told apart from bayesian (+0.0 rows" in rec["text"]
+    assert "## The seed report's recommendation: Hyperband, then Bayesian" in text
+
+
+def test_noise_around_the_recommendation_is_not_called_a_difference(tmp_path):
+    rng = np.random.default_rng(11)
+    cells = [
+        synthetic_cell(t, s, (108 + s % 4 + int(rng.integers(-1, 2))) / 114, 10.0)
+        for t in ("hyperband", "hyperband-bayesian") for s in range(10)
+    ]  # fmt: skip
+    summary, _ = _report(tmp_path, cells)
+    assert [r["significant"] for r in summary["recommendation"]["comparisons"]] == [False]
+    plain, _ = _report(tmp_path, [c for c in cells if c["tuner"] == "hyperband"] * 1, name="p")
+    assert plain.get("recommendation") is None
