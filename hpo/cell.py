@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras_tuner as kt
+from sklearn.exceptions import ConvergenceWarning
 
 from hpo.data import Splits, load_splits
 from hpo.errors import CellStopped
@@ -68,6 +69,10 @@ def run_cell(
         reset_peak()
         with frozen_gc(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=OPTIMIZER_RELOAD_WARNING)
+            # Keras Tuner's GP fits its kernel's length scales within fixed bounds; on
+            # saturated scores (many trials at 100 % validation accuracy) a scale reaches
+            # a bound and scikit-learn warns at every fit. The fit is still used, as is.
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
             fit_args, fit_kwargs = search_kwargs(splits, cell)
             try:
                 search.search(*fit_args, **fit_kwargs)
