@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.profiles import Profile
-from hpo.tuners._spec import Budget, TunerContext, TunerSpec, dry_run, oracle_seed
-from hpo.tuners.hyperband import FACTOR, runner
+from hpo.tuners._spec import TunerContext
+from hpo.tuners.hyperband import FACTOR, multifidelity_spec
 
 RANDOM_FRACTION = 1 / 3  # BOHB's share of configurations still drawn at random
 MIN_POINTS = 8  # results at one budget before TPE is used: BOHB's hyperparameters + 1 (7 + 1)
@@ -30,16 +29,9 @@ def make_oracle(ctx: TunerContext) -> Any:
     )
 
 
-def plan(profile: Profile) -> Budget:
-    return dry_run(make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")))
-
-
-SPEC = TunerSpec(
-    name="bohb",
-    make_oracle=make_oracle,
-    runner=runner,
-    plan=plan,
-    trials_fixed=False,
+SPEC = multifidelity_spec(
+    "bohb",
+    make_oracle,
     settings=lambda p: (
         f"max_epochs {p.epochs}, factor {FACTOR}, TPE after {MIN_POINTS} results"
         f" at a budget, 1/3 random"

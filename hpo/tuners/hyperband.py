@@ -5,6 +5,7 @@ max_epochs is the profile's full-fidelity epochs, factor 3 (the seed report's).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hpo.profiles import Profile
@@ -33,16 +34,28 @@ def runner() -> type:
     return HyperbandRunner
 
 
-def plan(profile: Profile) -> Budget:
-    """Dry-run Keras Tuner's own HyperbandOracle: its brackets, not a formula of ours."""
-    return dry_run(make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")))
+def multifidelity_spec(
+    name: str,
+    make_oracle: Callable[[TunerContext], Any],
+    settings: Callable[[Profile], str],
+    plan: Callable[[Profile], Budget] | None = None,
+) -> TunerSpec:
+    """A tuner run by Keras Tuner's Hyperband tuner class (`runner`): Hyperband and its
+    variants. Its plan is by default a dry run of its own oracle, not a formula of ours."""
+
+    def dry_run_plan(profile: Profile) -> Budget:
+        return dry_run(make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")))
+
+    return TunerSpec(
+        name=name,
+        make_oracle=make_oracle,
+        runner=runner,
+        plan=plan or dry_run_plan,
+        trials_fixed=False,  # a failed trial is not promoted: fewer trials than planned
+        settings=settings,
+    )
 
 
-SPEC = TunerSpec(
-    name="hyperband",
-    make_oracle=make_oracle,
-    runner=runner,
-    plan=plan,
-    trials_fixed=False,
-    settings=lambda p: f"max_epochs {p.epochs}, factor {FACTOR}",
+SPEC = multifidelity_spec(
+    "hyperband", make_oracle, settings=lambda p: f"max_epochs {p.epochs}, factor {FACTOR}"
 )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from hpo.profiles import Profile
-from hpo.tuners._spec import Budget, TunerContext, TunerSpec, oracle_seed
-from hpo.tuners.hyperband import FACTOR, runner
+from hpo.tuners._spec import Budget, TunerContext, oracle_seed
+from hpo.tuners.hyperband import FACTOR, multifidelity_spec
 
 EXPLORATION = 0.5  # the share of the budget Hyperband may spend, in whole brackets
 
@@ -36,12 +36,10 @@ def plan(profile: Profile) -> Budget:
     return Budget(*make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")).plan())
 
 
-SPEC = TunerSpec(
-    name="hyperband-bayesian",
-    make_oracle=make_oracle,
-    runner=runner,
+SPEC = multifidelity_spec(
+    "hyperband-bayesian",
+    make_oracle,
     plan=plan,
-    trials_fixed=False,
     settings=lambda p: (
         f"Hyperband (max_epochs {p.epochs}, factor {FACTOR}) in at most half of"
         f" {p.max_trials * p.epochs} epochs, then GP trials of {p.epochs} epochs"
