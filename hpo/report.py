@@ -456,8 +456,8 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
         import pandas as pd
         import scikit_posthocs as sp
 
-        fig, ax = plt.subplots(figsize=(7, 2.2))
-        sp.critical_difference_diagram(
+        fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * len(friedman["average_ranks"])))
+        drawn = sp.critical_difference_diagram(
             friedman["average_ranks"],
             pd.DataFrame(friedman["nemenyi_p"]),
             cd=friedman["critical_difference"],
@@ -465,6 +465,7 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
             ax=ax,
             color_palette=colours,
         )
+        _lift_cd_bar(ax, drawn)
         ax.set_title(
             f"Average ranks on test accuracy (1 = best), {len(seeds)} seeds; bars join tuners"
             f" Nemenyi cannot tell apart; CD {friedman['critical_difference']:.2f}",
@@ -475,6 +476,20 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
         plt.close(fig)
         figures["critical difference"] = "critical_difference.png"
     return figures
+
+
+def _lift_cd_bar(ax: Any, drawn: dict[str, list]) -> None:
+    """Raise scikit-posthocs' CD bar and its label clear of the rank axis' tick labels
+    (it draws them half a row above the axis, where the labels are)."""
+    for line in ax.lines:
+        if list(line.get_ydata()) == [0.5, 0.5]:
+            line.set_ydata([1.4, 1.4])
+    for text in ax.texts:
+        if text.get_text().startswith("CD = "):
+            text.set_y(1.5)
+            text.set_verticalalignment("bottom")
+    bottom, _ = ax.get_ylim()
+    ax.set_ylim(bottom, 2.4)
 
 
 def _nan_to_none(obj: Any) -> Any:

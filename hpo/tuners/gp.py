@@ -1,7 +1,9 @@
 """Optuna's Gaussian-process Bayesian optimisation: a second GP-BO beside Keras Tuner's.
 
 Optuna's GP runs on PyTorch, which hpo installs only with the `gp` extra. It
-starts from as many random trials as `bayesian` does on the same profile.
+starts from as many random trials as `bayesian` does on the same profile. Like
+CMA-ES it models the values every trial has; the units of a second or third
+layer are asked at random.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from hpo.tuners.bayesian import initial_points
 def make_sampler(seeds: SamplerSeeds, profile: Profile) -> Any:
     import optuna
 
-    return optuna.samplers.GPSampler(n_startup_trials=initial_points(profile), seed=seeds.trial)
+    return optuna.samplers.GPSampler(
+        n_startup_trials=initial_points(profile),
+        seed=seeds.trial,
+        independent_sampler=optuna.samplers.RandomSampler(seed=seeds.trial),
+        warn_independent_sampling=False,  # units of absent layers: asked at random (README)
+    )
 
 
 SPEC = dataclasses.replace(
