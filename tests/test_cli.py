@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from hpo.cli import main
+from hpo.tuners import tuner_names
 from tests.strategies import error_lines
 
 
@@ -90,7 +91,7 @@ def test_module_entry_point_and_no_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
-        "hpo: error: unknown tuner 'nope'; choose one of hyperband, bayesian, random,"
+        f"hpo: error: unknown tuner 'nope'; choose one of {', '.join(tuner_names())},"
         " or MODULE:ATTR"
     )
 
