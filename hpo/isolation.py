@@ -73,10 +73,17 @@ def _worker(engine: str, threads: int | None) -> ProcessPoolExecutor:
 
     key = (engine, threads)
     if key not in _WORKERS:
+        from hpo.runtime import die_with_parent
+
         _WORKERS[key] = ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=CELLS_PER_PROCESS.get(engine, 1),
+            # At the start of every process, not at its first cell: the pool starts a
+            # replacement when a process has run its cells, and one started as the session
+            # ends never gets a cell; without this it outlived the session, holding its
+            # stdout open (seen: a caller reading that pipe waited forever).
+            initializer=die_with_parent,
         )
     return _WORKERS[key]
 
