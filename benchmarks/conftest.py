@@ -13,5 +13,8 @@ from hpo.plugin import one_worker_per_core
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    # Side-by-side peer timings must not share the cores with another cell.
-    one_worker_per_core(config, serial=config.option.hpo_peer)
+    # Side-by-side peer timings must not share the cores with another cell; on a cluster,
+    # the cluster's workers run the cells, and one pytest process waits for them.
+    one_worker_per_core(
+        config, serial=config.option.hpo_peer or config.option.hpo_cluster is not None
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from hpo.errors import CellStopped
-from hpo.isolation import run_cell_isolated
 from hpo.profiles import Cell, get_profile
 from hpo.store import Outcome, RunOptions
 from hpo.tuners import get_tuner, planned_budget
@@ -28,6 +27,7 @@ def test_search(
     hpo_uncaptured,
     hpo_track,
     hpo_reporting,
+    hpo_run_cell,
     request,
     pytestconfig,
 ):
@@ -36,12 +36,13 @@ def test_search(
     benchmark.group = f"search ({hpo_profile})"
 
     def search():
-        # A fresh process per cell (memory does not carry over from earlier cells). Its
+        # A fresh process per cell (memory does not carry over from earlier cells), here or
+        # on the --hpo-cluster's workers. Its
         # record is saved in hpo_cells_dir: an interrupted session, run again, reuses
         # finished cells and resumes the one that was running; the cell's project
         # (checkpoints) is removed once its record is written.
         with hpo_uncaptured():
-            return run_cell_isolated(
+            return hpo_run_cell(
                 cell,
                 record_path=hpo_cells_dir / f"{cell.name}.json",
                 options=RunOptions(

@@ -92,6 +92,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
+    cluster_address = None
+    if args.cluster is not None:
+        from hpo.cluster import parse_cluster
+
+        cluster_address = parse_cluster(args.cluster)
+        if args.workers > 1:
+            raise HpoError("--cluster and --workers: choose one")
     json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
     _check_writable(json_path)
 
@@ -108,7 +115,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.force or saved_record(json_path, cell) is None:
         print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
     options = RunOptions(force=args.force, keep=args.keep)
-    if args.workers == 1:
+    if cluster_address is not None:
+        from hpo.cluster import Cluster
+
+        cluster = Cluster(cluster_address)
+        try:
+            print(f"{label}: on the Dask cluster at {cluster_address.text}", file=sys.stderr)
+            result, how = cluster.result(cell, json_path, options)
+        finally:
+            cluster.close()
+    elif args.workers == 1:
         progress, close = None, None
         if args.quiet:
             pass
@@ -256,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep Keras Tuner's project (RECORD.work/: trials, checkpoints) after the record",
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    run.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the cell as a task on a Dask cluster (tcp://HOST:8786), or local:N"
+        " to start one here; the record folder must be shared with its workers",
+    )
     run.add_argument(
         "--tensorboard",
         metavar="DIR",

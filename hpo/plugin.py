@@ -43,6 +43,8 @@ _stopped = pytest.StashKey[list]()
 _parts = pytest.StashKey[list]()
 _threads = pytest.StashKey[int]()
 _calibration = pytest.StashKey[float]()
+_cluster = pytest.StashKey[Any]()
+_provenance = pytest.StashKey[list]()
 _selection = pytest.StashKey[tuple[list[str], list[int], str]]()
 
 
@@ -55,6 +57,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " (default: hyperband,bayesian,random)",
     )
     group.addoption("--hpo-seeds", default="0-9", help="seeds, e.g. 0-9 or 0,3,7 (default: 0-9)")
+    group.addoption(
+        "--hpo-cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="run the cells on a Dask cluster: its scheduler's address (tcp://HOST:8786), or"
+        " local:N to start one here with N workers (default: local processes, one per core)",
+    )
     group.addoption(
         "--hpo-profile",
         default="paper",
@@ -155,6 +164,28 @@ def _check_limits(config: pytest.Config) -> None:
         setattr(config.option, name, value)
 
 
+def _open_cluster(config: pytest.Config) -> None:
+    """Connect to the --hpo-cluster (or start it) before any cell: a bad address, a
+    cluster without workers or with other versions ends the session in one line."""
+    text = config.getoption("hpo_cluster")
+    if text is None or _worker_id() is not None or config.option.collectonly:
+        return
+    from hpo.cluster import Cluster, parse_cluster
+
+    try:
+        address = parse_cluster(text)
+        if _uses_cells(config):
+            config.stash[_cluster] = Cluster(address)
+    except HpoError as e:
+        _bad_input(str(e))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cluster = config.stash.get(_cluster, None)
+    if cluster is not None:
+        cluster.close()
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -187,6 +218,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     selection(config)  # the options' own values: cheap, and bad ones stop here
     _check_limits(config)
+    _open_cluster(config)
     for key in (_records, _references, _stopped):
         config.stash[key] = []
     config.stash[_active] = False
@@ -266,6 +298,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target.parent.mkdir(parents=True, exist_ok=True)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On a cluster: send every cell this session will ask for, so they run in parallel
+    while the tests wait for them one by one."""
+    cluster = session.config.stash.get(_cluster, None)
+    if cluster is None:
+        return
+    from hpo.profiles import Cell
+    from hpo.store import RunOptions
+
+    _, _, profile = selection(session.config)
+    engine = session.config.getoption("hpo_engine")
+    cells_dir = cells_dir_of(session.config)
+    cells = []
+    for item in session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "hpo_run_cell" in getattr(item, "fixturenames", ()) and "hpo_tuner" in params:
+            cells.append(Cell.of(params["hpo_tuner"], params["hpo_seed"], profile, engine=engine))
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    cluster.submit(
+        [(c, cells_dir / f"{c.name}.json") for c in dict.fromkeys(cells)],
+        RunOptions(
+            force=session.config.getoption("hpo_force"), calibration_s=calibration_s(session.config)
+        ),
+    )
+
+
 def _uses_hpo(item: pytest.Item) -> bool:
     return any(name.startswith("hpo_") for name in item.fixturenames)  # type: ignore[attr-defined]
 
@@ -311,6 +369,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     session.config.stash[_records] = results.cells
     session.config.stash[_references] = results.references
     session.config.stash[_stopped] = results.stopped
+    session.config.stash[_provenance] = results.provenance
 
 
 class _SessionProgress:
@@ -383,6 +442,9 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     from hpo.provenance import versions
 
     machine_info["hpo"] = {**versions(), "calibration_s": calibration_s(config)}
+    cluster = config.stash.get(_cluster, None)
+    if cluster is not None:
+        machine_info["hpo"]["cluster"] = cluster.describe()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -397,7 +459,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     json_path = target_json(config)
     out = json_path.with_name(f"{json_path.stem}-report")
     try:
-        results = Results(records, config.stash[_references], config.stash[_stopped])
+        results = Results(
+            records,
+            config.stash[_references],
+            config.stash[_stopped],
+            config.stash.get(_provenance, []) or [_this_session(config, json_path)],
+        )
         summary = write_report(results, out)
     except HpoError as e:
         terminalreporter.write_line(f"hpo: no report: {e}", red=True)
@@ -408,6 +475,22 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for line in conclusions(summary):
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"full report: {out / 'report.md'}")
+
+
+def _this_session(config: pytest.Config, json_path: Path) -> dict[str, Any]:
+    """The report's provenance of a session run in one process (a parallel session's
+    comes from the merged JSON): when, and where its cells ran."""
+    from datetime import UTC, datetime
+
+    cluster = config.stash.get(_cluster, None)
+    entry: dict[str, Any] = {
+        "source": str(json_path),
+        "datetime": datetime.now(UTC).isoformat(timespec="seconds"),
+        "xdist_workers": 1,
+    }
+    if cluster is not None:
+        entry["cluster"] = cluster.describe()
+    return entry
 
 
 # ---------------------------------------------------------------- fixtures
@@ -461,11 +544,41 @@ def hpo_uncaptured(pytestconfig: pytest.Config) -> Callable[[], contextlib.Abstr
     return context
 
 
+def cells_dir_of(config: pytest.Config) -> Path:
+    json_path = target_json(config)
+    return json_path.with_name(f"{json_path.stem}-cells")
+
+
 @pytest.fixture(scope="session")
 def hpo_cells_dir(pytestconfig: pytest.Config) -> Path:
     """Where each finished cell's record is saved: beside the benchmark JSON, one per cell."""
-    json_path = target_json(pytestconfig)
-    return json_path.with_name(f"{json_path.stem}-cells")
+    return cells_dir_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def hpo_run_cell(pytestconfig: pytest.Config) -> Callable[..., Any]:
+    """`run(cell, record_path, options, threads, reporting) -> (record, Outcome)`: the cell in
+    a fresh local process (`hpo.isolation.run_cell_isolated`), or its task on --hpo-cluster."""
+    from hpo.isolation import run_cell_isolated
+
+    cluster = pytestconfig.stash.get(_cluster, None)
+    if cluster is None:
+        return run_cell_isolated
+
+    def on_cluster(cell: Any, record_path: Path, options: Any, *args: Any, **kwargs: Any) -> Any:
+        from hpo.cluster import ClusterLost
+
+        try:
+            return cluster.result(cell, Path(record_path), options)
+        except ClusterLost as e:
+            done = sorted(p.name for p in Path(record_path).parent.glob("*.json"))
+            pytest.exit(
+                f"hpo: error: {e}; {len(done)} cell record(s) are in {Path(record_path).parent}:"
+                " run the same command again to reuse them and resume the rest",
+                returncode=1,
+            )
+
+    return on_cluster
 
 
 @pytest.fixture(scope="session")

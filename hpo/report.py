@@ -158,6 +158,11 @@ def _provenance_text(p: dict[str, Any]) -> list[str]:
     for run in p["runs"]:
         when = run.get("datetime", "date not recorded")
         extra = f", {run['xdist_workers']} parallel worker(s)" if run.get("xdist_workers") else ""
+        if run.get("cluster"):
+            c = run["cluster"]
+            extra = (
+                f", on a {c['engine'].title()} cluster ({c['address']}) of {c['workers']} workers"
+            )
         commit = f", commit {run['commit'][:12]}" if run.get("commit") else ""
         out.append(f"- input {run['source']}: run {when}{extra}{commit}")
     out.append(f"- hpo source hash: {', '.join(p['hpo_source']) or 'not recorded'}")

@@ -272,6 +272,9 @@ def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
             "xdist_workers": len(machine.get("hpo_workers") or {}) or 1
             if isinstance(machine, dict)
             else None,
+            "cluster": (machine.get("hpo") or {}).get("cluster")
+            if isinstance(machine, dict) and isinstance(machine.get("hpo"), dict)
+            else None,
             "commit": (data.get("commit_info") or {}).get("id")
             if isinstance(data.get("commit_info"), dict)
             else None,

@@ -172,6 +172,8 @@ BAD_PYTEST_OPTIONS = [
     ("--hpo-max-rss-mb=-1", "--hpo-max-rss-mb must be a positive number"),
     ("--hpo-min-search-speedup=0", "--hpo-min-search-speedup must be a positive number"),
     ("--hpo-engine=jax", "unknown engine 'jax'"),
+    ("--hpo-cluster=local:0", "a local cluster needs at least 1 worker"),
+    ("--hpo-cluster=localhost 8786", "bad cluster 'localhost 8786'"),
 ]
 
 
@@ -197,6 +199,7 @@ def test_bad_benchmark_options_exit_2_in_one_line(option, message, tmp_path):
         (["--tuner", "", "--seed", "0"], "unknown tuner ''"),
         (["--tuner", "random", "--seed", str(MAX_SEED + 1)], "seed must be between"),
         (["--tuner", "random", "--seed", "0", "--engine", "jax"], "invalid choice: 'jax'"),
+        (["--tuner", "random", "--seed", "0", "--cluster", "local:0"], "at least 1 worker"),
     ],
 )
 def test_bad_run_arguments_exit_2_in_one_line(args, message):
