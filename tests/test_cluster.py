@@ -23,6 +23,7 @@ from hpo.isolation import run_cell_isolated
 from hpo.profiles import Cell
 from hpo.results import CellResult
 from hpo.store import Outcome, RunOptions, work_dir
+from tests.test_resume import _outside_xdist
 
 ROOT = Path(__file__).parents[1]
 
@@ -72,7 +73,7 @@ def test_an_unreachable_scheduler_stops_the_session_in_one_line_exit_2(tmp_path)
         [sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke",
          "--hpo-seeds", "0", "--hpo-cluster", "tcp://127.0.0.1:9",
          "--benchmark-json", str(tmp_path / "b.json")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=_outside_xdist(),
     )  # fmt: skip
     assert proc.returncode == 2
     lines = (proc.stdout + proc.stderr).strip().splitlines()
@@ -86,8 +87,7 @@ def _session(json_path: Path, *extra: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke",
          "--hpo-seeds", "0-4", "--hpo-tuners", "hyperband,bayesian,random",
          "--benchmark-json", str(json_path), *extra],
-        capture_output=True, text=True, cwd=ROOT, timeout=1200,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+        capture_output=True, text=True, cwd=ROOT, timeout=1200, env=_outside_xdist(),
     )  # fmt: skip
 
 
@@ -184,7 +184,7 @@ def test_a_lost_scheduler_stops_the_session_in_one_line_and_a_rerun_reuses_what_
         "--hpo-seeds", "0-2", "--hpo-tuners", "random,hyperband", "--hpo-cluster", address,
         "--benchmark-json", str(tmp_path / "b.json"),
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env = _outside_xdist()
     cluster = _start_cluster(port)
     try:
         time.sleep(3)
