@@ -171,6 +171,8 @@ class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
         refiner.ongoing_trials = self.ongoing_trials
         refiner._random_state = np.random.RandomState(_trial_seed(self.seed, len(self.trials)))
         response = refiner.populate_space(trial_id)
+        if response["status"] != RUNNING:  # no trial succeeded, and random values ran out
+            return response
         values = dict(response["values"])
         values.update(
             {"tuner/epochs": self.max_epochs, "tuner/initial_epoch": 0, "tuner/phase": "refine"}
