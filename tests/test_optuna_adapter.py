@@ -185,3 +185,23 @@ def test_bohb_proposes_from_tpe_once_a_budget_has_enough_results_and_resumes_exa
         run_cell(cell, tmp_path / "killed", resume=True)
     resumed = run_cell(cell, tmp_path / "killed", resume=True)
     assert resumed.without_times() == expected.without_times()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tuner", ["tpe", "cmaes", "sobol", "gp", "bohb", "hyperband-bayesian"])
+def test_a_failed_trial_is_recorded_and_the_search_goes_on(tuner, tmp_path):
+    from tests.test_failures import Diverging
+
+    r = run_cell(Cell.of(tuner, 0, "smoke"), tmp_path, hypermodel=Diverging(lambda n: n == 2))
+    assert r.trials_failed == 1 and r.trials_completed >= 2
+    assert r.history[1]["status"] == "FAILED" and "diverged" in r.history[1]["error"]
+    journal = tmp_path / f"{get_tuner(tuner).project}" / "optuna-journal.log"
+    if journal.exists():  # Optuna was told: the failed trial is FAIL, the others COMPLETE
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        study = optuna.load_study(
+            study_name="hpo", storage=JournalStorage(JournalFileBackend(str(journal)))
+        )
+        states = [t.state.name for t in study.trials]
+        assert states == ["COMPLETE", "FAIL", "COMPLETE"]
