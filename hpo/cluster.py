@@ -28,7 +28,7 @@ from typing import Any
 from hpo.errors import HpoError
 from hpo.profiles import Cell
 from hpo.results import CellResult, write_json
-from hpo.store import Outcome, RunOptions, saved_record
+from hpo.store import Outcome, RunOptions, discard, saved_record
 
 CONNECT_TIMEOUT_S = 10
 _LOCAL = re.compile(r"local:(\d+)", re.ASCII)
@@ -178,7 +178,7 @@ class Cluster:
             if cell in self._futures:
                 continue
             if options.force:
-                _discard(record_path)
+                discard(record_path)
             elif saved_record(record_path, cell) is not None:
                 continue
             self._futures[cell] = self.client.submit(
@@ -238,15 +238,6 @@ def _lost_connection(error: BaseException) -> bool:
         isinstance(error, CommClosedError | OSError | TimeoutError)
         or "scheduler" in str(error).lower()
     )
-
-
-def _discard(record_path: Path) -> None:
-    import shutil
-
-    from hpo.store import work_dir
-
-    record_path.unlink(missing_ok=True)
-    shutil.rmtree(work_dir(record_path), ignore_errors=True)
 
 
 def run_on_worker(

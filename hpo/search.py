@@ -20,7 +20,6 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
-import numpy as np
 from keras_tuner.src import utils as kt_utils
 
 from hpo.errors import HpoError
@@ -31,25 +30,10 @@ from hpo.progress import ProgressFn
 from hpo.results import read_json, write_json, write_text
 from hpo.tasks import get_task
 from hpo.training import QuickFit
-from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed
+from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed, trial_seed
 
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
 CURVE = ("loss", "val_loss", "val_accuracy")  # recorded per epoch of each trial
-
-
-def trial_seed(seed: int, index: int) -> int:
-    """The seed of trial number `index` (0, 1, ...): its weights, dropout and shuffles.
-
-    A function of the cell seed and the trial's index, not of its id string:
-    Keras Tuner pads ids to the width of `max_trials` ("0", "00", "0000"), so
-    hashing the string would give trial k of each tuner other draws. With the
-    index, trial k of every tuner on a seed starts from the same weights and
-    shuffles (common random numbers, which sharpen paired comparisons).
-    Seeding each trial, not once per search, makes a trial train the same way
-    whether the search ran straight through, resumed after a kill, or handed
-    the trial to another distributed worker.
-    """
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
 
 
 def trial_index(trial_id: str) -> int:

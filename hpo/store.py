@@ -88,6 +88,12 @@ def run_saved_cell(
         return result, Outcome.RESUMED if result.resumes else Outcome.RAN
 
 
+def discard(record_path: Path) -> None:
+    """Remove a cell's record and saved state (what `force` does, ahead of time)."""
+    record_path.unlink(missing_ok=True)
+    shutil.rmtree(work_dir(record_path), ignore_errors=True)
+
+
 def _same_code(stamp: Any) -> bool:
     return isinstance(stamp, dict) and stamp.get("versions") == versions()
 

@@ -14,6 +14,7 @@ from hpo.tuners._spec import (
     get_tuner,
     oracle_seed,
     planned_budget,
+    trial_seed,
     tuner_names,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "get_tuner",
     "oracle_seed",
     "planned_budget",
+    "trial_seed",
     "tuner_names",
 ]

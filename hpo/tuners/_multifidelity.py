@@ -17,13 +17,10 @@ import numpy as np
 
 from hpo.fastgp import QuickBayesianOracle
 from hpo.tuners._optuna_oracle import as_finished_trial, direction, suggest
+from hpo.tuners._spec import trial_seed
 
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
 COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
-
-
-def _trial_seed(seed: int, index: int) -> int:
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
 
 
 def _cost(values: dict[str, Any]) -> int:
@@ -54,7 +51,7 @@ class BOHBOracle(kt.oracles.HyperbandOracle):
         self.min_points = min_points
 
     def _random_values(self) -> dict[str, Any] | None:
-        seed = _trial_seed(self.seed, len(self.trials))
+        seed = trial_seed(self.seed, len(self.trials))
         if np.random.default_rng(seed).random() >= self.random_fraction:
             observed = self._largest_budget_results()
             if observed:
@@ -169,7 +166,7 @@ class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
         refiner.hyperparameters = self.hyperparameters
         refiner.trials = self.trials
         refiner.ongoing_trials = self.ongoing_trials
-        refiner._random_state = np.random.RandomState(_trial_seed(self.seed, len(self.trials)))
+        refiner._random_state = np.random.RandomState(trial_seed(self.seed, len(self.trials)))
         response = refiner.populate_space(trial_id)
         if response["status"] != RUNNING:  # no trial succeeded, and random values ran out
             return response

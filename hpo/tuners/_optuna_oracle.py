@@ -22,6 +22,7 @@ import numpy as np
 from hpo.profiles import Profile
 from hpo.space import SPACE, SearchSpace
 from hpo.tuners._optuna import SamplerFactory, SamplerSeeds
+from hpo.tuners._spec import trial_seed
 
 JOURNAL = "optuna-journal.log"
 STUDY = "hpo"
@@ -149,8 +150,7 @@ class OptunaOracle(kt.Oracle):
             self._tell(self._open_study(), self.trials[trial.trial_id])
 
     def _seeds(self, index: int) -> SamplerSeeds:
-        entropy = np.random.SeedSequence([self.seed, index]).generate_state(1, dtype=np.uint32)
-        return SamplerSeeds(cell=int(self.seed), trial=int(entropy[0]))
+        return SamplerSeeds(cell=int(self.seed), trial=trial_seed(self.seed, index))
 
     def _journal(self) -> Path:
         return Path(self._project_dir) / JOURNAL

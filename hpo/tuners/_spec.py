@@ -112,6 +112,21 @@ def oracle_seed(seed: int) -> int:
     return derived % (2**31 - 1) + 1
 
 
+def trial_seed(seed: int, index: int) -> int:
+    """The seed of trial number `index` (0, 1, ...): its weights, dropout and shuffles.
+
+    A function of the cell seed and the trial's index, not of its id string:
+    Keras Tuner pads ids to the width of `max_trials` ("0", "00", "0000"), so
+    hashing the string would give trial k of each tuner other draws. With the
+    index, trial k of every tuner on a seed starts from the same weights and
+    shuffles (common random numbers, which sharpen paired comparisons).
+    Seeding each trial, not once per search, makes a trial train the same way
+    whether the search ran straight through, resumed after a kill, or handed
+    the trial to another distributed worker.
+    """
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
+
+
 def tuner_names() -> list[str]:
     """The built-in tuners, then those installed packages register (`hpo.tuners` group)."""
     installed = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
