@@ -16,9 +16,10 @@ Keras Tuner's oracle, checkpoints and Hyperband's promotions see what they see
 with `fit`. tests/test_graphfit.py checks the equivalence epoch by epoch.
 
 Only models of the search space's kind are accepted -- Dense layers of one
-activation, each followed by Dropout of one rate or by none (rate 0), a one-unit
-sigmoid head with binary cross entropy, and Adam -- anything else is refused
-with a message naming `--engine keras`, which trains any model.
+activation, each followed by Dropout of one rate or by none (rate 0), a task's
+head (one-unit sigmoid with binary cross entropy, softmax with sparse categorical
+cross entropy, or one linear unit with mean squared error), and Adam -- anything
+else is refused with a message naming `--engine keras`, which trains any model.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ from hpo.errors import HpoError
 from hpo.tasks import Task
 from hpo.training import FailOnNonFiniteLoss, TaskHyperModel
 
-_HEADS = {("sigmoid", "binary_crossentropy")}
+_HEADS = {  # (activation, loss) -> what the graph computes for that head
+    ("sigmoid", "binary_crossentropy"): "binary",
+    ("softmax", "sparse_categorical_crossentropy"): "softmax",
+    ("linear", "mean_squared_error"): "regression",
+}
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")  # an epoch's logs, as fit's
 _ACTIVATE = {"relu": tf.nn.relu, "tanh": tf.nn.tanh, "sigmoid": tf.nn.sigmoid}
 
@@ -49,6 +54,7 @@ class MLP:
 
     layers: int  # hidden layers
     activation: str
+    head: str  # a value of _HEADS
     dropout: float
     learning_rate: float
     beta_1: float
@@ -107,6 +113,7 @@ def describe_model(model: keras.Model, task: Task) -> MLP:
     return MLP(
         layers=len(dense),
         activation=next(iter(activations)),
+        head=_HEADS[task.head.activation, task.head.loss],
         dropout=next(iter(rates)),
         learning_rate=float(opt.learning_rate),
         beta_1=float(opt.beta_1),
@@ -121,6 +128,7 @@ def _forward(
     activation: str,
     rate: tf.Tensor,
     seed: tf.Tensor | None,
+    wide_head: bool = False,
 ) -> tf.Tensor:
     """The head's logits; dropout (scaled by 1/(1-rate), as Keras does) when `seed` is given."""
     h = x
@@ -132,22 +140,33 @@ def _forward(
             )
     # Keras adds a one-unit head's bias with tf.add, wider biases with tf.nn.bias_add (whose
     # gradient sums in another order): the same ops give the same floats.
-    return tf.add(tf.matmul(h, weights[-2]), weights[-1])
+    out = tf.matmul(h, weights[-2])
+    return tf.nn.bias_add(out, weights[-1]) if wide_head else tf.add(out, weights[-1])
 
 
-def _loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """Per-row binary cross entropy, as Keras computes it for a sigmoid output (from logits)."""
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), -1)
+def _loss(head: str, y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Per-row loss, as Keras computes it for the head (sigmoid and softmax: from logits)."""
+    if head == "binary":
+        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), -1)
+    if head == "softmax":
+        labels = tf.cast(tf.squeeze(y, -1), tf.int64)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_mean(tf.square(y - logits), -1)  # linear head: the output is the logit
 
 
-def _correct(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """Per-row binary accuracy, as keras.metrics.binary_accuracy (probability > 0.5)."""
-    predicted = tf.cast(tf.nn.sigmoid(logits) > 0.5, y.dtype)
-    return tf.reduce_mean(tf.cast(tf.equal(y, predicted), tf.float32), -1)
+def _correct(head: str, y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Per-row accuracy as Keras' metric for the head (zeros for regression, never logged)."""
+    if head == "binary":  # keras.metrics.binary_accuracy: probability > 0.5
+        predicted = tf.cast(tf.nn.sigmoid(logits) > 0.5, y.dtype)
+        return tf.reduce_mean(tf.cast(tf.equal(y, predicted), tf.float32), -1)
+    if head == "softmax":  # keras.metrics.sparse_categorical_accuracy: argmax
+        predicted = tf.cast(tf.argmax(logits, -1), y.dtype)
+        return tf.cast(tf.equal(tf.squeeze(y, -1), predicted), tf.float32)
+    return tf.zeros(tf.shape(y)[:1])
 
 
 @functools.cache
-def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
+def epoch_graph(layers: int, activation: str, head: str = "binary") -> Callable[..., Any]:
     """The traced epoch for models of this depth and activation (cached: traced once each).
 
     The activation is part of the graph, not an input: TensorFlow fuses it with
@@ -190,8 +209,10 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
             xb, yb = tf.gather(x, index), tf.gather(y, index)
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                logits = _forward(weights, xb, activation, rate, seed + tf.stack([0, b * 8]))
-                per_row = _loss(yb, logits)
+                logits = _forward(
+                    weights, xb, activation, rate, seed + tf.stack([0, b * 8]), head == "softmax"
+                )
+                per_row = _loss(head, yb, logits)
                 count = tf.cast(tf.size(per_row), tf.float32)
                 loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), count)
             grads = tape.gradient(loss, weights)
@@ -211,7 +232,7 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
                 v,
                 step,
                 loss_sum + loss * count,
-                correct_sum + tf.reduce_sum(_correct(yb, logits)),
+                correct_sum + tf.reduce_sum(_correct(head, yb, logits)),
             )
 
         shapes = [w.shape for w in weight_specs]
@@ -223,7 +244,7 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
             shape_invariants=(scalar_shape, shapes, shapes, shapes, *[scalar_shape] * 3),
         )
         total = tf.cast(rows, tf.float32)
-        val_logits = _forward(weights, xv, activation, rate, None)
+        val_logits = _forward(weights, xv, activation, rate, None, head == "softmax")
         return (
             weights,
             m,
@@ -233,8 +254,8 @@ def epoch_graph(layers: int, activation: str) -> Callable[..., Any]:
                 [
                     loss_sum / total,
                     correct_sum / total,
-                    tf.reduce_mean(_loss(yv, val_logits)),
-                    tf.reduce_mean(_correct(yv, val_logits)),
+                    tf.reduce_mean(_loss(head, yv, val_logits)),
+                    tf.reduce_mean(_correct(head, yv, val_logits)),
                 ]
             ),
         )
@@ -312,7 +333,8 @@ def train(
     m = [tf.zeros_like(w) for w in weights]
     v = [tf.zeros_like(w) for w in weights]
     step = tf.constant(0.0)
-    graph = epoch_graph(mlp.layers, mlp.activation)
+    graph = epoch_graph(mlp.layers, mlp.activation, mlp.head)
+    names = METRICS if mlp.head != "regression" else ("loss", "val_loss")
     constants = (
         tf.constant(mlp.learning_rate, tf.float32),
         tf.constant(
@@ -339,7 +361,7 @@ def train(
         )
         if every_epoch:
             _assign(variables, weights)
-        logs = dict(zip(METRICS, metrics.numpy().tolist(), strict=True))
+        logs = {k: v for k, v in zip(METRICS, metrics.numpy().tolist(), strict=True) if k in names}
         hooks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

@@ -124,9 +124,29 @@ def build_model(hp: kt.HyperParameters, task: Task | str = DEFAULT_TASK) -> kera
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=values["learning_rate"]),
         loss=task.head.loss,
-        metrics=["accuracy"],
+        metrics=[] if task.regression else ["accuracy"],
     )
     return model
+
+
+def param_count(values: Mapping[str, Any], task: Task | str = DEFAULT_TASK) -> int:
+    """Trainable parameters of the model `build_model` makes from `values` (weights and biases).
+
+    A pure function of the hyperparameters and the task: the size objective of
+    the accuracy-versus-size Pareto search, the same on every machine.
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    widths = [task.n_features, *(values[f"units_{i}"] for i in range(values["num_layers"]))]
+    widths.append(task.head.units)
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))
+
+
+def param_range(task: Task | str = DEFAULT_TASK, space: SearchSpace = SPACE) -> tuple[int, int]:
+    """The smallest and largest model of the space for `task`, in parameters."""
+    smallest = {"num_layers": space.min_layers, "units_0": space.min_units}
+    largest: dict[str, Any] = {"num_layers": space.max_layers}
+    largest.update({f"units_{i}": space.max_units for i in range(space.max_layers)})
+    return param_count(smallest, task), param_count(largest, task)
 
 
 def model_builder(task: Task | str = DEFAULT_TASK) -> functools.partial[keras.Model]:

@@ -54,12 +54,12 @@ class ValidationMetrics(keras.callbacks.Callback):
         self.head = head
         self.x = np.asarray(x, dtype="float32")
         self.y = np.asarray(y, dtype="float32")
-        if head.units == 1:
+        if head.units == 1:  # binary or regression: one column, as the model outputs
             self.y = self.y.reshape(-1, 1)
         # The stateless functions (keras.metrics.get would give a stateful, accumulating
         # Metric object for "binary_accuracy").
         self.loss_fn = getattr(keras.losses, head.loss)
-        self.metric_fn = getattr(keras.metrics, head.metric)
+        self.metric_fn = None if head.metric is None else getattr(keras.metrics, head.metric)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self.model.loss != self.head.loss:
@@ -73,7 +73,8 @@ class ValidationMetrics(keras.callbacks.Callback):
             return
         pred = self.model(self.x, training=False)
         logs["val_loss"] = float(keras.ops.mean(self.loss_fn(self.y, pred)))
-        logs["val_accuracy"] = float(keras.ops.mean(self.metric_fn(self.y, pred)))
+        if self.metric_fn is not None:  # a regression head has no accuracy
+            logs["val_accuracy"] = float(keras.ops.mean(self.metric_fn(self.y, pred)))
 
 
 class FailOnNonFiniteLoss(keras.callbacks.Callback):

@@ -1,0 +1,116 @@
+"""Every task: its splits (disjoint, complete, stratified, scaled on train rows only) and its
+model head (output shape, loss, every point of the space builds; sizes counted right)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hpo.data import MAX_SEED, load_splits
+from hpo.errors import HpoError
+from hpo.space import build_model, fixed_hyperparameters, param_count, param_range
+from hpo.tasks import TASKS, get_task, parse_tasks
+from tests.strategies import space_values
+
+SEEDS = st.integers(0, MAX_SEED)
+NAMES = list(TASKS)
+HEADS = {  # task -> (output units, output activation, loss, test score)
+    "breast_cancer": (1, "sigmoid", "binary_crossentropy", "accuracy"),
+    "wine": (3, "softmax", "sparse_categorical_crossentropy", "accuracy"),
+    "digits": (10, "softmax", "sparse_categorical_crossentropy", "accuracy"),
+    "diabetes": (1, "linear", "mean_squared_error", "R²"),
+    "synthetic": (1, "sigmoid", "binary_crossentropy", "accuracy"),
+}
+
+
+def test_the_five_tasks_of_the_suite():
+    assert NAMES == ["breast_cancer", "wine", "digits", "diabetes", "synthetic"]
+    assert get_task("diabetes").objective == "val_loss" and get_task("diabetes").minimise
+    assert all(get_task(t).objective == "val_accuracy" for t in NAMES if t != "diabetes")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=5, deadline=None)
+@given(seed=SEEDS)
+def test_splits_are_disjoint_complete_and_sized(name, seed):
+    x, _ = get_task(name).load()
+    s = load_splits(seed, name)
+    n = len(x)
+    assert sum(s.sizes.values()) == n
+    assert s.sizes["test"] == int(np.ceil(0.2 * n))  # scikit-learn rounds the test part up
+    rows = [
+        {r.tobytes() for r in np.round(s.scaler.inverse_transform(p), 4)}
+        for p in (s.x_train, s.x_val, s.x_test)
+    ]
+    distinct = len({r.tobytes() for r in np.round(x, 4)})
+    assert len(set().union(*rows)) == distinct  # every row is in some part...
+    assert sum(map(len, rows)) == distinct  # ...and in one only (digits repeats a few rows)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not get_task(n).regression])
+@settings(max_examples=5, deadline=None)
+@given(seed=SEEDS)
+def test_classes_keep_their_shares_in_every_part(name, seed):
+    _, y = get_task(name).load()
+    s = load_splits(seed, name)
+    for part in (s.y_train, s.y_val, s.y_test):
+        for label in np.unique(y):
+            assert abs((part == label).sum() - (y == label).mean() * len(part)) <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=5, deadline=None)
+@given(seed=SEEDS)
+def test_features_and_regression_targets_are_scaled_on_train_rows_alone(name, seed):
+    s = load_splits(seed, name)
+    np.testing.assert_allclose(s.x_train.mean(axis=0), 0, atol=1e-4)
+    assert not np.allclose(s.x_test.mean(axis=0), 0, atol=1e-3)
+    if get_task(name).regression:
+        assert s.y_train.dtype == np.float32
+        assert abs(float(s.y_train.mean())) < 1e-5 and abs(float(s.y_train.std()) - 1) < 1e-5
+        assert abs(float(s.y_test.mean())) > 1e-4  # test rows are not re-centred
+    else:
+        assert s.y_train.dtype == np.int64
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_same_seed_gives_byte_identical_splits(name):
+    a, b = load_splits(3, name), load_splits(3, name)
+    for part in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert getattr(a, part).tobytes() == getattr(b, part).tobytes()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=space_values())
+def test_every_point_of_the_space_builds_the_task_head(name, values):
+    units, activation, loss, score = HEADS[name]
+    task = get_task(name)
+    model = build_model(fixed_hyperparameters(values), task)
+    assert model.input_shape == (None, task.n_features)
+    assert model.output_shape == (None, units)
+    assert keras.activations.serialize(model.layers[-1].activation) == activation
+    assert model.loss == loss and task.score_name == score
+    assert param_count(values, task) == model.count_params()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_size_range_is_the_space_s_smallest_and_largest_model(name):
+    low, high = param_range(name)
+    smallest = {"num_layers": 1, "units_0": 32, "activation": "relu", "dropout": 0.0,
+                "learning_rate": 0.001}  # fmt: skip
+    largest = {**smallest, "num_layers": 3, "units_0": 512, "units_1": 512, "units_2": 512}
+    assert low == build_model(fixed_hyperparameters(smallest), name).count_params()
+    assert high == build_model(fixed_hyperparameters(largest), name).count_params()
+
+
+def test_task_lists_are_parsed_and_checked():
+    assert parse_tasks("wine, digits,wine") == ["wine", "digits"]
+    assert parse_tasks("all") == NAMES
+    with pytest.raises(HpoError, match="unknown task 'iris'; choose one of breast_cancer"):
+        parse_tasks("wine,iris")
+    with pytest.raises(HpoError, match="no task named"):
+        parse_tasks(" , ")
