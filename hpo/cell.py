@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras_tuner as kt
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from hpo.data import Splits, load_splits
 from hpo.errors import CellStopped
 from hpo.memory import peak_rss_mb, reset_peak
+from hpo.pareto import pareto_set
 from hpo.profiles import Cell, get_profile
 from hpo.progress import ProgressFn
 from hpo.provenance import versions
-from hpo.results import CellResult
+from hpo.results import CellResult, trial_score
 from hpo.runtime import frozen_gc, seed_everything
 from hpo.search import BATCH_SIZE, atomic_state_writes, make_tuner
+from hpo.tasks import Task, get_task
 from hpo.tuners import get_tuner
 
 # Hyperband's later rounds, and get_best_models(), load saved weights into a model whose
@@ -106,25 +109,35 @@ def search_kwargs(splits: Splits, cell: Cell) -> tuple[tuple[Any, ...], dict[str
 def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchStats) -> CellResult:
     """The record of a finished search: its best trial, and that model judged on the test rows."""
     history = stats.history
-    completed = [h for h in history if h["val_accuracy"] is not None]
+    completed = [h for h in history if trial_score(h) is not None]
     if not completed:
         raise RuntimeError(f"{cell.label}: every trial failed; {_first_error(search)}")
+    task = get_task(cell.task)
     best_trial = search.oracle.get_best_trials(1)[0]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=OPTIMIZER_RELOAD_WARNING)
         best_model = search.get_best_models(1)[0]
-    test_loss, test_accuracy = best_model.evaluate(
-        splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
-    )
+        test_loss, test_score = _test(best_model, splits, task)
+        pareto = [
+            {
+                "trial_id": history[i]["trial_id"],
+                "score": trial_score(history[i]),
+                "params": history[i]["params"],
+                "test_score": _test(_load(search, history[i]["trial_id"]), splits, task)[1],
+            }
+            for i in pareto_set(history, task)
+        ]
     return CellResult(
         tuner=cell.tuner,
         seed=cell.seed,
         profile=cell.profile,
         task=cell.task,
         engine=cell.engine,
-        best_val_accuracy=float(best_trial.score),
+        best_val_accuracy=None if task.regression else float(best_trial.score),
         best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
-        test_accuracy=float(test_accuracy),
+        test_accuracy=None if task.regression else test_score,
+        test_r2=test_score if task.regression else None,
+        pareto=pareto,
         test_loss=float(test_loss),
         wall_time_s=stats.wall_time_s,
         peak_rss_mb=stats.peak_rss_mb,
@@ -142,6 +155,25 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         n_test=len(splits.y_test),
         versions=versions(),
     )
+
+
+def _test(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
+    """A model's loss and score on the test rows: accuracy, or R² for regression."""
+    if not task.regression:
+        loss, accuracy = model.evaluate(
+            splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
+        )
+        return float(loss), float(accuracy)
+    from sklearn.metrics import r2_score
+
+    loss = model.evaluate(splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0)
+    predicted = np.asarray(model(splits.x_test, training=False)).reshape(-1)  # no predict graph
+    return float(loss), float(r2_score(splits.y_test, predicted))
+
+
+def _load(search: kt.Tuner, trial_id: str) -> Any:
+    """A trial's best-epoch model, as get_best_models loads the best trial's."""
+    return search.load_model(search.oracle.get_trial(trial_id))
 
 
 def _first_error(search: kt.Tuner) -> str:

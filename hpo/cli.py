@@ -151,11 +151,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{label}: already done by this code, not run again (--force runs it anew)")
     elif how == Outcome.RESUMED:
         print(f"{label}: resumed from its saved state ({result.resumes} time(s))")
+    if result.test_accuracy is None:  # regression: the objective is val_loss; R² on test rows
+        scores = f"best val_loss {result.best_val_loss:.4f}  test_r2 {result.test_r2:.4f}  "
+    else:
+        scores = (
+            f"best val_acc {result.best_val_accuracy:.4f}  test_acc {result.test_accuracy:.4f}  "
+        )
+    front = f"  Pareto set {len(result.pareto)}" if result.pareto is not None else ""
     print(
-        f"{label}: best val_acc {result.best_val_accuracy:.4f}  "
-        f"test_acc {result.test_accuracy:.4f}  test_loss {result.test_loss:.4f}  "
+        f"{label}: {scores}test_loss {result.test_loss:.4f}  "
         f"trials {result.trials_completed} (+{result.trials_failed} failed)  "
-        f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s"
+        f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s{front}"
     )
     print(f"best hyperparameters: {result.best_hyperparameters}")
     print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
@@ -194,7 +200,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         slowdown_threshold=args.slowdown,
     )
     print(render(verdicts))
-    regressed = [v.tuner for v in verdicts if v.regressed]
+    regressed = [v.label for v in verdicts if v.regressed]
     if regressed:
         print(f"hpo compare: REGRESSION in {', '.join(regressed)}")
         return 1
@@ -216,6 +222,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from hpo.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, PROFILES
+    from hpo.tasks import TASKS
     from hpo.tuners import tuner_names
 
     parser = _Parser(
@@ -245,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{" + ",".join(tuner_names()) + ",MODULE:ATTR}",
         help="a tuner's name, or MODULE:ATTR naming an oracle factory or a TunerSpec",
     )
-    run.add_argument("--task", default=DEFAULT_TASK, help=f"default: {DEFAULT_TASK}")
+    run.add_argument(
+        "--task",
+        default=DEFAULT_TASK,
+        help=f"{', '.join(TASKS)} (default: {DEFAULT_TASK})",
+    )
     run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
     run.add_argument(
         "--engine",

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from hpo.results import trial_score
+
 # Called with the search's trial log after each trial ends (the last entry is new).
 ProgressFn = Callable[[list[dict[str, Any]]], None]
 
@@ -31,20 +33,29 @@ def trial_printer(label: str, planned: int, stream: TextIO | None = None) -> Pro
 
     def show(history: list[dict[str, Any]]) -> None:
         entry = history[-1]
-        scores = [h["val_accuracy"] for h in history if h["val_accuracy"] is not None]
-        acc = entry["val_accuracy"]
+        name, best = _best(history)
+        acc = trial_score(entry)
         minutes, seconds = divmod(int(entry["elapsed_s"]), 60)
         acc_text = f"{acc:.3f}" if acc is not None else entry["status"].lower()
-        best_text = f"{max(scores):.3f}" if scores else "-"
+        best_text = f"{best:.3f}" if best is not None else "-"
         error = f"  ({entry['error']})" if "error" in entry else ""
         print(
-            f"{label}: trial {len(history)}/{planned}  val_acc {acc_text}  best {best_text}"
+            f"{label}: trial {len(history)}/{planned}  {name} {acc_text}  best {best_text}"
             f"  epochs {entry['epochs']}  {minutes:02d}:{seconds:02d}{error}",
             file=stream or sys.stderr,
             flush=True,
         )
 
     return show
+
+
+def _best(history: list[dict[str, Any]]) -> tuple[str, float | None]:
+    """The score's name and the best so far: the highest val_acc, or the lowest loss for a
+    task whose objective is a loss (its entries hold `score`)."""
+    scores = [s for s in map(trial_score, history) if s is not None]
+    loss = any("score" in h for h in history)
+    best = (min(scores) if loss else max(scores)) if scores else None
+    return ("val_loss" if loss else "val_acc"), best
 
 
 def combine(*callbacks: ProgressFn | None) -> ProgressFn | None:
@@ -106,8 +117,8 @@ def cell_bar(label: str, planned_epochs: int) -> tuple[ProgressFn, Callable[[], 
     bar.start()
 
     def update(history: list[dict[str, Any]]) -> None:
-        scores = [h["val_accuracy"] for h in history if h["val_accuracy"] is not None]
-        best = f"best val_acc {max(scores):.3f}" if scores else ""
+        name, value = _best(history)
+        best = f"best {name} {value:.3f}" if value is not None else ""
         bar.update(task, completed=sum(h["epochs"] for h in history), best=best)
 
     return update, bar.stop

@@ -24,9 +24,9 @@ class CellResult:
     tuner: str
     seed: int
     profile: str
-    best_val_accuracy: float
+    best_val_accuracy: float | None  # None for a regression task, which has no accuracy
     best_val_loss: float
-    test_accuracy: float
+    test_accuracy: float | None
     test_loss: float
     wall_time_s: float
     trials_completed: int
@@ -46,11 +46,23 @@ class CellResult:
     task: str = DEFAULT_TASK
     # What trained the trials (hpo.profiles.ENGINES); records older than engines used Keras fit.
     engine: str = "keras"
+    test_r2: float | None = None  # a regression task's test score
+    # The accuracy-versus-size front (hpo.pareto): per trial on it, its id, validation
+    # objective, parameters and its best-epoch model's test score (accuracy, or R²).
+    pareto: list[dict[str, Any]] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
     def cell(self) -> Cell:
         return Cell(self.tuner, self.seed, self.profile, self.task, self.engine)
+
+    @property
+    def test_score(self) -> float:
+        """The task's test score: accuracy, or R² for a regression task."""
+        value = self.test_r2 if self.test_accuracy is None else self.test_accuracy
+        if value is None:
+            raise HpoError(f"{self.cell.label}: the record has no test score")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +115,22 @@ def _non_negative(x: Any) -> bool:
     return _number(x) and x >= 0
 
 
+def trial_score(entry: dict[str, Any]) -> float | None:
+    """A logged trial's score as its oracle saw it: `score` for objectives other than
+    val_accuracy (a regression's val_loss), else its val_accuracy; None if it failed."""
+    return entry["score"] if "score" in entry else entry["val_accuracy"]
+
+
+def _pareto_entry(p: Any) -> bool:
+    return (
+        isinstance(p, dict)
+        and isinstance(p.get("trial_id"), str)
+        and _number(p.get("score"))
+        and _count(p.get("params"))
+        and _number(p.get("test_score"))
+    )
+
+
 def _trial_entry(h: Any) -> bool:
     return (
         isinstance(h, dict)
@@ -118,8 +146,13 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task": (lambda x: isinstance(x, str) and x != "", "a task name"),
     "engine": (lambda x: x in ENGINES, f"one of {', '.join(ENGINES)}"),
     "seed": (lambda x: _count(x) and x <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
-    "best_val_accuracy": (_share, "a number in [0, 1]"),
-    "test_accuracy": (_share, "a number in [0, 1]"),
+    "best_val_accuracy": (lambda x: x is None or _share(x), "null or a number in [0, 1]"),
+    "test_accuracy": (lambda x: x is None or _share(x), "null or a number in [0, 1]"),
+    "test_r2": (lambda x: x is None or (_number(x) and x <= 1), "null or a number <= 1"),
+    "pareto": (
+        lambda x: x is None or (isinstance(x, list) and all(map(_pareto_entry, x))),
+        "null or a list of trials with trial_id, score, params and test_score",
+    ),
     "best_val_loss": (_non_negative, "a finite number >= 0"),
     "test_loss": (_non_negative, "a finite number >= 0"),
     "wall_time_s": (_non_negative, "a finite number >= 0"),

@@ -28,7 +28,8 @@ from hpo.memory import peak_rss_mb, rss_mb
 from hpo.profiles import Cell, get_profile
 from hpo.progress import ProgressFn
 from hpo.results import read_json, write_json, write_text
-from hpo.tasks import get_task
+from hpo.space import param_count
+from hpo.tasks import Task, get_task
 from hpo.training import QuickFit
 from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed, trial_seed
 
@@ -55,8 +56,9 @@ class TrialRecorder:
     entry not yet written) gets its entry from the epochs saved before it ended.
     """
 
-    def _start_recording(self, progress: ProgressFn | None, seed: int) -> None:
+    def _start_recording(self, progress: ProgressFn | None, seed: int, task: Task) -> None:
         self._cell_seed = seed
+        self._task = task
         self._progress = progress
         self._epochs: dict[str, int] = {}
         self._curves: dict[str, dict[str, list[float | None]]] = {}
@@ -185,15 +187,21 @@ class TrialRecorder:
         status = trial.status
         completed = status == kt.engine.trial.TrialStatus.COMPLETED
         values = dict(trial.hyperparameters.values)
+        score = float(trial.score) if completed and trial.score is not None else None
         entry = {
             "trial_id": trial_id,
             "status": status,
             "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
-            "val_accuracy": float(trial.score) if completed and trial.score is not None else None,
+            # The oracle's score is val_accuracy, or for another objective (a regression's
+            # val_loss) `score`; hpo.results.trial_score reads either.
+            "val_accuracy": None if self._task.objective != "val_accuracy" else score,
+            "params": param_count(values, self._task),
             "epochs": epochs,
             "elapsed_s": elapsed_s,
             "rss_mb": rss_mb(),
         }
+        if self._task.objective != "val_accuracy":
+            entry["score"] = score
         if curve is not None:
             entry["curve"] = curve  # per epoch of this trial: loss, val_loss, val_accuracy
         if not completed and trial.message:
@@ -255,7 +263,9 @@ def make_tuner(
     if not isinstance(hypermodel, kt.HyperModel):
         trainer = GraphFit if cell.engine == "graph" else QuickFit
         hypermodel = trainer(hypermodel, task=task)
-    context = TunerContext(oracle_seed(cell.seed), get_profile(cell.profile), task.objective)
+    context = TunerContext(
+        oracle_seed(cell.seed), get_profile(cell.profile), task.objective, task.name
+    )
     runner = spec.runner() if spec.runner is not None else kt.Tuner
     tuner = _recording(runner)(
         oracle=spec.make_oracle(context),
@@ -266,7 +276,7 @@ def make_tuner(
     )
     if hasattr(tuner.oracle, "trials"):  # a local oracle, not a distributed worker's client
         _tidy_reloaded_trials(tuner.oracle)
-    tuner._start_recording(progress, cell.seed)
+    tuner._start_recording(progress, cell.seed, task)
     if idle_wait_s > 0:
         _wait_when_idle(tuner.oracle, idle_wait_s)
     tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.results import CellResult, write_json
+from hpo.results import CellResult, trial_score, write_json
 
 CURVE_METRICS = ("loss", "val_loss", "val_accuracy")
 CELL_METRICS = (
-    "test_accuracy", "test_loss", "best_val_accuracy", "best_val_loss", "wall_time_s",
+    "test_accuracy", "test_r2", "test_loss", "best_val_accuracy", "best_val_loss", "wall_time_s",
     "epochs_trained", "trials_completed", "trials_failed",
 )  # fmt: skip
 
@@ -49,8 +49,9 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
                 for step, value in enumerate(curve.get(name) or []):
                     if value is not None:
                         tf.summary.scalar(name, value, step=step + 1)
-            if trial["val_accuracy"] is not None:  # the trial's score, as its oracle saw it
-                tf.summary.scalar("score", trial["val_accuracy"], step=trial["epochs"])
+            score = trial_score(trial)
+            if score is not None:  # the trial's score, as its oracle saw it
+                tf.summary.scalar("score", score, step=trial["epochs"])
         writer.close()
     return root
 
@@ -86,6 +87,7 @@ def log_mlflow(record: CellResult, tracking_uri: str, experiment: str = "hpo") -
                     for step, value in enumerate(curve.get(name) or []):
                         if value is not None:
                             mlflow.log_metric(name, value, step=step + 1)
-                if trial["val_accuracy"] is not None:
-                    mlflow.log_metric("score", trial["val_accuracy"])
+                score = trial_score(trial)
+                if score is not None:
+                    mlflow.log_metric("score", score)
         return str(run.info.run_id)

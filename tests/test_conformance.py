@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from hpo.cell import run_cell
-from hpo.profiles import Cell, get_profile
+from hpo.profiles import DEFAULT_TASK, Cell, get_profile
+from hpo.tasks import TASKS, get_task
 from hpo.tuners import get_tuner, planned_budget, tuner_names
 from tests.test_resume import Killed, _counting_writes, reference_runs
 
@@ -69,3 +70,32 @@ def test_the_readme_example_is_the_example_file():
     root = Path(__file__).parents[1]
     example = (root / "examples" / "mytuners.py").read_text()
     assert f"```python\n{example}```" in (root / "README.md").read_text()
+
+
+# Every task passes the same checks, on Hyperband: multi-fidelity, so its promoted trials
+# reload weights into the task's head, and its checkpoints and promotions read the task's
+# objective (a loss, minimised, for regression).
+OTHER_TASKS = [t for t in TASKS if t != DEFAULT_TASK]
+
+
+@pytest.mark.parametrize("task", OTHER_TASKS)
+def test_every_task_is_deterministic_resumes_exactly_and_records_its_front(task, tmp_path):
+    cell = Cell.of("hyperband", SEED, "smoke", task)
+    with _counting_writes() as counts:
+        first = run_cell(cell, tmp_path / "first", resume=True)
+    assert run_cell(cell, tmp_path / "again").without_times() == first.without_times()
+    with pytest.raises(Killed), _counting_writes(kill_at=("trial.json", counts["trial.json"] // 2)):
+        run_cell(cell, tmp_path / "killed", resume=True)
+    resumed = run_cell(cell, tmp_path / "killed", resume=True)
+    assert resumed.without_times() == first.without_times()
+
+    budget = planned_budget("hyperband", get_profile("smoke"))
+    assert (first.trials_completed, first.epochs_trained) == (budget.trials, budget.epochs)
+    assert first.task == task and all(h["params"] > 0 for h in first.history)
+    assert first.pareto and {p["trial_id"] for p in first.pareto} <= {
+        h["trial_id"] for h in first.history
+    }
+    regression = get_task(task).regression
+    assert (first.test_accuracy is None) == regression == (first.test_r2 is not None)
+    keras_fit = run_cell(Cell.of("hyperband", SEED, "smoke", task, "keras"), tmp_path / "keras")
+    assert (keras_fit.trials_completed, keras_fit.epochs_trained) == (budget.trials, budget.epochs)

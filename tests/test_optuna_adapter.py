@@ -205,3 +205,28 @@ def test_a_failed_trial_is_recorded_and_the_search_goes_on(tuner, tmp_path):
         )
         states = [t.state.name for t in study.trials]
         assert states == ["COMPLETE", "FAIL", "COMPLETE"]
+
+
+@pytest.mark.parametrize("tuner", ["nsga2", "motpe"])
+def test_a_multi_objective_study_is_told_score_and_size(tuner, tmp_path):
+    """Optuna's study has two directions and learns each trial's score and model size; Keras
+    Tuner's best trial (the cell's best model) is still the best score."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from hpo.pareto import size
+    from hpo.tasks import get_task
+
+    record = run_cell(Cell.of(tuner, 2, "smoke", "wine"), tmp_path)
+    (journal,) = tmp_path.rglob("optuna-journal.log")
+    study = optuna.load_study(
+        study_name="hpo", storage=JournalStorage(JournalFileBackend(str(journal)))
+    )
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    told = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(told) == record.trials_completed == len(record.history)
+    task = get_task("wine")
+    for trial, entry in zip(told, record.history, strict=True):
+        assert trial.values == pytest.approx([entry["val_accuracy"], size(entry["params"], task)])
+    assert record.best_val_accuracy == max(h["val_accuracy"] for h in record.history)
+    assert record.pareto and all(p["params"] > 0 for p in record.pareto)

@@ -27,9 +27,13 @@ SamplerFactory = Callable[[SamplerSeeds, Profile], Any]  # -> optuna.samplers.Ba
 
 
 def optuna_spec(
-    name: str, sampler: SamplerFactory, settings: Callable[[Profile], str] | None = None
+    name: str,
+    sampler: SamplerFactory,
+    settings: Callable[[Profile], str] | None = None,
+    multi_objective: bool = False,
 ) -> TunerSpec:
-    """A full-fidelity tuner (max_trials x epochs) whose trials `sampler` decides."""
+    """A full-fidelity tuner (max_trials x epochs) whose trials `sampler` decides; with
+    `multi_objective`, on the validation score and the model's size (hpo.pareto)."""
 
     def make_oracle(ctx: TunerContext) -> Any:
         from hpo.tuners._optuna_oracle import OptunaOracle
@@ -40,6 +44,7 @@ def optuna_spec(
             sampler=sampler,
             profile=ctx.profile,
             seed=ctx.seed,
+            sizes_for=ctx.task if multi_objective else None,
         )
 
     return TunerSpec(name=name, make_oracle=make_oracle, settings=settings)

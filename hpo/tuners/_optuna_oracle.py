@@ -7,6 +7,11 @@ file, so a killed search resumes with the sampler's stored state (CMA-ES's
 optimiser, the QMC sequence's position). What Optuna keeps in memory only (its
 random generator) is rebuilt for every trial from the cell seed and the trial's
 index, so a resumed search asks exactly what the uninterrupted one asked.
+
+A multi-objective study (`sizes_for`, a task) is told two values per trial:
+the oracle's score and the model's size on hpo.pareto's [0, 1] log scale, the
+pair its Pareto set and hypervolume are scored on. Keras Tuner's own objective
+stays the score alone, so the cell's best model is still the best-scoring one.
 """
 
 from __future__ import annotations
@@ -115,8 +120,10 @@ class OptunaOracle(kt.Oracle):
         profile: Profile,
         seed: int,
         space: SearchSpace = SPACE,
+        sizes_for: str | None = None,
     ) -> None:
         super().__init__(objective=objective, max_trials=max_trials, seed=seed)
+        self._sizes_for = sizes_for
         self._make_sampler = sampler
         self._profile = profile
         self._space = space
@@ -165,11 +172,11 @@ class OptunaOracle(kt.Oracle):
             path = self._journal()
             _repair_journal(path)
             storage = JournalStorage(JournalFileBackend(str(path)))
+            directions = [direction(self.objective)]
+            if self._sizes_for is not None:
+                directions.append(optuna.study.StudyDirection.MINIMIZE)
             self._study = optuna.create_study(
-                storage=storage,
-                study_name=STUDY,
-                direction=direction(self.objective),
-                load_if_exists=True,
+                storage=storage, study_name=STUDY, directions=directions, load_if_exists=True
             )
         return self._study
 
@@ -189,7 +196,15 @@ class OptunaOracle(kt.Oracle):
         number = self.start_order.index(trial.trial_id)
         score = trial.score
         if trial.status == kt.engine.trial.TrialStatus.COMPLETED and np.isfinite(score or np.nan):
-            study.tell(number, float(score), skip_if_finished=True)
+            values = [float(score)]
+            if self._sizes_for is not None:
+                from hpo.pareto import size
+                from hpo.space import param_count
+                from hpo.tasks import get_task
+
+                task = get_task(self._sizes_for)
+                values.append(size(param_count(trial.hyperparameters.values, task), task))
+            study.tell(number, values, skip_if_finished=True)
         else:
             study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 

@@ -31,6 +31,8 @@ BUILTIN = {  # name -> module holding its SPEC
     "gp": "hpo.tuners.gp",
     "bohb": "hpo.tuners.bohb",
     "hyperband-bayesian": "hpo.tuners.hyperband_bayesian",
+    "nsga2": "hpo.tuners.nsga2",
+    "motpe": "hpo.tuners.motpe",
 }
 
 
@@ -49,6 +51,7 @@ class TunerContext:
     seed: int  # the oracle's seed: derived from the cell seed, never 0 (see oracle_seed)
     profile: Profile
     objective: str  # the metric the oracle optimises, e.g. "val_accuracy"
+    task: str = "breast_cancer"  # for an oracle that needs the model's size (hpo.space)
 
     @property
     def max_trials(self) -> int:

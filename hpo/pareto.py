@@ -1,0 +1,98 @@
+"""Accuracy against size: Pareto sets of trials and their hypervolume.
+
+Both objectives are put on [0, 1], lower is better, so one fixed reference
+point serves every task and tuner:
+
+- error: 1 - validation accuracy, or for a loss objective (regression) the
+  validation loss itself (mean squared error on standardised targets, about
+  1 - R²), capped at 1 -- a model no better than predicting the mean;
+- size: log10 of the model's parameters, placed between the smallest and the
+  largest model of the search space for the task (`hpo.space.param_range`).
+
+The reference point is (1, 1): the worst error and the largest model. The
+hypervolume is Optuna's exact computation (`optuna._hypervolume`, WFG): the
+share of the unit square that the set dominates, so a perfect front scores 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from hpo.tasks import Task
+
+REFERENCE_POINT = (1.0, 1.0)
+
+
+def error(score: float, task: Task) -> float:
+    """The task's validation objective as an error in [0, 1] (lower is better)."""
+    value = score if task.minimise else 1.0 - score
+    return float(min(max(value, 0.0), 1.0))
+
+
+def size(params: int, task: Task) -> float:
+    """A model's parameter count on [0, 1]: log scale, the space's smallest to largest."""
+    from hpo.space import param_range
+
+    low, high = param_range(task)
+    return float((math.log10(params) - math.log10(low)) / (math.log10(high) - math.log10(low)))
+
+
+def front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the non-dominated points (both coordinates minimised), in input order.
+
+    Of points that are equal, only the first is kept. Written here because
+    Optuna's own is private and works on trials, not points; it is a few lines.
+    """
+    keep = []
+    for i, (a, b) in enumerate(points):
+        dominated = any(
+            (c <= a and d <= b and (c < a or d < b)) or ((c, d) == (a, b) and j < i)
+            for j, (c, d) in enumerate(points)
+        )
+        if not dominated:
+            keep.append(i)
+    return keep
+
+
+def hypervolume(points: Iterable[tuple[float, float]]) -> float:
+    """The area dominated by `points` (on [0, 1]², minimised) up to `REFERENCE_POINT`."""
+    from optuna._hypervolume import compute_hypervolume
+
+    inside = [p for p in points if p[0] < REFERENCE_POINT[0] and p[1] < REFERENCE_POINT[1]]
+    if not inside:
+        return 0.0
+    return float(compute_hypervolume(np.asarray(inside, float), np.asarray(REFERENCE_POINT)))
+
+
+def trial_points(history: Sequence[dict[str, Any]], task: Task) -> list[tuple[int, float, float]]:
+    """(position in history, error, size) of every completed trial that has a size."""
+    from hpo.results import trial_score
+
+    out = []
+    for i, h in enumerate(history):
+        score = trial_score(h)
+        if h.get("status", "COMPLETED") == "COMPLETED" and score is not None and h.get("params"):
+            out.append((i, error(score, task), size(h["params"], task)))
+    return out
+
+
+def pareto_set(history: Sequence[dict[str, Any]], task: Task) -> list[int]:
+    """Positions in `history` of the trials on the accuracy-versus-size front."""
+    points = trial_points(history, task)
+    return [points[k][0] for k in front([(e, s) for _, e, s in points])]
+
+
+def hypervolume_curve(history: Sequence[dict[str, Any]], task: Task) -> list[float | None]:
+    """The hypervolume of the trials so far, after each trial of `history` (None before any)."""
+    points = {i: (e, s) for i, e, s in trial_points(history, task)}
+    out: list[float | None] = []
+    seen: list[tuple[float, float]] = []
+    for i in range(len(history)):
+        if i in points:
+            seen.append(points[i])
+        out.append(hypervolume([seen[k] for k in front(seen)]) if seen else None)
+    return out

@@ -1,0 +1,68 @@
+"""Pareto sets and hypervolume: hand-computed answers on fixed points."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hpo.pareto import error, front, hypervolume, hypervolume_curve, pareto_set, size
+from hpo.space import param_range
+from hpo.tasks import get_task
+
+BC = get_task("breast_cancer")
+DIABETES = get_task("diabetes")
+
+
+def test_hypervolume_of_a_fixed_set_is_the_hand_computed_area():
+    # Rectangles up to (1, 1), swept along x: 0.2 x 0.4 + 0.3 x 0.7 + 0.3 x 0.9 = 0.56.
+    points = [(0.2, 0.6), (0.4, 0.3), (0.7, 0.1)]
+    assert hypervolume(points) == pytest.approx(0.56, abs=1e-12)
+    # A dominated point, a duplicate and a point beyond the reference add nothing.
+    assert hypervolume([*points, (0.5, 0.5), (0.4, 0.3), (1.2, 0.0)]) == pytest.approx(0.56)
+    assert hypervolume([]) == 0.0
+    assert hypervolume([(0.0, 0.0)]) == pytest.approx(1.0)
+
+
+def test_front_keeps_the_non_dominated_points_and_the_first_of_equals():
+    points = [(0.3, 0.3), (0.2, 0.6), (0.3, 0.3), (0.4, 0.4), (0.7, 0.1), (0.2, 0.7)]
+    assert front(points) == [0, 1, 4]
+
+
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=12))
+def test_the_front_alone_has_the_hypervolume_of_all_points(points):
+    kept = front(points)
+    assert kept
+    assert hypervolume([points[i] for i in kept]) == pytest.approx(hypervolume(points), abs=1e-12)
+    for i in kept:  # nothing kept is dominated
+        a, b = points[i]
+        assert not any(c <= a and d <= b and (c, d) != (a, b) for c, d in points)
+
+
+def test_objectives_map_onto_the_unit_square():
+    low, high = param_range(BC)
+    assert size(low, BC) == 0.0 and size(high, BC) == pytest.approx(1.0)
+    assert error(0.97, BC) == pytest.approx(0.03)
+    assert error(0.4, DIABETES) == pytest.approx(0.4)  # a loss objective is its own error
+    assert error(3.0, DIABETES) == 1.0  # worse than predicting the mean: capped
+
+
+def _trial(score, params, status="COMPLETED", epochs=3):
+    return {"status": status, "val_accuracy": score, "params": params, "epochs": epochs}
+
+
+def test_pareto_set_and_curve_of_a_history():
+    low, high = param_range(BC)
+    history = [
+        _trial(0.90, high),
+        _trial(0.95, high),  # dominates the first
+        _trial(None, low, status="FAILED"),
+        _trial(0.80, low),  # smallest: on the front
+        _trial(0.95, high),  # equal to trial 1: not kept twice
+    ]
+    assert pareto_set(history, BC) == [1, 3]
+    curve = hypervolume_curve(history, BC)
+    assert curve[0] == pytest.approx(0.0, abs=1e-12)  # the largest model: no width
+    assert curve[2] == curve[1]  # a failed trial changes nothing
+    assert curve[3] == pytest.approx(0.8 * 1.0)  # error 0.2 at size 0: (1 - 0.2) x 1
+    assert curve == sorted(curve)  # never falls
