@@ -40,7 +40,7 @@ def test_engines_agree(
     pytestconfig,
     request,
 ):
-    seeds = selection(pytestconfig)[1]
+    seeds = selection(pytestconfig).seeds
     if len(seeds) < MIN_SEEDS:
         pytest.fail(f"needs at least {MIN_SEEDS} seeds (--hpo-seeds), got {len(seeds)}")
     rows: dict[str, list[int]] = {engine: [] for engine in ENGINES}

@@ -1,6 +1,7 @@
-"""One real search per tuner x seed, timed by pytest-benchmark.
+"""One real search per task x tuner x seed, timed by pytest-benchmark.
 
 pytest benchmarks --hpo-profile smoke --hpo-seeds 0-2 --hpo-tuners hyperband,random
+pytest benchmarks --hpo-tasks wine,diabetes --hpo-profile quick --hpo-seeds 0-4
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hpo.tuners import get_tuner, planned_budget
 
 def test_search(
     benchmark,
+    hpo_task,
     hpo_tuner,
     hpo_seed,
     hpo_profile,
@@ -31,7 +33,7 @@ def test_search(
     request,
     pytestconfig,
 ):
-    cell = Cell.of(hpo_tuner, hpo_seed, hpo_profile, engine=hpo_engine)
+    cell = Cell.of(hpo_tuner, hpo_seed, hpo_profile, hpo_task, hpo_engine)
     budget = planned_budget(cell.tuner, get_profile(cell.profile))
     benchmark.group = f"search ({hpo_profile})"
 
@@ -65,6 +67,7 @@ def test_search(
             "tuner": cell.tuner,
             "seed": cell.seed,
             "profile": cell.profile,
+            "task": cell.task,
             "reason": how,
         }
         hpo_stopped.append(benchmark.extra_info["stopped"])
@@ -74,8 +77,10 @@ def test_search(
         tuner=cell.tuner,
         seed=cell.seed,
         profile=cell.profile,
+        task=cell.task,
         best_val_accuracy=result.best_val_accuracy,
         test_accuracy=result.test_accuracy,
+        test_r2=result.test_r2,
         test_loss=result.test_loss,
         epochs_trained=result.epochs_trained,
         trials_completed=result.trials_completed,
@@ -90,7 +95,8 @@ def test_search(
     request.node.user_properties.append(
         (
             "hpo_cell_line",
-            f"{cell.label}: test acc {result.test_accuracy:.4f}, {result.trials_completed} trials,"
+            f"{cell.label}: test {'R²' if result.test_accuracy is None else 'acc'}"
+            f" {result.test_score:.4f}, {result.trials_completed} trials,"
             f" {result.epochs_trained} epochs, {result.wall_time_s:.0f} s,"
             f" peak {result.peak_rss_mb:.0f} MiB" + ("" if how == Outcome.RAN else f" ({how})"),
         )

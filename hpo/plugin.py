@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -35,7 +35,7 @@ from hpo.errors import HpoError
 
 EXIT_BAD_INPUT = 2
 RESULTS_DIR = Path("results")
-PARAMETRIZED = ("hpo_tuner", "hpo_seed")
+PARAMETRIZED = ("hpo_tuner", "hpo_seed", "hpo_task")
 _active = pytest.StashKey[bool]()
 _records = pytest.StashKey[list]()
 _references = pytest.StashKey[list]()
@@ -45,7 +45,18 @@ _threads = pytest.StashKey[int]()
 _calibration = pytest.StashKey[float]()
 _cluster = pytest.StashKey[Any]()
 _provenance = pytest.StashKey[list]()
-_selection = pytest.StashKey[tuple[list[str], list[int], str]]()
+
+
+class Selection(NamedTuple):
+    """What the session's options select: the cells are tuners x seeds x tasks."""
+
+    tuners: list[str]
+    seeds: list[int]
+    profile: str
+    tasks: list[str]
+
+
+_selection = pytest.StashKey[Selection]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,6 +68,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " (default: hyperband,bayesian,random)",
     )
     group.addoption("--hpo-seeds", default="0-9", help="seeds, e.g. 0-9 or 0,3,7 (default: 0-9)")
+    group.addoption(
+        "--hpo-tasks",
+        default="breast_cancer",
+        help="comma-separated tasks: breast_cancer, wine, digits, diabetes, synthetic, or all"
+        " (default: breast_cancer, the seed report's)",
+    )
     group.addoption(
         "--hpo-cluster",
         default=None,
@@ -127,23 +144,25 @@ def _bad_input(message: str) -> None:
     pytest.exit(f"hpo: error: {message}", returncode=EXIT_BAD_INPUT)
 
 
-def selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
-    """Tuners, seeds and profile asked for (checked when the session is configured)."""
+def selection(config: pytest.Config) -> Selection:
+    """Tuners, seeds, profile and tasks asked for (checked when the session is configured)."""
     if _selection not in config.stash:
         config.stash[_selection] = _parse_selection(config)
     return config.stash[_selection]
 
 
-def _parse_selection(config: pytest.Config) -> tuple[list[str], list[int], str]:
+def _parse_selection(config: pytest.Config) -> Selection:
     """Bad values end the session in one line (exit 2), before pytest prints anything."""
     from hpo.profiles import check_engine, get_profile, parse_seeds, parse_tuners
+    from hpo.tasks import parse_tasks
 
     try:
         check_engine(config.getoption("hpo_engine"))
-        return (
+        return Selection(
             parse_tuners(config.getoption("hpo_tuners")),
             parse_seeds(config.getoption("hpo_seeds")),
             get_profile(config.getoption("hpo_profile")).name,
+            parse_tasks(config.getoption("hpo_tasks")),
         )
     except HpoError as e:
         _bad_input(str(e))
@@ -250,7 +269,7 @@ def target_json(config: pytest.Config) -> Path:
     given = config.getoption("benchmark_json", None)
     if given is not None:
         return Path(given)
-    return RESULTS_DIR / f"benchmarks-{selection(config)[2]}.json"
+    return RESULTS_DIR / f"benchmarks-{selection(config).profile}.json"
 
 
 def _part_path(json_path: Path, worker: str) -> Path:
@@ -263,11 +282,13 @@ def _part_path(json_path: Path, worker: str) -> Path:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not any(name in metafunc.fixturenames for name in PARAMETRIZED):
         return
-    tuners, seeds, _ = selection(metafunc.config)
+    chosen = selection(metafunc.config)
+    if "hpo_task" in metafunc.fixturenames:
+        metafunc.parametrize("hpo_task", chosen.tasks)
     if "hpo_tuner" in metafunc.fixturenames:
-        metafunc.parametrize("hpo_tuner", tuners)
+        metafunc.parametrize("hpo_tuner", chosen.tuners)
     if "hpo_seed" in metafunc.fixturenames:
-        metafunc.parametrize("hpo_seed", seeds)
+        metafunc.parametrize("hpo_seed", chosen.seeds)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -304,17 +325,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     cluster = session.config.stash.get(_cluster, None)
     if cluster is None:
         return
-    from hpo.profiles import Cell
+    from hpo.profiles import DEFAULT_TASK, Cell
     from hpo.store import RunOptions
 
-    _, _, profile = selection(session.config)
+    profile = selection(session.config).profile
     engine = session.config.getoption("hpo_engine")
     cells_dir = cells_dir_of(session.config)
     cells = []
     for item in session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "hpo_run_cell" in getattr(item, "fixturenames", ()) and "hpo_tuner" in params:
-            cells.append(Cell.of(params["hpo_tuner"], params["hpo_seed"], profile, engine=engine))
+            cells.append(
+                Cell.of(
+                    params["hpo_tuner"],
+                    params["hpo_seed"],
+                    profile,
+                    params.get("hpo_task", DEFAULT_TASK),
+                    engine,
+                )
+            )
     cells_dir.mkdir(parents=True, exist_ok=True)
     cluster.submit(
         [(c, cells_dir / f"{c.name}.json") for c in dict.fromkeys(cells)],
@@ -384,8 +413,11 @@ class _SessionProgress:
         from hpo.progress import SessionState
 
         self.config = config
-        tuners, seeds, _ = selection(config)
-        self.state = SessionState(cells_total=len(tuners) * len(seeds), started=time.monotonic())
+        chosen = selection(config)
+        self.state = SessionState(
+            cells_total=len(chosen.tuners) * len(chosen.seeds) * len(chosen.tasks),
+            started=time.monotonic(),
+        )
         self.display: Any = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -403,10 +435,12 @@ class _SessionProgress:
 
         # No fd-2 redirect here (hpo.runtime.import_tensorflow_quietly): this thread runs
         # while pytest-xdist starts its workers, which would inherit /dev/null as stderr.
-        tuners, seeds, profile = selection(self.config)
+        chosen = selection(self.config)
         with contextlib.suppress(Exception):  # no total: the line shows cells and time only
-            self.state.epochs_total = len(seeds) * sum(
-                planned_budget(t, get_profile(profile)).epochs for t in tuners
+            self.state.epochs_total = (
+                len(chosen.seeds)
+                * len(chosen.tasks)
+                * sum(planned_budget(t, get_profile(chosen.profile)).epochs for t in chosen.tuners)
             )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -498,7 +532,7 @@ def _this_session(config: pytest.Config, json_path: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def hpo_profile(pytestconfig: pytest.Config) -> str:
-    return selection(pytestconfig)[2]
+    return selection(pytestconfig).profile
 
 
 @pytest.fixture(scope="session")
