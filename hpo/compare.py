@@ -1,8 +1,9 @@
 """The regression gate: does a candidate run find worse models, or search slower, than a baseline?
 
-Per tuner, cells are paired by seed. Accuracy regresses when the mean test
-accuracy drop exceeds a practical threshold (default: one test row) *and* a
-one-sided paired Wilcoxon test says the drop is not noise. Cost regresses when
+Per task and tuner, cells are paired by seed. Accuracy regresses when the mean
+test accuracy drop exceeds a practical threshold (default: one test row; for a
+regression task, test R² and 0.01) *and* a one-sided paired Wilcoxon test says
+the drop is not noise. Cost regresses when
 the time / calibration ratio grows by more than a threshold (default 25 %,
 geometric mean over seeds) *and* the same kind of test agrees. Budgets (trials,
 epochs) are machine-independent and must match exactly.
@@ -17,11 +18,15 @@ import numpy as np
 from scipy import stats as sps
 
 from hpo.errors import HpoError
+from hpo.profiles import DEFAULT_TASK
 from hpo.results import CellResult, Results
 from hpo.stats import correct_rows
 
 ALPHA = 0.05
 DEFAULT_SLOWDOWN = 0.25
+
+
+R2_THRESHOLD = 0.01  # a regression task's practical drop in test R²
 
 
 @dataclass
@@ -36,6 +41,12 @@ class TunerVerdict:
     slowdown_p: float | None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # differences explained by failures
+    task: str = DEFAULT_TASK
+    regression: bool = False  # scores are test R², not accuracies
+
+    @property
+    def label(self) -> str:
+        return self.tuner if self.task == DEFAULT_TASK else f"{self.task}/{self.tuner}"
 
     @property
     def regressed(self) -> bool:
@@ -54,8 +65,8 @@ def min_seeds(alpha: float = ALPHA) -> int:
     return math.ceil(math.log2(1 / alpha))
 
 
-def _by_key(results: Results) -> dict[tuple[str, int], CellResult]:
-    return {(c.tuner, c.seed): c for c in results.cells}
+def _by_key(results: Results) -> dict[tuple[str, str, int], CellResult]:
+    return {(c.task, c.tuner, c.seed): c for c in results.cells}
 
 
 def _profile(results: Results, name: str) -> str:
@@ -80,44 +91,60 @@ def compare(
             "budgets differ, so they cannot be compared"
         )
     base, cand = _by_key(baseline), _by_key(candidate)
-    tuners = [t for t in dict.fromkeys(c.tuner for c in candidate.cells) if any(
-        k[0] == t for k in base)]  # fmt: skip
-    if not tuners:
-        raise HpoError("no tuner appears in both baseline and candidate")
+    pairs = [
+        (task, t)
+        for task, t in dict.fromkeys((c.task, c.tuner) for c in candidate.cells)
+        if any(k[:2] == (task, t) for k in base)
+    ]
+    if not pairs:
+        raise HpoError("no tuner appears in both baseline and candidate on the same task")
     verdicts = []
-    for tuner in tuners:
-        seeds = sorted({s for t, s in cand if t == tuner} & {s for t, s in base if t == tuner})
+    for task, tuner in pairs:
+        name = tuner if task == DEFAULT_TASK else f"{task}/{tuner}"
+        seeds = sorted(
+            {s for k, t, s in cand if (k, t) == (task, tuner)}
+            & {s for k, t, s in base if (k, t) == (task, tuner)}
+        )
         if not seeds:
-            raise HpoError(f"{tuner}: candidate seeds do not overlap the baseline's")
+            raise HpoError(f"{name}: candidate seeds do not overlap the baseline's")
         if len(seeds) < min_seeds(alpha):
             raise HpoError(
-                f"{tuner}: only {len(seeds)} paired seed(s); a one-sided paired test needs"
+                f"{name}: only {len(seeds)} paired seed(s); a one-sided paired test needs"
                 f" at least {min_seeds(alpha)} to reach alpha={alpha}"
             )
-        b = [base[tuner, s] for s in seeds]
-        c = [cand[tuner, s] for s in seeds]
+        b = [base[task, tuner, s] for s in seeds]
+        c = [cand[task, tuner, s] for s in seeds]
         if not all(x.calibration_s for x in b + c):
-            raise HpoError(f"{tuner}: a cell has no calibration figure, so cost cannot be judged")
+            raise HpoError(f"{name}: a cell has no calibration figure, so cost cannot be judged")
         n_test = b[0].n_test
-        threshold = 1 / n_test if accuracy_threshold is None else accuracy_threshold
-        # Correct test rows, not float accuracies: equal counts are exact ties.
-        drop_rows = correct_rows([x.test_accuracy for x in b], n_test) - correct_rows(
-            [y.test_accuracy for y in c], n_test
-        )
+        regression = b[0].test_accuracy is None
+        if regression:  # R² as it is; the threshold is in R²
+            threshold = R2_THRESHOLD if accuracy_threshold is None else accuracy_threshold
+            drop = np.array([x.test_score for x in b]) - np.array([y.test_score for y in c])
+        else:
+            threshold = 1 / n_test if accuracy_threshold is None else accuracy_threshold
+            # Correct test rows, not float accuracies: equal counts are exact ties.
+            drop = (
+                correct_rows([x.test_score for x in b], n_test)
+                - correct_rows([y.test_score for y in c], n_test)
+            ) / n_test
         v = TunerVerdict(
             tuner=tuner,
             seeds=seeds,
             baseline=_figures(b),
             candidate=_figures(c),
-            accuracy_drop=float(drop_rows.mean() / n_test),
-            accuracy_p=_one_sided_p(drop_rows),
+            accuracy_drop=float(drop.mean()),
+            accuracy_p=_one_sided_p(drop),
             slowdown=None,
             slowdown_p=None,
+            task=task,
+            regression=regression,
         )
         if v.accuracy_drop > threshold and v.accuracy_p < alpha:
+            what, fmt = ("test R²", "{:.3f}") if regression else ("test accuracy", "{:.2%}")
             v.problems.append(
-                f"test accuracy fell by {v.accuracy_drop:.2%} on average"
-                f" (> {threshold:.2%}; one-sided Wilcoxon p={v.accuracy_p:.3f})"
+                f"{what} fell by {fmt.format(v.accuracy_drop)} on average"
+                f" (> {fmt.format(threshold)}; one-sided Wilcoxon p={v.accuracy_p:.3f})"
             )
         for x, y in zip(b, c, strict=True):
             problem = _budget_problem(x, y)
@@ -170,7 +197,7 @@ def _normalised(cell: CellResult) -> float:
 
 def _figures(cells: list[CellResult]) -> dict[str, float]:
     return {
-        "test_accuracy": float(np.mean([c.test_accuracy for c in cells])),
+        "test_accuracy": float(np.mean([c.test_score for c in cells])),  # or R²
         "wall_time_s": float(np.mean([c.wall_time_s for c in cells])),
         "normalised_time": float(np.mean([_normalised(c) for c in cells])),
         "epochs_trained": float(np.mean([c.epochs_trained for c in cells])),
@@ -178,21 +205,33 @@ def _figures(cells: list[CellResult]) -> dict[str, float]:
     }
 
 
+def _score(value: float, regression: bool, signed: bool = False) -> str:
+    return (
+        f"{value:{'+' if signed else ''}.3f}"
+        if regression
+        else f"{value:{'+' if signed else ''}.2%}"
+    )
+
+
 def render(verdicts: list[TunerVerdict]) -> str:
     """Baseline and candidate side by side, and a verdict per tuner."""
+    w = max([10, *(len(v.label) for v in verdicts)])
     lines = [
-        f"{'tuner':<10} {'seeds':>5} {'test acc':>17} {'norm. time':>15} {'epochs':>13}  verdict",
+        f"{'tuner':<{w}} {'seeds':>5} {'test acc (R²)':>17} {'norm. time':>15} {'epochs':>13}"
+        "  verdict",
     ]
     for v in verdicts:
         b, c = v.baseline, v.candidate
+        before, after = (_score(x["test_accuracy"], v.regression) for x in (b, c))
         lines.append(
-            f"{v.tuner:<10} {len(v.seeds):>5} {b['test_accuracy']:>8.2%}→{c['test_accuracy']:<8.2%}"
+            f"{v.label:<{w}} {len(v.seeds):>5} {before:>8}→{after:<8}"
             f" {b['normalised_time']:>7.2f}→{c['normalised_time']:<7.2f}"
             f" {b['epochs_trained']:>6.0f}→{c['epochs_trained']:<6.0f}"
             f"  {'REGRESSION' if v.regressed else 'ok'}"
         )
         detail = (
-            f"    accuracy drop {v.accuracy_drop:+.2%} (p={v.accuracy_p:.3f}),"
+            f"    {'R²' if v.regression else 'accuracy'} drop"
+            f" {_score(v.accuracy_drop, v.regression, signed=True)} (p={v.accuracy_p:.3f}),"
             f" slowdown {v.slowdown:+.0%} (p={v.slowdown_p:.3f})"
         )
         lines.append(detail)

@@ -13,30 +13,36 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import HpoError
-from hpo.results import CellResult, Results, write_json, write_text
+from hpo.results import CellResult, Results, trial_score, write_json, write_text
 from hpo.summary import METRICS, MIN_SEEDS_FOR_CD, counts, summarize
 
 # ---------------------------------------------------------------- text
 
 
 def tuner_table(records: Sequence[CellResult]) -> str:
-    """One row per tuner: seeds, mean best val acc, mean test acc, mean time, mean epochs."""
+    """One row per task and tuner: seeds, mean test score (accuracy, or R² for regression),
+    mean hypervolume, mean time, mean epochs and trials."""
+    from hpo.suite import cell_hypervolume
+
     w = max([10, *(len(r.tuner) for r in records)])  # MODULE:ATTR names are long
+    tw = max(len(r.task) for r in records)
     header = (
-        f"{'tuner':<{w}} {'profile':<7} {'seeds':>5} {'best val acc':>12} {'test acc':>9}"
-        f" {'time s':>8} {'epochs':>7} {'trials':>7}"
+        f"{'task':<{tw}} {'tuner':<{w}} {'profile':<7} {'seeds':>5} {'test score':>10}"
+        f" {'hypervol':>8} {'time s':>8} {'epochs':>7} {'trials':>7}"
     )
     lines = [header, "-" * len(header)]
-    for tuner in dict.fromkeys(r.tuner for r in records):
-        rows = [r for r in records if r.tuner == tuner]
+    for task, tuner in dict.fromkeys((r.task, r.tuner) for r in records):
+        rows = [r for r in records if r.tuner == tuner and r.task == task]
         profiles = ",".join(sorted({r.profile for r in rows}))
 
         def mean(attr: str, rows: Sequence[CellResult] = rows) -> float:
             return float(np.mean([getattr(r, attr) for r in rows]))
 
+        hv = float(np.mean([cell_hypervolume(r) for r in rows]))
+        kind = "R²" if rows[0].test_accuracy is None else "acc"
         lines.append(
-            f"{tuner:<{w}} {profiles:<7} {len(rows):>5} {mean('best_val_accuracy'):>12.4f}"
-            f" {mean('test_accuracy'):>9.4f} {mean('wall_time_s'):>8.1f}"
+            f"{task:<{tw}} {tuner:<{w}} {profiles:<7} {len(rows):>5}"
+            f" {kind:>3} {mean('test_score'):>6.4f} {hv:>8.4f} {mean('wall_time_s'):>8.1f}"
             f" {mean('epochs_trained'):>7.1f} {mean('trials_completed'):>7.1f}"
         )
     return "\n".join(lines)
@@ -45,7 +51,7 @@ def tuner_table(records: Sequence[CellResult]) -> str:
 def _fmt(metric: str, d: dict[str, float]) -> str:
     if metric.endswith("accuracy"):
         f = "{:.2%}"
-    elif metric == "test_loss":
+    elif metric in ("test_loss", "test_r2", "hypervolume"):
         f = "{:.3f}"
     else:
         f = "{:.0f}" if metric != "wall_time_s" else "{:.1f}"
@@ -62,7 +68,10 @@ def _fmt(metric: str, d: dict[str, float]) -> str:
 
 
 def main_table(summary: dict[str, Any]) -> str:
-    """The seed report's table, measured: mean [95 % CI] (median), and the claims beside it."""
+    """The seed report's table, measured: mean [95 % CI] (median), and the claims beside it
+    (for a suite of tasks: each task's test score and hypervolume per tuner)."""
+    if summary.get("kind") == "suite":
+        return "\n\n".join(_task_table(s) for s in summary["per_task"].values())
     head = "| tuner | " + " | ".join(label for _, label, _, _ in METRICS) + " |"
     lines = [head, "|" + "---|" * (len(METRICS) + 1)]
     for t in summary["tuners"]:
@@ -185,6 +194,8 @@ def _provenance_text(p: dict[str, Any]) -> list[str]:
 
 
 def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
+    if summary.get("kind") == "suite":
+        return render_suite_markdown(summary, figures)
     n, n_val, n_test = summary["n_seeds"], summary["n_val"], summary["n_test"]
     out = [
         f"# Tuner comparison: profile `{summary['profile']}`, {n} seeds",
@@ -248,6 +259,7 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
             summary["recommendation"]["text"],
             "",
         ]
+    out += ["## Accuracy against size", "", *_hypervolume_text(summary["hypervolume"]), ""]
     out += ["## Failures and dropped seeds", "", *_failures_text(summary), ""]
     out += ["## Anytime performance", ""]
     for axis, data in summary["anytime"].items():
@@ -304,11 +316,164 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+PARETO_TEXT = (
+    "Each trial is a point (validation error, model size): error is 1 − validation accuracy"
+    " (for regression, the validation loss: mean squared error on standardised targets), capped"
+    " at 1; size is log10 of the model's parameters placed between the smallest (0) and largest"
+    " (1) model of the search space. The hypervolume is the share of the unit square that a"
+    " cell's trials dominate, up to the fixed reference point (1, 1) (Optuna's exact"
+    " computation); 1 would be a perfect model of the smallest size. Single-objective tuners"
+    " are scored the same way, so the table shows what multi-objective search buys."
+)
+
+
+def _hypervolume_text(hv: dict[str, Any]) -> list[str]:
+    per = hv["per_tuner"]
+    lines = [
+        PARETO_TEXT,
+        "",
+        "| tuner | hypervolume | average rank |",
+        "|---|---|---|",
+    ]
+    ranks = (hv.get("friedman") or {}).get("average_ranks", {})
+    for t, d in per.items():
+        rank = f"{ranks[t]:.2f}" if t in ranks else "—"
+        lines.append(f"| {t} | {_fmt('hypervolume', d)} | {rank} |")
+    lines += ["", "Paired Wilcoxon on hypervolume by seed, Holm-corrected across pairs:", ""]
+    lines += [
+        f"- {p['a']} − {p['b']}: {p['mean_difference']:+.4f}, p_adj {p['p_adjusted']:.3f}"
+        f", A12 {p['effect_size']:.2f}{' **significant**' if p['significant'] else ''}"
+        for p in hv["pairs"]
+    ]
+    f = hv.get("friedman")
+    if f:
+        lines += ["", f"Friedman test on hypervolume: p = {f['p_value']:.3f}."]
+    return lines
+
+
+def _task_table(s: dict[str, Any]) -> str:
+    score = s["score"]
+    metric = "test_r2" if score == "R²" else "test_accuracy"
+    lines = [
+        f"**{s['task']}** ({s['n_seeds']} seeds; {s['n_train']} train / {s['n_val']} validation"
+        f" / {s['n_test']} test rows; objective {s['objective']})",
+        "",
+        f"| tuner | test {score} | hypervolume | time (s) | epochs | Pareto set size |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in s["tuners"]:
+        d = s["per_tuner"][t]
+        lines.append(
+            f"| {t} | {_fmt(metric, d['test_score'])}"
+            f" | {_fmt('hypervolume', s['hypervolume']['per_tuner'][t])}"
+            f" | {_fmt('wall_time_s', d['wall_time_s'])} | {_fmt('epochs', d['epochs_trained'])}"
+            f" | {d['pareto_size']['mean']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def render_suite_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
+    """report.md for results over several tasks (or a regression task)."""
+    across = summary["across_tasks"]
+    out = [
+        f"# Tuner comparison over {len(summary['tasks'])} task(s): profile"
+        f" `{summary['profile']}`",
+        "",
+        f"Tasks: {', '.join(summary['tasks'])}. Tuners: {', '.join(summary['tuners'])}."
+        f" Trials trained by the {' and '.join(summary['engines'])} engine. Every figure below"
+        " comes from these runs.",
+        "",
+        "## Verdict",
+        "",
+        summary["verdict"]["text"].replace(". ", ".\n\n", 1) if across else
+        summary["verdict"]["text"],
+        "",
+    ]  # fmt: skip
+    if across:
+        out += ["## Across tasks", ""]
+        f = across["friedman"]
+        out.append(
+            f"Every (task, seed) is a block: {across['blocks']} blocks. Tuners are ranked within"
+            " each block on the test score (correct test rows, or R²; 1 = best, ties share"
+            " ranks)."
+        )
+        out += ["", "| tuner | average rank | " + " | ".join(across["tasks"]) + " |"]
+        out.append("|---|---|" + "---|" * len(across["tasks"]))
+        ranks = across["average_ranks"] or {}
+        for t in sorted(across["tuners"], key=lambda t: ranks.get(t, 0)):
+            per = " | ".join(f"{across['per_task_ranks'][k][t]:.2f}" for k in across["tasks"])
+            out.append(f"| {t} | {ranks.get(t, float('nan')):.2f} | {per} |")
+        out.append("")
+        if f:
+            cd = (
+                f" The Nemenyi critical difference is {f['critical_difference']:.2f}: tuners"
+                " whose average ranks differ by less are not told apart (the diagram joins them)."
+                if f["critical_difference"] is not None
+                else ""
+            )
+            out += [f"Friedman test over the blocks: p = {f['p_value']:.3g}.{cd}", ""]
+        out += [
+            "Wins / ties / losses over tasks (row against column): a win is a task where the"
+            " row's tuner has the higher test score by that task's paired Wilcoxon test,"
+            " Holm-corrected across the task's pairs; a tie is a task where the test does not"
+            " separate them.",
+            "",
+            "| | " + " | ".join(across["tuners"]) + " |",
+            "|---|" + "---|" * len(across["tuners"]),
+        ]
+        for a in across["tuners"]:
+            row = [
+                "—" if a == b else "/".join(map(str, across["wins_ties_losses"][a][b]))
+                for b in across["tuners"]
+            ]
+            out.append(f"| {a} | " + " | ".join(row) + " |")
+        out.append("")
+    for name, s in summary["per_task"].items():
+        out += [f"## Task {name}", "", _task_table(s), ""]
+        unit = "correct test rows" if s["score"] != "R²" else "test R²"
+        out.append(
+            f"Paired Wilcoxon on {unit} by seed, Holm-corrected across the task's pairs"
+            f" (smallest possible p_adj with {s['n_seeds']} seeds: {s['min_p_adjusted']:.3f}):"
+        )
+        out.append("")
+        for p in s["pairs"]:
+            diff = (
+                f"{p['mean_difference_rows']:+.2f} rows" if "mean_difference_rows" in p
+                else f"{p['mean_difference']:+.4f}"
+            )  # fmt: skip
+            out.append(
+                f"- {p['a']} − {p['b']}: {diff}, p_adj {p['p_adjusted']:.3f}, A12"
+                f" {p['effect_size']:.2f}{' **significant**' if p['significant'] else ''}"
+            )
+        fr = s["friedman"]
+        if fr:
+            ranks_text = ", ".join(f"{t} {r:.2f}" for t, r in fr["average_ranks"].items())
+            out += ["", f"Friedman p = {fr['p_value']:.3f}; average ranks: {ranks_text}."]
+        if s["dropped_seeds"]:
+            out += ["", f"Seeds not run by every tuner, left out: {s['dropped_seeds']}."]
+        out += ["", "### Accuracy against size", "", *_hypervolume_text(s["hypervolume"]), ""]
+    if summary["stopped"]:
+        out += ["## Stopped cells", ""]
+        out += [f"- {x['tuner']} seed {x['seed']} {x.get('task', '')}: {x['reason']}"
+                for x in summary["stopped"]]  # fmt: skip
+        out.append("")
+    out += [
+        "## Figures and files",
+        "",
+        "`cells.csv` (one row per cell) and `trials.csv` (one row per trial) hold the"
+        " evidence behind every number here; `summary.json` holds the numbers.",
+        "",
+    ]
+    out += [f"![{name}]({path})" for name, path in figures.items()]
+    return "\n".join(out) + "\n"
+
+
 # ---------------------------------------------------------------- evidence
 
 
 CELL_COLUMNS = [
-    "tuner", "seed", "profile", "engine", "test_accuracy", "test_correct", "n_test", "test_loss",
+    "task", "tuner", "seed", "profile", "engine", "test_accuracy", "test_correct", "test_r2",
+    "hypervolume", "pareto_size", "n_test", "test_loss",
     "best_val_accuracy", "best_val_loss", "wall_time_s", "calibration_s", "calibrated_time",
     "epochs_trained", "trials_completed", "trials_failed", "peak_rss_mb", "workers", "resumes",
 ]  # fmt: skip
@@ -316,10 +481,16 @@ CELL_COLUMNS = [
 
 def cell_rows(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
     """One row per cell for cells.csv."""
+    from hpo.suite import cell_hypervolume
+
     return [
         {
             **{k: getattr(c, k) for k in CELL_COLUMNS if hasattr(c, k)},
-            "test_correct": int(counts("test_accuracy", [c.test_accuracy], c.n_test)[0]),
+            "test_correct": None
+            if c.test_accuracy is None
+            else int(counts("test_accuracy", [c.test_accuracy], c.n_test)[0]),
+            "hypervolume": cell_hypervolume(c),
+            "pareto_size": None if c.pareto is None else len(c.pareto),
             "calibrated_time": c.wall_time_s / c.calibration_s if c.calibration_s else None,
         }
         for c in cells
@@ -334,19 +505,23 @@ def trial_rows(cells: Sequence[CellResult]) -> tuple[list[str], list[dict[str, A
         for h in c.history:
             rows.append(
                 {
+                    "task": c.task,
                     "tuner": c.tuner,
                     "seed": c.seed,
                     "trial_id": h.get("trial_id"),
                     "status": h.get("status"),
                     **{n: h.get("hyperparameters", {}).get(n) for n in names},
                     "val_accuracy": h["val_accuracy"],
+                    "score": trial_score(h),
+                    "params": h.get("params"),
                     "epochs": h["epochs"],
                     "elapsed_s": h["elapsed_s"],
                     "error": h.get("error"),
                 }
             )
-    base = ["tuner", "seed", "trial_id", "status"]
-    return [*base, *names, "val_accuracy", "epochs", "elapsed_s", "error"], rows
+    base = ["task", "tuner", "seed", "trial_id", "status"]
+    tail = ["val_accuracy", "score", "params", "epochs", "elapsed_s", "error"]
+    return [*base, *names, *tail], rows
 
 
 def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
@@ -360,11 +535,129 @@ def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------- figures
 
 
+def plot_pareto(
+    summary: dict[str, Any], results: Results, out: Path, colours: dict[str, str]
+) -> dict[str, str]:
+    """pareto.png: per task, each tuner's fronts (its first paired seed bold, the others
+    faint); hypervolume.png: the hypervolume so far against epochs (median, IQR)."""
+    import matplotlib.pyplot as plt
+
+    from hpo.pareto import pareto_set, trial_points
+    from hpo.tasks import get_task
+
+    per_task = summary["per_task"] if summary.get("kind") == "suite" else {
+        summary["task"]: {**summary, "hypervolume": summary["hypervolume"]}
+    }  # fmt: skip
+    n = len(per_task)
+    figs = {}
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
+    for ax, (name, s) in zip(axes[0], per_task.items(), strict=True):
+        task = get_task(name)
+        for t in s["tuners"]:
+            for k, seed in enumerate(s["seeds"]):
+                cell = next(
+                    c for c in results.cells if (c.task, c.tuner, c.seed) == (name, t, seed)
+                )
+                front = sorted(
+                    (cell.history[i]["params"], e)
+                    for i, e, _ in trial_points(cell.history, task)
+                    if i in set(pareto_set(cell.history, task))
+                )
+                if not front:
+                    continue
+                xs, ys = zip(*front, strict=True)
+                bold = k == 0
+                ax.step(xs, ys, where="post", c=colours[t], lw=1.8 if bold else 0.6,
+                        alpha=1.0 if bold else 0.25,
+                        label=f"{t} (seed {seed})" if bold else None)  # fmt: skip
+                if bold:
+                    ax.scatter(xs, ys, c=colours[t], s=16, zorder=3)
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters (log scale)")
+        ax.set_ylabel(
+            "validation error" if not task.regression else "validation loss (capped at 1)"
+        )
+        ax.set_title(f"{name}: accuracy-versus-size fronts", fontsize=9)
+        if ax.get_legend_handles_labels()[0]:  # records older than sizes draw no front
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "pareto.png", dpi=110)
+    plt.close(fig)
+    figs["accuracy-versus-size fronts"] = "pareto.png"
+
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
+    for ax, (name, s) in zip(axes[0], per_task.items(), strict=True):
+        for t, d in s["hypervolume"]["anytime_epochs"].items():
+            grid = np.asarray(d["grid"], dtype=float)
+            ax.step(grid, np.asarray(d["median"], dtype=float), where="post", label=t,
+                    c=colours[t])  # fmt: skip
+            ax.fill_between(grid, np.asarray(d["q25"], dtype=float),
+                            np.asarray(d["q75"], dtype=float), step="post", alpha=0.2,
+                            color=colours[t])  # fmt: skip
+        ax.set_xlabel("cumulative epochs")
+        ax.set_ylabel("hypervolume so far (median, IQR)")
+        ax.set_title(f"{name}: hypervolume against epochs, {s['n_seeds']} seeds", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "hypervolume.png", dpi=110)
+    plt.close(fig)
+    figs["hypervolume against epochs"] = "hypervolume.png"
+    return figs
+
+
+def _cd_figure(
+    friedman: dict[str, Any], alpha: float, colours: dict[str, str], title: str, path: Path
+) -> None:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import scikit_posthocs as sp
+
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * len(friedman["average_ranks"])))
+    drawn = sp.critical_difference_diagram(
+        friedman["average_ranks"],
+        pd.DataFrame(friedman["nemenyi_p"]),
+        cd=friedman["critical_difference"],
+        alpha=alpha,
+        ax=ax,
+        color_palette=colours,
+    )
+    _lift_cd_bar(ax, drawn)
+    ax.set_title(title, fontsize=8, pad=24)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_suite_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    colours = {t: f"C{i}" for i, t in enumerate(summary["tuners"])}
+    figures = {}
+    across = summary["across_tasks"]
+    f = across["friedman"] if across else None
+    if f and f["critical_difference"] is not None:
+        _cd_figure(
+            f,
+            summary["alpha"],
+            colours,
+            f"Average ranks on the test score over {across['blocks']} (task, seed) blocks"
+            f" (1 = best); bars join tuners Nemenyi cannot tell apart;"
+            f" CD {f['critical_difference']:.2f}",
+            out / "critical_difference.png",
+        )
+        figures["critical difference across tasks"] = "critical_difference.png"
+    figures.update(plot_pareto(summary, results, out, colours))
+    return figures
+
+
 def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[str, str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    if summary.get("kind") == "suite":
+        return plot_suite_figures(summary, results, out)
 
     tuners, seeds = summary["tuners"], summary["seeds"]
     by_key = {(c.tuner, c.seed): c for c in results.cells}
@@ -444,7 +737,7 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
         cells = [by_key[t, s] for s in seeds]
         xs = [c.wall_time_s / (c.calibration_s or 1.0) if calibrated else c.wall_time_s
               for c in cells]  # fmt: skip
-        ax.scatter(xs, [c.test_accuracy for c in cells], label=t, c=colours[t], s=18)
+        ax.scatter(xs, [c.test_score for c in cells], label=t, c=colours[t], s=18)
     ax.set_xlabel(
         "search time / calibration fit" if calibrated else "search time (s; no calibration)"
     )
@@ -458,28 +751,16 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
 
     friedman = summary.get("friedman")
     if friedman and friedman["critical_difference"] is not None:
-        import pandas as pd
-        import scikit_posthocs as sp
-
-        fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * len(friedman["average_ranks"])))
-        drawn = sp.critical_difference_diagram(
-            friedman["average_ranks"],
-            pd.DataFrame(friedman["nemenyi_p"]),
-            cd=friedman["critical_difference"],
-            alpha=summary["alpha"],
-            ax=ax,
-            color_palette=colours,
-        )
-        _lift_cd_bar(ax, drawn)
-        ax.set_title(
+        _cd_figure(
+            friedman,
+            summary["alpha"],
+            colours,
             f"Average ranks on test accuracy (1 = best), {len(seeds)} seeds; bars join tuners"
             f" Nemenyi cannot tell apart; CD {friedman['critical_difference']:.2f}",
-            fontsize=8,
-            pad=24,
+            out / "critical_difference.png",
         )
-        fig.savefig(out / "critical_difference.png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
         figures["critical difference"] = "critical_difference.png"
+    figures.update(plot_pareto(summary, results, out, colours))
     return figures
 
 

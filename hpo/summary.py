@@ -21,6 +21,7 @@ from hpo import stats
 from hpo.errors import HpoError
 from hpo.profiles import PROFILES, Profile
 from hpo.results import CellResult, Results
+from hpo.tasks import get_task
 
 METRICS: list[tuple[str, str, bool, str]] = [
     ("best_val_accuracy", "best val acc (biased)", True, "accuracy"),
@@ -258,6 +259,11 @@ def summarize(
     `normalise_to` is the tuner that scores 1 in the bayesmark-style normalised
     score (0 = best seen on each seed), when it is among the results.
     """
+    tasks = list(dict.fromkeys(c.task for c in results.cells))
+    if len(tasks) > 1 or get_task(tasks[0]).regression:
+        from hpo.suite import summarize_suite
+
+        return summarize_suite(results, alpha)
     tuners, seeds, all_seeds, by_key = _paired(results.cells)
     profile = results.cells[0].profile
     n_val = results.cells[0].n_val
@@ -293,6 +299,7 @@ def summarize(
     _seed_estimates(pairs, tables, n_pairs)
 
     summary: dict[str, Any] = {
+        "task": tasks[0],
         "profile": profile,
         "engines": sorted({c.engine for c in results.cells}),
         "tuners": tuners,
@@ -344,6 +351,9 @@ def summarize(
                 f"{normalise_to} found the best test accuracy of all tuners on every seed,"
                 " so there is no gap to normalise by"
             )
+    from hpo.suite import hypervolume_block
+
+    summary["hypervolume"] = hypervolume_block(by_key, tuners, seeds, alpha)
     summary["provenance"] = _provenance(results, results.cells, tuners, profile)
     summary["recommendation"] = _recommendation(tables["test_accuracy"], n_test, alpha)
     summary["verdict"] = _verdict(summary)
