@@ -38,11 +38,12 @@ def tuner_table(records: Sequence[CellResult]) -> str:
         def mean(attr: str, rows: Sequence[CellResult] = rows) -> float:
             return float(np.mean([getattr(r, attr) for r in rows]))
 
-        hv = float(np.mean([cell_hypervolume(r) for r in rows]))
+        volumes = [cell_hypervolume(r) for r in rows]
+        hv = "—" if None in volumes else f"{np.mean(volumes):.4f}"  # type: ignore[arg-type]
         kind = "R²" if rows[0].test_accuracy is None else "acc"
         lines.append(
             f"{task:<{tw}} {tuner:<{w}} {profiles:<7} {len(rows):>5}"
-            f" {kind:>3} {mean('test_score'):>6.4f} {hv:>8.4f} {mean('wall_time_s'):>8.1f}"
+            f" {kind:>3} {mean('test_score'):>6.4f} {hv:>8} {mean('wall_time_s'):>8.1f}"
             f" {mean('epochs_trained'):>7.1f} {mean('trials_completed'):>7.1f}"
         )
     return "\n".join(lines)
@@ -327,7 +328,12 @@ PARETO_TEXT = (
 )
 
 
-def _hypervolume_text(hv: dict[str, Any]) -> list[str]:
+def _hypervolume_text(hv: dict[str, Any] | None) -> list[str]:
+    if hv is None:
+        return [
+            "Not in these records: they were made before each trial recorded its model's size."
+            " Run the cells again to compare accuracy against size."
+        ]
     per = hv["per_tuner"]
     lines = [
         PARETO_TEXT,
@@ -363,9 +369,10 @@ def _task_table(s: dict[str, Any]) -> str:
     ]
     for t in s["tuners"]:
         d = s["per_tuner"][t]
+        hv = s["hypervolume"]
         lines.append(
             f"| {t} | {_fmt(metric, d['test_score'])}"
-            f" | {_fmt('hypervolume', s['hypervolume']['per_tuner'][t])}"
+            f" | {_fmt('hypervolume', hv['per_tuner'][t]) if hv else '—'}"
             f" | {_fmt('wall_time_s', d['wall_time_s'])} | {_fmt('epochs', d['epochs_trained'])}"
             f" | {d['pareto_size']['mean']:.1f} |"
         )
@@ -646,7 +653,8 @@ def plot_suite_figures(summary: dict[str, Any], results: Results, out: Path) -> 
             out / "critical_difference.png",
         )
         figures["critical difference across tasks"] = "critical_difference.png"
-    figures.update(plot_pareto(summary, results, out, colours))
+    if all(s["hypervolume"] is not None for s in summary["per_task"].values()):
+        figures.update(plot_pareto(summary, results, out, colours))
     return figures
 
 
@@ -760,7 +768,8 @@ def plot_figures(summary: dict[str, Any], results: Results, out: Path) -> dict[s
             out / "critical_difference.png",
         )
         figures["critical difference"] = "critical_difference.png"
-    figures.update(plot_pareto(summary, results, out, colours))
+    if summary["hypervolume"] is not None:
+        figures.update(plot_pareto(summary, results, out, colours))
     return figures
 
 

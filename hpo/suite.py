@@ -38,8 +38,11 @@ from hpo.summary import (
 from hpo.tasks import Task, get_task
 
 
-def cell_hypervolume(cell: CellResult) -> float:
-    """The hypervolume of every completed trial of the cell (that of its Pareto set)."""
+def cell_hypervolume(cell: CellResult) -> float | None:
+    """The hypervolume of every completed trial of the cell (that of its Pareto set); None
+    for a record made before trials recorded their model's size."""
+    if any("params" not in h for h in cell.history):
+        return None
     task = get_task(cell.task)
     return hypervolume([(e, s) for _, e, s in trial_points(cell.history, task)])
 
@@ -81,9 +84,13 @@ def _ranks(table: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
 
 def hypervolume_block(
     by_key: dict, tuners: list[str], seeds: list[int], alpha: float
-) -> dict[str, Any]:
-    """Hypervolume per tuner over seeds, its paired comparisons, ranks and anytime curve."""
-    table = {t: np.array([cell_hypervolume(by_key[t, s]) for s in seeds]) for t in tuners}
+) -> dict[str, Any] | None:
+    """Hypervolume per tuner over seeds, its paired comparisons, ranks and anytime curve
+    (None if a record predates model sizes)."""
+    values = {t: [cell_hypervolume(by_key[t, s]) for s in seeds] for t in tuners}
+    if any(v is None for vs in values.values() for v in vs):
+        return None
+    table = {t: np.array(v, dtype=float) for t, v in values.items()}
     return {
         "reference_point": list(REFERENCE_POINT),
         "per_tuner": {t: stats.describe(v, (0.0, 1.0)) for t, v in table.items()},

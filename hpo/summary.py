@@ -19,7 +19,7 @@ import numpy as np
 
 from hpo import stats
 from hpo.errors import HpoError
-from hpo.profiles import PROFILES, Profile
+from hpo.profiles import DEFAULT_TASK, PROFILES, Profile
 from hpo.results import CellResult, Results
 from hpo.tasks import get_task
 
@@ -313,7 +313,8 @@ def summarize(
         "min_p_value": stats.min_wilcoxon_p(len(seeds)),
         "min_p_adjusted": min(1.0, n_pairs * stats.min_wilcoxon_p(len(seeds))),
         "min_seeds_for_any_verdict": stats.min_seeds_for_any_verdict(n_pairs, alpha),
-        "claimed": {t: c for t, c in CLAIMED.items() if t in tuners},
+        # The seed report's claims are about its task alone.
+        "claimed": {t: c for t, c in CLAIMED.items() if t in tuners and tasks == [DEFAULT_TASK]},
         "per_seed": {
             str(s): {t: int(tables["test_accuracy"][t][i]) for t in tuners}
             for i, s in enumerate(seeds)
