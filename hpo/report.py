@@ -555,10 +555,9 @@ def plot_pareto(
     per_task = summary["per_task"] if summary.get("kind") == "suite" else {
         summary["task"]: {**summary, "hypervolume": summary["hypervolume"]}
     }  # fmt: skip
-    n = len(per_task)
     figs = {}
-    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
-    for ax, (name, s) in zip(axes[0], per_task.items(), strict=True):
+    fig, panels = _panels(plt, len(per_task))
+    for ax, (name, s) in zip(panels, per_task.items(), strict=False):
         task = get_task(name)
         for t in s["tuners"]:
             for k, seed in enumerate(s["seeds"]):
@@ -592,8 +591,8 @@ def plot_pareto(
     plt.close(fig)
     figs["accuracy-versus-size fronts"] = "pareto.png"
 
-    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
-    for ax, (name, s) in zip(axes[0], per_task.items(), strict=True):
+    fig, panels = _panels(plt, len(per_task))
+    for ax, (name, s) in zip(panels, per_task.items(), strict=False):
         for t, d in s["hypervolume"]["anytime_epochs"].items():
             grid = np.asarray(d["grid"], dtype=float)
             ax.step(grid, np.asarray(d["median"], dtype=float), where="post", label=t,
@@ -610,6 +609,17 @@ def plot_pareto(
     plt.close(fig)
     figs["hypervolume against epochs"] = "hypervolume.png"
     return figs
+
+
+def _panels(plt: Any, n: int, columns: int = 3) -> tuple[Any, list[Any]]:
+    """A figure of `n` panels, at most `columns` to a row; unused panels hidden."""
+    cols = min(n, columns)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
 
 
 def _cd_figure(

@@ -35,7 +35,7 @@ from hpo.summary import (
     _pair,
     counts,
 )
-from hpo.tasks import Task, get_task
+from hpo.tasks import TASKS, Task, get_task
 
 
 def cell_hypervolume(cell: CellResult) -> float | None:
@@ -221,7 +221,8 @@ def summarize_suite(results: Results, alpha: float = stats.ALPHA) -> dict[str, A
     profiles = sorted({c.profile for c in results.cells})
     if len(profiles) > 1:
         raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
-    tasks = list(dict.fromkeys(c.task for c in results.cells))
+    order = list(TASKS)  # the suite's order, not the order the records were merged in
+    tasks = sorted({c.task for c in results.cells}, key=lambda t: (order.index(t), t))
     per_task = {
         name: task_summary([c for c in results.cells if c.task == name], alpha) for name in tasks
     }
