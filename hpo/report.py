@@ -101,6 +101,8 @@ def conclusions(summary: dict[str, Any]) -> list[str]:
     lines = [verdict(summary)]
     if summary.get("recommendation"):
         lines.append(summary["recommendation"]["text"])
+    if summary.get("kind") != "suite" and summary.get("hypervolume"):
+        lines.append(summary["hypervolume"]["text"])
     return [line.replace("**", "") for line in lines]
 
 
@@ -336,6 +338,8 @@ def _hypervolume_text(hv: dict[str, Any] | None) -> list[str]:
         ]
     per = hv["per_tuner"]
     lines = [
+        hv["text"],
+        "",
         PARETO_TEXT,
         "",
         "| tuner | hypervolume | average rank |",

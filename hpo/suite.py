@@ -91,14 +91,61 @@ def hypervolume_block(
     if any(v is None for vs in values.values() for v in vs):
         return None
     table = {t: np.array(v, dtype=float) for t, v in values.items()}
-    return {
+    pairs = _compare(table, "hypervolume", alpha)
+    for p in pairs:
+        p["seeds_needed"] = stats.seeds_needed_range(
+            table[p["a"]] - table[p["b"]], n_comparisons=len(pairs)
+        )
+    block: dict[str, Any] = {
         "reference_point": list(REFERENCE_POINT),
         "per_tuner": {t: stats.describe(v, (0.0, 1.0)) for t, v in table.items()},
         "per_seed": {str(s): {t: float(table[t][i]) for t in tuners} for i, s in enumerate(seeds)},
-        "pairs": _compare(table, "hypervolume", alpha),
+        "pairs": pairs,
         "friedman": _ranks(table, alpha),
         "anytime_epochs": _hypervolume_anytime({t: [by_key[t, s] for s in seeds] for t in tuners}),
     }
+    block["text"] = hypervolume_verdict(block, len(seeds))
+    return block
+
+
+def hypervolume_verdict(block: dict[str, Any], n_seeds: int) -> str:
+    """One sentence: which tuners' accuracy-versus-size sets are larger, and how sure."""
+    method = f"paired Wilcoxon over {n_seeds} seeds, Holm across pairs"
+    wins = []
+    for p in block["pairs"]:
+        if p["significant"]:
+            better, worse = (p["a"], p["b"]) if p["mean_difference"] > 0 else (p["b"], p["a"])
+            a12 = max(p["effect_size"], 1 - p["effect_size"])
+            wins.append(
+                f"**{better}** > {worse} by {abs(p['mean_difference']):.3f}"
+                f" (p_adj {p['p_adjusted']:.3f}, A12 {a12:.2f})"
+            )
+    means = {t: d["mean"] for t, d in block["per_tuner"].items()}
+    top = max(means, key=lambda t: means[t])
+    friedman = block["friedman"]
+    tail = f"; Friedman p {friedman['p_value']:.3f}" if friedman else ""
+    if wins:
+        return f"Accuracy against size, hypervolume ({method}): " + "; ".join(wins) + "."
+    open_pairs = [p for p in block["pairs"] if top in (p["a"], p["b"])]
+    needed = "; ".join(
+        f"{p['b'] if p['a'] == top else p['a']}: {_seeds(p['seeds_needed'])}" for p in open_pairs
+    )
+    return (
+        f"Accuracy against size, hypervolume ({method}): no pair differs. Highest mean:"
+        f" {top} {means[top]:.3f}{tail}. Seeds needed to tell {top} from the others with 80 %"
+        f" power, estimated: {needed}."
+    )
+
+
+def _seeds(estimate: list[int | None] | None) -> str:
+    if estimate is None:
+        return "no difference observed"
+
+    def one(v: int | None) -> str:
+        return f"> {stats.MAX_SEEDS_ESTIMATE:,}" if v is None else f"{v:,}"
+
+    low, mid, high = estimate
+    return f"about {one(mid)} ({one(low)}–{one(high)})"
 
 
 def _hypervolume_anytime(cells: dict[str, list[CellResult]]) -> dict[str, Any]:
@@ -262,7 +309,6 @@ def _verdict_text(summary: dict[str, Any]) -> str:
         )
     for name, s in summary["per_task"].items():
         sig = [p for p in s["pairs"] if p["significant"]]
-        hv = [p for p in s["hypervolume"]["pairs"] if p["significant"]]
 
         def said(p: dict[str, Any]) -> str:
             better, worse = (p["a"], p["b"]) if p["mean_difference"] > 0 else (p["b"], p["a"])
@@ -271,6 +317,8 @@ def _verdict_text(summary: dict[str, Any]) -> str:
         text = f"{name} ({s['n_seeds']} seeds): test {s['score']} " + (
             "; ".join(map(said, sig)) if sig else "no pair differs"
         )
-        text += "; hypervolume " + ("; ".join(map(said, hv)) if hv else "no pair differs")
+        if s["hypervolume"] is not None:
+            hv = [p for p in s["hypervolume"]["pairs"] if p["significant"]]
+            text += "; hypervolume " + ("; ".join(map(said, hv)) if hv else "no pair differs")
         parts.append(text + ".")
     return " ".join(parts)
