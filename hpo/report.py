@@ -554,6 +554,7 @@ def plot_pareto(
     import matplotlib.pyplot as plt
 
     from hpo.pareto import pareto_set, trial_points
+    from hpo.space import param_range
     from hpo.tasks import get_task
 
     per_task = summary["per_task"] if summary.get("kind") == "suite" else {
@@ -577,7 +578,9 @@ def plot_pareto(
                     continue
                 xs, ys = zip(*front, strict=True)
                 bold = k == 0
-                ax.step(xs, ys, where="post", c=colours[t], lw=1.8 if bold else 0.6,
+                # The front's boundary runs on to the space's largest model: what it dominates.
+                edge = ([*xs, param_range(task)[1]], [*ys, ys[-1]])
+                ax.step(*edge, where="post", c=colours[t], lw=1.8 if bold else 0.6,
                         alpha=1.0 if bold else 0.25,
                         label=f"{t} (seed {seed})" if bold else None)  # fmt: skip
                 if bold:
