@@ -33,6 +33,7 @@ from hpo.summary import (
     _critical_difference,
     _holm_in_place,
     _pair,
+    _seeds_text,
     counts,
 )
 from hpo.tasks import TASKS, Task, get_task
@@ -128,7 +129,7 @@ def hypervolume_verdict(block: dict[str, Any], n_seeds: int) -> str:
         return f"Accuracy against size, hypervolume ({method}): " + "; ".join(wins) + "."
     open_pairs = [p for p in block["pairs"] if top in (p["a"], p["b"])]
     needed = "; ".join(
-        f"{p['b'] if p['a'] == top else p['a']}: {_seeds(p['seeds_needed'])}" for p in open_pairs
+        f"{p['b'] if p['a'] == top else p['a']}: {_seeds_text(p)}" for p in open_pairs
     )
     return (
         f"Accuracy against size, hypervolume ({method}): no pair differs. Highest mean:"
@@ -136,16 +137,6 @@ def hypervolume_verdict(block: dict[str, Any], n_seeds: int) -> str:
         f" power, estimated: {needed}."
     )
 
-
-def _seeds(estimate: list[int | None] | None) -> str:
-    if estimate is None:
-        return "no difference observed"
-
-    def one(v: int | None) -> str:
-        return f"> {stats.MAX_SEEDS_ESTIMATE:,}" if v is None else f"{v:,}"
-
-    low, mid, high = estimate
-    return f"about {one(mid)} ({one(low)}–{one(high)})"
 
 
 def _hypervolume_anytime(cells: dict[str, list[CellResult]]) -> dict[str, Any]:
