@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import HpoError
+from hpo.paired import MIN_SEEDS_FOR_CD, counts
 from hpo.results import CellResult, Results, trial_score, write_json, write_text
-from hpo.summary import METRICS, MIN_SEEDS_FOR_CD, counts, summarize
+from hpo.summary import METRICS, summarize
 
 # ---------------------------------------------------------------- text
 

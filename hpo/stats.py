@@ -18,6 +18,7 @@ from scipy import stats
 ALPHA = 0.05
 POWER = 0.8
 MAX_SEEDS_ESTIMATE = 100_000
+ANYTIME_POINTS = 200  # grid points of an anytime (best-so-far) curve
 
 
 def correct_rows(accuracies: ArrayLike, n: int) -> np.ndarray:

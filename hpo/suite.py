@@ -8,7 +8,7 @@ that task's seeds, Holm-corrected across the pairs of the task.
 Across tasks, every (task, seed) is one block, as in HPOBench, YAHPO Gym and
 CARP-S: tuners are ranked within each block on the test score, the average
 ranks are tested with Friedman's test and the Nemenyi critical difference
-(Demšar 2006, as for one task in `hpo.summary`), and a wins/ties/losses table
+(Demšar 2006, as for one task: `hpo.paired`), and a wins/ties/losses table
 counts, per pair of tuners, the tasks where one beats the other by the task's
 paired test (a tie is a task where the test does not separate them, not where
 the means are equal).
@@ -25,17 +25,16 @@ import numpy as np
 
 from hpo import stats
 from hpo.errors import HpoError
+from hpo.paired import (
+    MIN_SEEDS_FOR_CD,
+    counts,
+    critical_difference,
+    holm_in_place,
+    pair,
+    seeds_text,
+)
 from hpo.pareto import REFERENCE_POINT, hypervolume, hypervolume_curve, trial_points
 from hpo.results import CellResult, Results
-from hpo.summary import (
-    ANYTIME_POINTS,
-    MIN_SEEDS_FOR_CD,
-    _critical_difference,
-    _holm_in_place,
-    _pair,
-    _seeds_text,
-    counts,
-)
 from hpo.tasks import TASKS, Task, get_task
 
 
@@ -63,8 +62,8 @@ def _paired_cells(cells: Sequence[CellResult]) -> tuple[list[str], list[int], di
 
 
 def _compare(table: dict[str, np.ndarray], metric: str, alpha: float) -> list[dict[str, Any]]:
-    rows = [_pair(a, b, metric, table[a], table[b]) for a, b in itertools.combinations(table, 2)]
-    _holm_in_place(rows, alpha)
+    rows = [pair(a, b, metric, table[a], table[b]) for a, b in itertools.combinations(table, 2)]
+    holm_in_place(rows, alpha)
     return rows
 
 
@@ -77,7 +76,7 @@ def _ranks(table: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
         "average_ranks": stats.average_ranks(table),
         "critical_difference": None,
     }
-    cd = _critical_difference(table, alpha)
+    cd = critical_difference(table, alpha)
     if cd is not None:
         out.update(cd)
     return out
@@ -129,14 +128,13 @@ def hypervolume_verdict(block: dict[str, Any], n_seeds: int) -> str:
         return f"Accuracy against size, hypervolume ({method}): " + "; ".join(wins) + "."
     open_pairs = [p for p in block["pairs"] if top in (p["a"], p["b"])]
     needed = "; ".join(
-        f"{p['b'] if p['a'] == top else p['a']}: {_seeds_text(p)}" for p in open_pairs
+        f"{p['b'] if p['a'] == top else p['a']}: {seeds_text(p)}" for p in open_pairs
     )
     return (
         f"Accuracy against size, hypervolume ({method}): no pair differs. Highest mean:"
         f" {top} {means[top]:.3f}{tail}. Seeds needed to tell {top} from the others with 80 %"
         f" power, estimated: {needed}."
     )
-
 
 
 def _hypervolume_anytime(cells: dict[str, list[CellResult]]) -> dict[str, Any]:
@@ -148,7 +146,7 @@ def _hypervolume_anytime(cells: dict[str, list[CellResult]]) -> dict[str, Any]:
             xs = np.cumsum([h["epochs"] for h in c.history]).tolist()
             curves.append((xs, hypervolume_curve(c.history, get_task(c.task))))
         horizon = max(xs[-1] for xs, _ in curves)
-        grid = np.linspace(0, horizon, ANYTIME_POINTS)
+        grid = np.linspace(0, horizon, stats.ANYTIME_POINTS)
         matrix = np.array([stats.best_so_far(xs, hv, grid) for xs, hv in curves])
         complete = ~np.any(np.isnan(matrix), axis=0)  # from where every seed has a model
         q25, q50, q75 = np.full((3, len(grid)), np.nan)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +18,10 @@ import numpy as np
 
 from hpo import stats
 from hpo.errors import HpoError
+from hpo.paired import counts, critical_difference, holm_in_place, pair, seeds_text
 from hpo.profiles import DEFAULT_TASK, PROFILES, Profile
 from hpo.results import CellResult, Results
+from hpo.suite import hypervolume_block, summarize_suite
 from hpo.tasks import get_task
 
 METRICS: list[tuple[str, str, bool, str]] = [
@@ -43,10 +44,8 @@ CLAIMED = {
     "hyperband": {"best_val_accuracy": 0.96, "wall_time_s": 15 * 60.0},
     "bayesian": {"best_val_accuracy": 0.97, "wall_time_s": 20 * 60.0},
 }
-ANYTIME_POINTS = 200
 # The seed report's recommended workflow and the tuners it combines.
 HYBRID = ("hyperband-bayesian", ("hyperband", "bayesian"))
-MIN_SEEDS_FOR_CD = 5  # fewer blocks than this make the Nemenyi test's normal approximation poor
 
 
 def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int], dict]:
@@ -71,42 +70,9 @@ def _rows(metric: str, values: Sequence[float], n_val: int, n_test: int) -> np.n
     return np.asarray(values, dtype=float)
 
 
-def counts(what: str, values: Sequence[float], n: int) -> np.ndarray:
-    try:
-        return stats.correct_rows(values, n)
-    except ValueError:
-        raise HpoError(
-            f"{what}: {_short_list(values)} are not counts of correct rows out of {n}"
-        ) from None
-
-
-def _short_list(values: Sequence[float]) -> str:
-    text = ", ".join(f"{v:.6g}" for v in list(values)[:4])
-    return f"[{text}{', ...' if len(values) > 4 else ''}]"
-
-
 def _better_worse(a: str, b: str, mean_difference: float, metric: str) -> tuple[str, str]:
     a_better = (mean_difference > 0) == HIGHER_IS_BETTER.get(metric, True)
     return (a, b) if a_better else (b, a)
-
-
-def _pair(a: str, b: str, metric: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """One paired comparison by seed (x, y: one value per seed, counts for accuracies)."""
-    diffs = x - y
-    return {
-        "a": a,
-        "b": b,
-        "metric": metric,
-        "mean_difference": float(np.mean(diffs)),
-        "p_value": stats.wilcoxon_p(x, y),
-        "effect_size": stats.a12(x, y),
-    }
-
-
-def _holm_in_place(rows: list[dict[str, Any]], alpha: float) -> None:
-    for row, p_adj in zip(rows, stats.holm([r["p_value"] for r in rows]), strict=True):
-        row["p_adjusted"] = p_adj
-        row["significant"] = bool(p_adj < alpha)
 
 
 def _anytime(cells: dict[str, list[CellResult]], axis: str) -> dict[str, Any]:
@@ -133,7 +99,7 @@ def _anytime(cells: dict[str, list[CellResult]], axis: str) -> dict[str, Any]:
     out: dict[str, Any] = {"start": start, "per_tuner": {}}
     for tuner, group in cells.items():
         horizon = max(xs(c)[-1] for c in group)
-        grid = np.linspace(0, horizon, ANYTIME_POINTS)
+        grid = np.linspace(0, horizon, stats.ANYTIME_POINTS)
         matrix = np.array([stats.best_so_far(xs(c), scores(c), grid) for c in group])
         complete = ~np.any(np.isnan(matrix), axis=0)
         q25, q50, q75 = np.full((3, len(grid)), np.nan)
@@ -188,31 +154,6 @@ def _seed_estimates(pairs: list[dict[str, Any]], tables: dict, n_comparisons: in
         p["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=n_comparisons)
 
 
-def _critical_difference(table: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
-    """Nemenyi critical difference of average ranks and the pairwise Nemenyi p-values.
-
-    CD = q_alpha * sqrt(k (k + 1) / (6 N)) (Demšar 2006), with q_alpha the
-    studentized range quantile / sqrt(2) (scipy); the p-values come from
-    scikit-posthocs. None with fewer than 3 tuners or MIN_SEEDS_FOR_CD seeds.
-    """
-    import pandas as pd
-    import scikit_posthocs as sp
-    from scipy.stats import studentized_range
-
-    k, n = len(table), len(next(iter(table.values())))
-    if k < 3 or n < MIN_SEEDS_FOR_CD:
-        return None
-    q_alpha = studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
-    blocks = pd.DataFrame({t: np.asarray(v, dtype=float) for t, v in table.items()})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # all-tied blocks: scipy warns, p-values stay 1
-        nemenyi = sp.posthoc_nemenyi_friedman(blocks)
-    return {
-        "critical_difference": float(q_alpha * math.sqrt(k * (k + 1) / (6 * n))),
-        "nemenyi_p": {a: {b: float(nemenyi.loc[a, b]) for b in table} for a in table},
-    }
-
-
 def _provenance(
     results: Results, cells: Sequence[CellResult], tuners: list[str], profile: str
 ) -> dict[str, Any]:
@@ -261,8 +202,6 @@ def summarize(
     """
     tasks = list(dict.fromkeys(c.task for c in results.cells))
     if len(tasks) > 1 or get_task(tasks[0]).regression:
-        from hpo.suite import summarize_suite
-
         return summarize_suite(results, alpha)
     tuners, seeds, all_seeds, by_key = _paired(results.cells)
     profile = results.cells[0].profile
@@ -287,10 +226,10 @@ def summarize(
     pairs: list[dict[str, Any]] = []
     for metric in COMPARED:
         rows = [
-            _pair(a, b, metric, tables[metric][a], tables[metric][b])
+            pair(a, b, metric, tables[metric][a], tables[metric][b])
             for a, b in itertools.combinations(tuners, 2)
         ]
-        _holm_in_place(rows, alpha)
+        holm_in_place(rows, alpha)
         pairs.extend(rows)
     for p in pairs:
         if p["metric"] == "test_accuracy":
@@ -330,7 +269,7 @@ def summarize(
             "average_ranks": stats.average_ranks(tables["test_accuracy"]),
             "critical_difference": None,
         }
-        cd = _critical_difference(tables["test_accuracy"], alpha)
+        cd = critical_difference(tables["test_accuracy"], alpha)
         if cd is not None:
             summary["friedman"].update(cd)
     summary["anytime"] = {
@@ -352,8 +291,6 @@ def summarize(
                 f"{normalise_to} found the best test accuracy of all tuners on every seed,"
                 " so there is no gap to normalise by"
             )
-    from hpo.suite import hypervolume_block
-
     summary["hypervolume"] = hypervolume_block(by_key, tuners, seeds, alpha)
     summary["provenance"] = _provenance(results, results.cells, tuners, profile)
     summary["recommendation"] = _recommendation(tables["test_accuracy"], n_test, alpha)
@@ -383,12 +320,12 @@ def _references(
             "vs_tuners": {},
         }
         for t, rows in test_rows.items():
-            row = _pair(t, name, "test_accuracy", rows, ref)
+            row = pair(t, name, "test_accuracy", rows, ref)
             row["mean_difference_rows"] = row["mean_difference"]
             row["mean_difference"] = row["mean_difference"] / n_test
             out[name]["vs_tuners"][t] = row
             family.append(row)
-    _holm_in_place(family, stats.ALPHA)
+    holm_in_place(family, stats.ALPHA)
     return out
 
 
@@ -408,8 +345,8 @@ def _recommendation(
     parts = [p for p in both if p in table]
     if hybrid not in table or not parts:
         return None
-    rows = [_pair(hybrid, part, "test_accuracy", table[hybrid], table[part]) for part in parts]
-    _holm_in_place(rows, alpha)
+    rows = [pair(hybrid, part, "test_accuracy", table[hybrid], table[part]) for part in parts]
+    holm_in_place(rows, alpha)
     for row in rows:
         diffs = np.subtract(table[hybrid], table[row["b"]])
         row["mean_difference_rows"] = row["mean_difference"]
@@ -423,7 +360,7 @@ def _recommendation(
         if row["significant"]:
             word = "beats" if diff > 0 else "loses to"
             return f"it **{word}** {row['b']} ({how}, A12 {row['effect_size']:.2f})"
-        return f"it is not told apart from {row['b']} ({how}; seeds needed: {_seeds_text(row)})"
+        return f"it is not told apart from {row['b']} ({how}; seeds needed: {seeds_text(row)})"
 
     text = (
         f"The seed report's recommendation, Hyperband then Bayesian ({hybrid}), in test"
@@ -440,14 +377,14 @@ def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
     for p in summary["pairs"]:
         if p["significant"]:
             better, worse = _better_worse(p["a"], p["b"], p["mean_difference"], p["metric"])
-            significant.append(_significant_pair(p, better, worse))
+            significant.append(_significantpair(p, better, worse))
     for b in (summary.get("references") or {}).values():
         for row in b["vs_tuners"].values():
             if row["significant"]:
                 better, worse = _better_worse(
                     row["a"], row["b"], row["mean_difference"], "test_accuracy"
                 )
-                significant.append(_significant_pair(row, better, worse))
+                significant.append(_significantpair(row, better, worse))
     tuners = summary["tuners"]
     winner = None
     for t in tuners:
@@ -463,7 +400,7 @@ def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _significant_pair(p: dict[str, Any], better: str, worse: str) -> dict[str, Any]:
+def _significantpair(p: dict[str, Any], better: str, worse: str) -> dict[str, Any]:
     a12 = p["effect_size"] if better == p["a"] else 1 - p["effect_size"]
     if p["metric"] == "wall_time_s":  # lower is better: A12 of the better being larger is low
         a12 = 1 - a12
@@ -547,19 +484,7 @@ def _verdict_text(summary: dict[str, Any], winner: str | None, significant: list
         parts.append(
             "Seeds needed to detect the observed test-accuracy differences with 80 % power,"
             " estimated (median, and 10–90 % range from a bootstrap of the effect): "
-            + "; ".join(f"{p['a']} vs {p['b']}: {_seeds_text(p)}" for p in open_pairs)
+            + "; ".join(f"{p['a']} vs {p['b']}: {seeds_text(p)}" for p in open_pairs)
             + "."
         )
     return " ".join(parts)
-
-
-def _seeds_text(p: dict[str, Any]) -> str:
-    est = p.get("seeds_needed")
-    if est is None:
-        return "no difference observed"
-
-    def one(v: int | None) -> str:
-        return f"> {stats.MAX_SEEDS_ESTIMATE:,}" if v is None else f"{v:,}"
-
-    low, mid, high = est
-    return f"about {one(mid)} ({one(low)}–{one(high)})"
