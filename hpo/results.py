@@ -86,6 +86,7 @@ class CellResult:
                 check, wanted = _FIELD_CHECKS[name]
                 if not check(value):
                     raise HpoError(f"{source}: field {name} must be {wanted}, got {_short(value)}")
+        _check_scores(data, source)
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def without_times(self) -> dict[str, Any]:
@@ -119,6 +120,20 @@ def trial_score(entry: dict[str, Any]) -> float | None:
     """A logged trial's score as its oracle saw it: `score` for objectives other than
     val_accuracy (a regression's val_loss), else its val_accuracy; None if it failed."""
     return entry["score"] if "score" in entry else entry["val_accuracy"]
+
+
+def _check_scores(data: dict[str, Any], source: str) -> None:
+    """A record has a test score: accuracy (with its best validation accuracy) or, for a
+    regression task, R² -- never neither."""
+    if data.get("test_accuracy") is None and data.get("test_r2") is None:
+        raise HpoError(
+            f"{source}: field test_accuracy must be a number in [0, 1]"
+            " (null only beside a regression task's test_r2)"
+        )
+    if data.get("test_accuracy") is not None and data.get("best_val_accuracy") is None:
+        raise HpoError(
+            f"{source}: field best_val_accuracy must be a number in [0, 1] beside test_accuracy"
+        )
 
 
 def _pareto_entry(p: Any) -> bool:

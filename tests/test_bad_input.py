@@ -114,7 +114,8 @@ def test_a_corrupted_field_is_refused_by_name_or_is_harmless(name, value):
         assert name in str(loaded)
         return
     [cell] = loaded.cells  # accepted: it must be usable as a record
-    assert 0 <= cell.test_accuracy <= 1 and math.isfinite(cell.wall_time_s)
+    assert cell.test_accuracy is not None or cell.test_r2 is not None
+    assert cell.test_score <= 1 and math.isfinite(cell.wall_time_s)
     assert isinstance(cell.history, list) and cell.history
 
 
@@ -232,3 +233,21 @@ def test_a_corrupt_record_in_the_way_is_named_not_overwritten(tmp_path):
                            "--out", str(tmp_path)])  # fmt: skip
     assert code == 2 and "not valid JSON" in err and "--force replaces it" in err
     assert record.read_text() == '{"tuner": "random", "seed"'
+
+
+@pytest.mark.parametrize(
+    "fields, named",
+    [
+        ({"test_accuracy": None}, "test_accuracy"),  # no test score at all
+        ({"best_val_accuracy": None}, "best_val_accuracy"),  # accuracy without its val score
+    ],
+)
+def test_a_record_without_a_test_score_is_refused_by_name(fields, named):
+    loaded = _load(json.dumps(make_record(**fields)).encode())
+    assert isinstance(loaded, HpoError) and named in str(loaded)
+
+
+def test_a_regression_record_has_r2_in_place_of_accuracy():
+    record = make_record(test_accuracy=None, best_val_accuracy=None, test_r2=-0.25)
+    [cell] = _load(json.dumps(record).encode()).cells
+    assert cell.test_score == -0.25
