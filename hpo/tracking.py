@@ -41,7 +41,7 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
         with writer.as_default():
             values = {k: _hparam_value(v) for k, v in trial["hyperparameters"].items()}
             hparams_api.hparams(
-                {**values, "tuner": record.tuner, "seed": record.seed},
+                {**values, "tuner": record.tuner, "seed": record.seed, "task": record.task},
                 trial_id=f"{record.cell.name}/{trial['trial_id']}",
             )
             curve = trial.get("curve") or {}
@@ -52,6 +52,8 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
             score = trial_score(trial)
             if score is not None:  # the trial's score, as its oracle saw it
                 tf.summary.scalar("score", score, step=trial["epochs"])
+            if trial.get("params"):  # the model's size: score against params is the front
+                tf.summary.scalar("params", trial["params"], step=trial["epochs"])
         writer.close()
     return root
 
@@ -90,4 +92,6 @@ def log_mlflow(record: CellResult, tracking_uri: str, experiment: str = "hpo") -
                 score = trial_score(trial)
                 if score is not None:
                     mlflow.log_metric("score", score)
+                if trial.get("params"):
+                    mlflow.log_metric("params", trial["params"])
         return str(run.info.run_id)

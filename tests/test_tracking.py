@@ -36,6 +36,7 @@ def test_tensorboard_event_files_hold_hparams_and_curves(record, tmp_path):
     info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
     assert info.hparams["learning_rate"].number_value == trial["hyperparameters"]["learning_rate"]
     assert info.hparams["tuner"].string_value == "hyperband"
+    assert info.hparams["task"].string_value == "breast_cancer"
     val = [e.tensor_proto.float_val[0] if e.tensor_proto.float_val else None
            for e in events.Tensors("val_accuracy")]  # fmt: skip
     if not any(v is not None for v in val):  # scalars stored as tensors with a scalar shape
@@ -64,3 +65,4 @@ def test_mlflow_holds_the_cell_and_its_trials(record, tmp_path, monkeypatch):
     assert [m.value for m in sorted(history, key=lambda m: m.step)] == pytest.approx(
         record.history[0]["curve"]["val_accuracy"]
     )
+    assert child.data.metrics["params"] == record.history[0]["params"]  # the size of its model
