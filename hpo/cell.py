@@ -120,12 +120,15 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         test_loss, test_score = _test(best_model, splits, task)
         pareto = [
             {
-                "trial_id": history[i]["trial_id"],
+                "trial_id": trial_id,
                 "score": trial_score(history[i]),
                 "params": history[i]["params"],
-                "test_score": _test(_load(search, history[i]["trial_id"]), splits, task)[1],
+                "test_score": test_score  # the best model, already judged
+                if trial_id == best_trial.trial_id
+                else _test(_load(search, trial_id), splits, task)[1],
             }
             for i in pareto_set(history, task)
+            for trial_id in [history[i]["trial_id"]]
         ]
     return CellResult(
         tuner=cell.tuner,
