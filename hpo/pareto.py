@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hpo.tasks import Task
 
@@ -96,3 +97,19 @@ def hypervolume_curve(history: Sequence[dict[str, Any]], task: Task) -> list[flo
             seen.append(points[i])
         out.append(hypervolume([seen[k] for k in front(seen)]) if seen else None)
     return out
+
+
+def attainment(
+    histories: Sequence[Sequence[dict[str, Any]]], task: Task, grid: ArrayLike
+) -> np.ndarray:
+    """The 50 % attainment curve over seeds (the empirical attainment function's median):
+    at each size of `grid` (on [0, 1]), the lowest error that at least half the histories
+    reached with a model of that size or smaller; NaN where fewer than half have one."""
+    sizes = np.asarray(grid, dtype=float)
+    curves = np.full((len(histories), len(sizes)), np.inf)
+    for k, history in enumerate(histories):
+        for _, e, s in trial_points(history, task):
+            curves[k, sizes >= s] = np.minimum(curves[k, sizes >= s], e)
+    # The ceil(n/2)-th smallest per size: inf while fewer than half the seeds reach it.
+    median = np.quantile(curves, 0.5, axis=0, method="inverted_cdf")
+    return np.where(np.isfinite(median), median, np.nan)

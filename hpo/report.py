@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo import stats
 from hpo.errors import HpoError
 from hpo.paired import MIN_SEEDS_FOR_CD, counts
 from hpo.results import CellResult, Results, trial_score, write_json, write_text
@@ -550,11 +551,11 @@ def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
 def plot_pareto(
     summary: dict[str, Any], results: Results, out: Path, colours: dict[str, str]
 ) -> dict[str, str]:
-    """pareto.png: per task, each tuner's fronts (its first paired seed bold, the others
-    faint); hypervolume.png: the hypervolume so far against epochs (median, IQR)."""
+    """pareto.png: per task, each tuner's 50 % attainment curve over seeds (bold) and each
+    seed's front (faint); hypervolume.png: the hypervolume so far against epochs."""
     import matplotlib.pyplot as plt
 
-    from hpo.pareto import pareto_set, trial_points
+    from hpo.pareto import attainment, pareto_set, trial_points
     from hpo.space import param_range
     from hpo.tasks import get_task
 
@@ -563,35 +564,36 @@ def plot_pareto(
     }  # fmt: skip
     figs = {}
     fig, panels = _panels(plt, len(per_task))
+    grid = np.linspace(0, 1, stats.ANYTIME_POINTS)
     for ax, (name, s) in zip(panels, per_task.items(), strict=False):
         task = get_task(name)
+        low, high = param_range(task)
         for t in s["tuners"]:
-            for k, seed in enumerate(s["seeds"]):
-                cell = next(
-                    c for c in results.cells if (c.task, c.tuner, c.seed) == (name, t, seed)
-                )
+            cells = [
+                next(c for c in results.cells if (c.task, c.tuner, c.seed) == (name, t, seed))
+                for seed in s["seeds"]
+            ]
+            for cell in cells:
+                on_front = set(pareto_set(cell.history, task))
                 front = sorted(
                     (cell.history[i]["params"], e)
                     for i, e, _ in trial_points(cell.history, task)
-                    if i in set(pareto_set(cell.history, task))
+                    if i in on_front
                 )
-                if not front:
-                    continue
-                xs, ys = zip(*front, strict=True)
-                bold = k == 0
-                # The front's boundary runs on to the space's largest model: what it dominates.
-                edge = ([*xs, param_range(task)[1]], [*ys, ys[-1]])
-                ax.step(*edge, where="post", c=colours[t], lw=1.8 if bold else 0.6,
-                        alpha=1.0 if bold else 0.25,
-                        label=f"{t} (seed {seed})" if bold else None)  # fmt: skip
-                if bold:
-                    ax.scatter(xs, ys, c=colours[t], s=16, zorder=3)
+                if front:
+                    xs, ys = zip(*front, strict=True)
+                    # The boundary runs on to the space's largest model: what the front dominates.
+                    ax.step([*xs, high], [*ys, ys[-1]], where="post", c=colours[t], lw=0.6,
+                            alpha=0.25)  # fmt: skip
+            median = attainment([c.history for c in cells], task, grid)
+            ax.plot(low * (high / low) ** grid, median, drawstyle="steps-post", c=colours[t],
+                    lw=1.8, label=f"{t}: attained on half of {len(cells)} seeds")  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel("parameters (log scale)")
         ax.set_ylabel(
             "validation error" if not task.regression else "validation loss (capped at 1)"
         )
-        ax.set_title(f"{name}: accuracy-versus-size fronts", fontsize=9)
+        ax.set_title(f"{name}: accuracy against size (faint: each seed's front)", fontsize=9)
         if ax.get_legend_handles_labels()[0]:  # records older than sizes draw no front
             ax.legend(fontsize=7)
     fig.tight_layout()

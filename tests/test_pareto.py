@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hpo.pareto import error, front, hypervolume, hypervolume_curve, pareto_set, size
+from hpo.pareto import (
+    attainment,
+    error,
+    front,
+    hypervolume,
+    hypervolume_curve,
+    pareto_set,
+    size,
+)
 from hpo.space import param_range
 from hpo.tasks import get_task
 
@@ -66,3 +75,21 @@ def test_pareto_set_and_curve_of_a_history():
     assert curve[2] == curve[1]  # a failed trial changes nothing
     assert curve[3] == pytest.approx(0.8 * 1.0)  # error 0.2 at size 0: (1 - 0.2) x 1
     assert curve == sorted(curve)  # never falls
+
+
+def test_the_median_attainment_curve_of_three_seeds():
+    low, high = param_range(BC)
+
+    def at(frac):  # a model of size `frac` on the [0, 1] scale
+        return int(round(low * (high / low) ** frac))
+
+    seeds = [
+        [_trial(0.9, at(0.5))],  # error 0.1 from size 0.5
+        [_trial(0.8, at(0.2)), _trial(0.95, at(0.8))],  # 0.2 from 0.2, 0.05 from 0.8
+        [_trial(0.7, at(0.4))],  # 0.3 from 0.4
+    ]
+    curve = attainment(seeds, BC, [0.1, 0.3, 0.45, 0.6, 0.9])
+    # At 0.1 nobody has a model; at 0.3 one seed of three; at 0.45 two (0.2, 0.3) and one
+    # none; at 0.6 all three (0.1, 0.2, 0.3); at 0.9 (0.1, 0.05, 0.3).
+    assert np.isnan(curve[0]) and np.isnan(curve[1])
+    assert curve[2:] == pytest.approx([0.3, 0.2, 0.1], abs=1e-6)
