@@ -114,3 +114,23 @@ def test_task_lists_are_parsed_and_checked():
         parse_tasks("wine,iris")
     with pytest.raises(HpoError, match="no task named"):
         parse_tasks(" , ")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_eager_test_score_is_evaluate_s(name):
+    """A front's models are scored by one eager pass: the same correct rows (or R²) as
+    Keras' evaluate, which the best model gets."""
+    from hpo.cell import _test, test_score_eagerly
+
+    task, splits = get_task(name), load_splits(1, name)
+    values = {"num_layers": 2, "units_0": 64, "units_1": 32, "activation": "tanh",
+              "dropout": 0.2, "learning_rate": 0.01}  # fmt: skip
+    model = build_model(fixed_hyperparameters(values), task)
+    model.fit(splits.x_train, splits.y_train, epochs=2, verbose=0)
+    _, by_evaluate = _test(model, splits, task)
+    eager = test_score_eagerly(model, splits, task)
+    if task.regression:
+        assert eager == pytest.approx(by_evaluate, abs=1e-9)
+    else:
+        n = len(splits.y_test)
+        assert round(eager * n) == round(by_evaluate * n)
