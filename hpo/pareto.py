@@ -91,11 +91,17 @@ def hypervolume_curve(history: Sequence[dict[str, Any]], task: Task) -> list[flo
     """The hypervolume of the trials so far, after each trial of `history` (None before any)."""
     points = {i: (e, s) for i, e, s in trial_points(history, task)}
     out: list[float | None] = []
-    seen: list[tuple[float, float]] = []
+    current: list[tuple[float, float]] = []  # the front so far: a new point changes it or not
+    volume: float | None = None
     for i in range(len(history)):
         if i in points:
-            seen.append(points[i])
-        out.append(hypervolume([seen[k] for k in front(seen)]) if seen else None)
+            a, b = points[i]
+            if not any(c <= a and d <= b for c, d in current):  # not dominated, not a repeat
+                current = [(a, b), *((c, d) for c, d in current if not (a <= c and b <= d))]
+                volume = hypervolume(current)
+            elif volume is None:
+                volume = hypervolume(current)
+        out.append(volume)
     return out
 
 

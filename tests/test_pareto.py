@@ -15,6 +15,7 @@ from hpo.pareto import (
     hypervolume_curve,
     pareto_set,
     size,
+    trial_points,
 )
 from hpo.space import param_range
 from hpo.tasks import get_task
@@ -93,3 +94,14 @@ def test_the_median_attainment_curve_of_three_seeds():
     # none; at 0.6 all three (0.1, 0.2, 0.3); at 0.9 (0.1, 0.05, 0.3).
     assert np.isnan(curve[0]) and np.isnan(curve[1])
     assert curve[2:] == pytest.approx([0.3, 0.2, 0.1], abs=1e-6)
+
+
+@given(st.lists(st.tuples(st.floats(0.5, 1), st.floats(0, 1)), min_size=1, max_size=15))
+def test_the_curve_is_the_hypervolume_of_every_trial_so_far(trials):
+    """The incremental curve equals the hypervolume of all points up to each trial."""
+    low, high = param_range(BC)
+    history = [_trial(acc, max(low, int(round(low * (high / low) ** s)))) for acc, s in trials]
+    points = [(e, s) for _, e, s in trial_points(history, BC)]
+    curve = hypervolume_curve(history, BC)
+    for i in range(len(history)):
+        assert curve[i] == pytest.approx(hypervolume(points[: i + 1]), abs=1e-12)
