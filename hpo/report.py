@@ -308,17 +308,20 @@ def render_markdown(summary: dict[str, Any], figures: dict[str, str]) -> str:
             f"- Normalised score on test accuracy (bayesmark-style: 0 = best seen on each seed,"
             f" 1 = random search): {scores}."
         )
-    out += ["", "## Provenance", "", *_provenance_text(summary["provenance"])]
-    out += [
-        "",
+    out += ["", "## Provenance", "", *_provenance_text(summary["provenance"]), ""]
+    return "\n".join([*out, *_files_section(figures)]) + "\n"
+
+
+def _files_section(figures: dict[str, str]) -> list[str]:
+    """The report's last section: where the evidence is, and the figures."""
+    return [
         "## Figures and files",
         "",
         "`cells.csv` (one row per cell) and `trials.csv` (one row per trial) hold the"
         " evidence behind every number here; `summary.json` holds the numbers.",
         "",
+        *(f"![{name}]({path})" for name, path in figures.items()),
     ]
-    out += [f"![{name}]({path})" for name, path in figures.items()]
-    return "\n".join(out) + "\n"
 
 
 PARETO_TEXT = (
@@ -470,15 +473,7 @@ def render_suite_markdown(summary: dict[str, Any], figures: dict[str, str]) -> s
         out += [f"- {x['tuner']} seed {x['seed']} {x.get('task', '')}: {x['reason']}"
                 for x in summary["stopped"]]  # fmt: skip
         out.append("")
-    out += [
-        "## Figures and files",
-        "",
-        "`cells.csv` (one row per cell) and `trials.csv` (one row per trial) hold the"
-        " evidence behind every number here; `summary.json` holds the numbers.",
-        "",
-    ]
-    out += [f"![{name}]({path})" for name, path in figures.items()]
-    return "\n".join(out) + "\n"
+    return "\n".join([*out, *_files_section(figures)]) + "\n"
 
 
 # ---------------------------------------------------------------- evidence
