@@ -1,7 +1,7 @@
 """Keras Tuner's Bayesian optimisation: a GP with an upper-confidence-bound acquisition.
 
-Its oracle is `hpo.fastgp.QuickBayesianOracle`: Keras Tuner's, with a cheaper,
-bit-identical GP prediction and its random generator saved for resume.
+Its oracle is `hpo.fastgp.QuickBayesianOracle`: Keras Tuner's, with a faster,
+bit-identical acquisition search and its random generator saved for resume.
 """
 
 from __future__ import annotations
