@@ -22,7 +22,7 @@ from hpo.progress import ProgressFn
 from hpo.provenance import versions
 from hpo.results import CellResult, trial_score
 from hpo.runtime import frozen_gc, seed_everything
-from hpo.search import BATCH_SIZE, atomic_state_writes, make_tuner
+from hpo.search import BATCH_SIZE, atomic_state_writes, make_tuner, released
 from hpo.tasks import Task, get_task
 from hpo.tuners import get_tuner
 
@@ -70,7 +70,7 @@ def run_cell(
             cell, str(workdir), hypermodel=hypermodel, progress=progress, overwrite=not resume
         )
         reset_peak()
-        with frozen_gc(), warnings.catch_warnings():
+        with frozen_gc(), warnings.catch_warnings(), released(search.oracle):
             warnings.filterwarnings("ignore", message=OPTIMIZER_RELOAD_WARNING)
             # Keras Tuner's GP fits its kernel's length scales within fixed bounds; on
             # saturated scores (many trials at 100 % validation accuracy) a scale reaches

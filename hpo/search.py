@@ -329,6 +329,20 @@ def atomic_state_writes() -> Iterator[None]:
         kt_utils.save_json = original
 
 
+@contextlib.contextmanager
+def released(oracle: kt.Oracle) -> Iterator[None]:
+    """Let `oracle` and its trials be freed afterwards: Keras Tuner keeps every oracle it
+    ever locked in two module-level dicts (its lock and owner thread), so a process that
+    runs several cells would otherwise keep every finished cell's trials."""
+    from keras_tuner.src.engine import oracle as oracle_module
+
+    try:
+        yield
+    finally:
+        oracle_module.LOCKS.pop(oracle, None)
+        oracle_module.THREADS.pop(oracle, None)
+
+
 def _wait_when_idle(oracle: kt.Oracle, seconds: float) -> None:
     ask = oracle.create_trial
 

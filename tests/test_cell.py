@@ -106,3 +106,26 @@ def test_trial_k_of_every_tuner_starts_from_the_same_draws(tmp_path):
     assert hb["loss"][0] == rs["loss"][0]  # the same first epoch: weights, dropout, shuffle
     # and another trial index draws other weights
     assert not np.array_equal(runs["random"][1]["start"][0], rs["start"][0])
+
+
+def test_a_finished_cell_leaves_no_oracle_behind(monkeypatch):
+    # Keras Tuner keeps each oracle it locks in module-level dicts; a worker process runs
+    # several cells, so each cell must take its oracle (and all its trials) out again.
+    import gc
+    import weakref
+
+    import hpo.cell
+
+    oracles = []
+    make = hpo.cell.make_tuner
+
+    def recording(*args, **kwargs):
+        tuner = make(*args, **kwargs)
+        oracles.append(weakref.ref(tuner.oracle))
+        return tuner
+
+    monkeypatch.setattr(hpo.cell, "make_tuner", recording)
+    run_cell(Cell.of("random", 0, "smoke"))
+    gc.collect()
+    assert len(oracles) == 1
+    assert oracles[0]() is None, "the finished cell's oracle is still referenced"
