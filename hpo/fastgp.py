@@ -6,10 +6,11 @@ with L-BFGS-B from 50 random starts, with finite-difference gradients: about
 same minimisation hands each gradient's shifted points to the GP as one batch,
 through the map-like `workers` hook scipy's L-BFGS-B offers for exactly this,
 and skips scikit-learn's re-validation of inputs that are already float64
-matrices. Each point's posterior is still computed alone (its kernel row, its
-BLAS product and triangular solve, as scikit-learn's `predict` on one point),
-because BLAS sums a batch in another order; so every value, every L-BFGS-B step
-and every chosen trial is bit for bit Keras Tuner's (tests/test_fastgp.py).
+matrices. The batch's kernel rows come from one call (each row is the same as
+alone), but each point's product with alpha and triangular solve still run
+alone, with the calls scikit-learn's `predict` makes on one point, because BLAS
+sums a batch in another order; so every value, every L-BFGS-B step and every
+chosen trial is bit for bit Keras Tuner's (tests/test_fastgp.py).
 """
 
 from __future__ import annotations
