@@ -120,15 +120,14 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         test_loss, test_score = _test(best_model, splits, task)
         pareto = [
             {
-                "trial_id": trial_id,
-                "score": trial_score(history[i]),
-                "params": history[i]["params"],
+                "trial_id": entry["trial_id"],
+                "score": trial_score(entry),
+                "params": entry["params"],
                 "test_score": test_score  # the best model, already judged
-                if trial_id == best_trial.trial_id
-                else test_score_eagerly(_load(search, trial_id), splits, task),
+                if entry["trial_id"] == best_trial.trial_id
+                else test_score_eagerly(_load(search, entry["trial_id"]), splits, task),
             }
-            for i in pareto_set(history, task)
-            for trial_id in [history[i]["trial_id"]]
+            for entry in (history[i] for i in pareto_set(history, task))
         ]
     return CellResult(
         tuner=cell.tuner,

@@ -21,6 +21,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.engine import oracle as oracle_module
 
 from hpo.errors import HpoError
 from hpo.graphfit import GraphFit
@@ -334,8 +335,6 @@ def released(oracle: kt.Oracle) -> Iterator[None]:
     """Let `oracle` and its trials be freed afterwards: Keras Tuner keeps every oracle it
     ever locked in two module-level dicts (its lock and owner thread), so a process that
     runs several cells would otherwise keep every finished cell's trials."""
-    from keras_tuner.src.engine import oracle as oracle_module
-
     try:
         yield
     finally:
