@@ -241,9 +241,14 @@ def _umask() -> int:
     return mask
 
 
-def write_json(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write `data` as JSON atomically (serialised first: bad data never touches the disk)."""
-    return write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 2) -> Path:
+    """Write `data` as JSON atomically (serialised first: bad data never touches the disk).
+
+    `indent=None` writes one compact line with the json module's C encoder (an
+    indented dump uses its pure-Python one): for state rewritten often.
+    """
+    text = json.dumps(data, indent=indent, sort_keys=True, allow_nan=False)
+    return write_text(path, text + "\n")
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

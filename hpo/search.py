@@ -104,6 +104,7 @@ class TrialRecorder:
         return self.elapsed_before_s + time.perf_counter() - self._t0
 
     def _save_log(self, pending: dict[str, Any] | None = None) -> None:
+        # Rewritten whole twice per trial, so written compact (json's C encoder).
         write_json(
             self.log_path,
             {
@@ -113,6 +114,7 @@ class TrialRecorder:
                 "resumes": self.resumes,
                 "peak_rss_mb": peak_rss_mb(),
             },
+            indent=None,
         )
 
     def on_search_begin(self) -> None:
