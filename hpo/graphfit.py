@@ -334,6 +334,9 @@ def train(
     v = [tf.zeros_like(w) for w in weights]
     step = tf.constant(0.0)
     graph = epoch_graph(mlp.layers, mlp.activation, mlp.head)
+    # The traced function called with its inputs already flat, in the signature's order:
+    # calling the ConcreteFunction would bind and check its ~45 nested arguments each epoch.
+    run_epoch = graph.inference_fn.call_preflattened
     names = METRICS if mlp.head != "regression" else ("loss", "val_loss")
     constants = (
         tf.constant(mlp.learning_rate, tf.float32),
@@ -342,6 +345,7 @@ def train(
         ),
         tf.constant(mlp.dropout, tf.float32),
     )
+    batch, captured = tf.constant(batch_size, tf.int32), list(graph.captured_inputs)
     # Keras Tuner's own callbacks and ours do not read the weights during training:
     # with only those, the model gets its weights when training ends (and the
     # checkpoint the best epoch's), not after every epoch.
@@ -356,8 +360,8 @@ def train(
         hooks.on_epoch_begin(epoch)
         order = tf.constant(orders(epoch), tf.int32)
         seed = tf.constant(generator.integers(2**31 - 1, size=2), tf.int32)
-        weights, m, v, step, metrics = graph(
-            weights, m, v, step, *constants, x, y, order, batch_size, seed, xv, yv
+        weights, m, v, step, metrics = run_epoch(
+            [*weights, *m, *v, step, *constants, x, y, order, batch, seed, xv, yv, *captured]
         )
         if every_epoch:
             _assign(variables, weights)
