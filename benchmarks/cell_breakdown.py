@@ -55,7 +55,16 @@ def main() -> None:
 
     from hpo import graphfit
     from hpo.cell import run_cell
+    from hpo.errors import HpoError
     from hpo.profiles import Cell
+    from hpo.tasks import get_task
+    from hpo.tuners import get_tuner
+
+    try:
+        tuner, task = get_tuner(args.tuner).name, get_task(args.task).name
+        cell = Cell.of(tuner, args.seed, args.profile, task, "graph")
+    except HpoError as e:
+        parser.error(str(e))  # one line, exit 2
 
     clock = {"trace_s": 0.0, "first_calls_s": 0.0, "epochs_s": 0.0, "epochs": 0, "graphs": 0}
     traced = graphfit.epoch_graph
@@ -71,7 +80,7 @@ def main() -> None:
 
     graphfit.epoch_graph = epoch_graph  # train() looks it up at each call
     start = time.perf_counter()
-    record = run_cell(Cell.of(args.tuner, args.seed, args.profile, args.task, "graph"))
+    record = run_cell(cell)
     cell_s = time.perf_counter() - start
     graph_s = clock["trace_s"] + clock["first_calls_s"] + clock["epochs_s"]
     print(
