@@ -86,7 +86,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "cell": f"{args.tuner} seed={args.seed} {args.profile} {args.task}",
+                "cell": cell.label,
                 "import_s": round(import_s, 2),
                 "cell_s": round(cell_s, 2),
                 "search_s": round(record.wall_time_s, 2),
