@@ -21,7 +21,7 @@ from typing import Any
 
 
 class TimedGraph:
-    """An epoch graph (a ConcreteFunction) whose calls by hpo.graphfit.train are timed."""
+    """An epoch graph (a ConcreteFunction) whose calls by hpo.engines.graph.train are timed."""
 
     def __init__(self, graph: Any, clock: dict[str, float]) -> None:
         self.graph, self.clock, self.called = graph, clock, False
@@ -48,16 +48,16 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    from hpo.runtime import import_tensorflow_quietly
+    from hpo.run.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import_s = time.perf_counter() - start
 
-    from hpo import graphfit
-    from hpo.cell import run_cell
+    from hpo.engines import graph as graphfit
     from hpo.errors import HpoError
-    from hpo.profiles import Cell
-    from hpo.tasks import get_task
+    from hpo.experiment.profiles import Cell
+    from hpo.experiment.tasks import get_task
+    from hpo.run.cell import run_cell
     from hpo.tuners import get_tuner
 
     try:

@@ -26,12 +26,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import keras_tuner as kt  # noqa: E402
 
-from hpo.data import load_splits  # noqa: E402
-from hpo.profiles import get_profile  # noqa: E402
-from hpo.runtime import seed_everything  # noqa: E402
-from hpo.search import BATCH_SIZE  # noqa: E402
-from hpo.space import build_model  # noqa: E402
-from hpo.tasks import get_task  # noqa: E402
+from hpo.experiment.data import load_splits  # noqa: E402
+from hpo.experiment.model import build_model  # noqa: E402
+from hpo.experiment.profiles import get_profile  # noqa: E402
+from hpo.experiment.tasks import get_task  # noqa: E402
+from hpo.run.runtime import seed_everything  # noqa: E402
+from hpo.run.search import BATCH_SIZE  # noqa: E402
 from hpo.tuners import oracle_seed  # noqa: E402
 from hpo.tuners.bayesian import initial_points  # noqa: E402
 from hpo.tuners.hyperband import FACTOR  # noqa: E402

@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hpo.isolation import run_cell_isolated
+from hpo.analysis.stats import correct_rows, wilcoxon_p
+from hpo.experiment.profiles import ENGINES, Cell
+from hpo.parallel.isolation import run_cell_isolated
 from hpo.plugin import selection
-from hpo.profiles import ENGINES, Cell
-from hpo.stats import correct_rows, wilcoxon_p
-from hpo.store import RunOptions
+from hpo.run.store import RunOptions
 
 pytestmark = pytest.mark.hpo_peer
 MIN_SEEDS = 10

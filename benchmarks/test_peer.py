@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from hpo.profiles import get_profile
+from hpo.experiment.profiles import get_profile
 from hpo.tuners import planned_budget
 
 PLAIN = Path(__file__).with_name("plain_keras_tuner.py")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hpo.experiment.profiles import DEFAULT_TASK
 from hpo.plugin import selection
-from hpo.profiles import DEFAULT_TASK
-from hpo.references import reference_scores
+from hpo.run.references import reference_scores
 
 
 def test_references(benchmark, hpo_seed, hpo_engine, hpo_references, pytestconfig):

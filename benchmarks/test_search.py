@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from hpo.errors import CellStopped
-from hpo.profiles import Cell, get_profile
-from hpo.store import Outcome, RunOptions
+from hpo.experiment.profiles import Cell, get_profile
+from hpo.run.store import Outcome, RunOptions
 from hpo.tuners import get_tuner, planned_budget
 
 

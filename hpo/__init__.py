@@ -7,7 +7,7 @@ does not import TensorFlow):
     record = hpo.run_cell(hpo.Cell.of("random", seed=0, profile="smoke"))
     results = hpo.load_results(["results/benchmarks-smoke.json"])
     summary = hpo.write_report(results, "report/")
-    verdicts = hpo.compare(baseline_results, candidate_results)
+    verdicts = hpo.analysis.compare(baseline_results, candidate_results)
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from hpo.errors import CellStopped, HpoError
-from hpo.profiles import Cell, Profile, get_profile
+from hpo.experiment.profiles import Cell, Profile, get_profile
 
 if TYPE_CHECKING:
-    from hpo.cell import run_cell
-    from hpo.compare import compare
-    from hpo.report import write_report
-    from hpo.results import CellResult, Results, load_results
-    from hpo.tasks import Task, get_task
+    from hpo.analysis.compare import compare
+    from hpo.analysis.report import write_report
+    from hpo.experiment.results import CellResult, Results, load_results
+    from hpo.experiment.tasks import Task, get_task
+    from hpo.run.cell import run_cell
     from hpo.tuners import TunerContext, TunerSpec, get_tuner
 
 __all__ = [
@@ -47,14 +47,14 @@ __all__ = [
 __version__ = "0.2.0"
 
 _LAZY = {
-    "run_cell": "hpo.cell",
-    "compare": "hpo.compare",
-    "write_report": "hpo.report",
-    "CellResult": "hpo.results",
-    "Results": "hpo.results",
-    "load_results": "hpo.results",
-    "Task": "hpo.tasks",
-    "get_task": "hpo.tasks",
+    "run_cell": "hpo.run.cell",
+    "compare": "hpo.analysis.compare",
+    "write_report": "hpo.analysis.report",
+    "CellResult": "hpo.experiment.results",
+    "Results": "hpo.experiment.results",
+    "load_results": "hpo.experiment.results",
+    "Task": "hpo.experiment.tasks",
+    "get_task": "hpo.experiment.tasks",
     "TunerContext": "hpo.tuners",
     "TunerSpec": "hpo.tuners",
     "get_tuner": "hpo.tuners",

@@ -57,7 +57,7 @@ def _seed(text: str) -> int:
 
 
 def _positive(text: str) -> float:
-    from hpo.profiles import positive_number
+    from hpo.experiment.profiles import positive_number
 
     try:
         return positive_number(text, "the threshold")
@@ -83,8 +83,8 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hpo.profiles import Cell, get_profile
-    from hpo.tasks import get_task
+    from hpo.experiment.profiles import Cell, get_profile
+    from hpo.experiment.tasks import get_task
     from hpo.tuners import get_tuner
 
     cell = Cell.of(
@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
     cluster_address = None
     if args.cluster is not None:
-        from hpo.cluster import parse_cluster
+        from hpo.parallel.cluster import parse_cluster
 
         cluster_address = parse_cluster(args.cluster)
         if args.workers > 1:
@@ -102,12 +102,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
     _check_writable(json_path)
 
-    from hpo.runtime import import_tensorflow_quietly
+    from hpo.run.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()
 
-    from hpo.progress import cell_bar, trial_printer
-    from hpo.store import Outcome, RunOptions, run_saved_cell, saved_record
+    from hpo.run.progress import cell_bar, trial_printer
+    from hpo.run.store import Outcome, RunOptions, run_saved_cell, saved_record
     from hpo.tuners import planned_budget
 
     budget = planned_budget(cell.tuner, get_profile(cell.profile))
@@ -116,7 +116,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
     options = RunOptions(force=args.force, keep=args.keep)
     if cluster_address is not None:
-        from hpo.cluster import Cluster
+        from hpo.parallel.cluster import Cluster
 
         cluster = Cluster(cluster_address)
         try:
@@ -138,7 +138,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             if close is not None:
                 close()
     else:
-        from hpo.distributed import run_distributed
+        from hpo.parallel.distributed import run_distributed
 
         print(f"{label}: a chief oracle and {args.workers} workers on 127.0.0.1", file=sys.stderr)
         result, how = run_saved_cell(
@@ -166,19 +166,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"best hyperparameters: {result.best_hyperparameters}")
     print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
     if args.tensorboard:
-        from hpo.tracking import log_tensorboard
+        from hpo.run.tracking import log_tensorboard
 
         print(f"TensorBoard: {log_tensorboard(result, args.tensorboard)}")
     if args.mlflow:
-        from hpo.tracking import log_mlflow
+        from hpo.run.tracking import log_mlflow
 
         print(f"MLflow: run {log_mlflow(result, args.mlflow)} in {args.mlflow}")
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from hpo.report import conclusions, main_table, write_report
-    from hpo.results import load_results
+    from hpo.analysis.report import conclusions, main_table, write_report
+    from hpo.experiment.results import load_results
 
     results = load_results(args.results)
     summary = write_report(results, args.out)
@@ -190,8 +190,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from hpo.compare import compare, render
-    from hpo.results import load_results
+    from hpo.analysis.compare import compare, render
+    from hpo.experiment.results import load_results
 
     verdicts = compare(
         load_results([args.baseline]),
@@ -221,8 +221,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hpo.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, PROFILES
-    from hpo.tasks import TASKS
+    from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, PROFILES
+    from hpo.experiment.tasks import TASKS
     from hpo.tuners import tuner_names
 
     parser = _Parser(
@@ -359,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """The `hpo` command: `main`, then an exit that skips the interpreter's slow teardown."""
-    from hpo.runtime import exit_now
+    from hpo.run.runtime import exit_now
 
     exit_now(main())
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hpo.space import SPACE
+from hpo.experiment.space import SPACE
 
 
 @st.composite

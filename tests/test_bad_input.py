@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from hpo.cli import main
 from hpo.errors import HpoError
-from hpo.profiles import MAX_SEED, MAX_SEEDS, parse_seeds, parse_tuners
-from hpo.results import CellResult, Results, load_results
-from hpo.tuners import tuner_names
+from hpo.experiment.profiles import MAX_SEED, MAX_SEEDS, parse_seeds
+from hpo.experiment.results import CellResult, Results, load_results
+from hpo.tuners import parse_tuners, tuner_names
 from tests.strategies import error_lines
 from tests.test_results import make_record
 

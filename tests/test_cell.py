@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hpo.cell import run_cell
-from hpo.profiles import Cell, get_profile
-from hpo.space import build_model, declare, fixed_hyperparameters
-from hpo.training import QuickFit
+from hpo.engines.keras_fit import QuickFit
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.space import declare
+from hpo.run.cell import run_cell
 from hpo.tuners import planned_budget, tuner_names
 
 TUNERS = tuner_names()
@@ -114,17 +115,17 @@ def test_a_finished_cell_leaves_no_oracle_behind(monkeypatch):
     import gc
     import weakref
 
-    import hpo.cell
+    import hpo.run.cell
 
     oracles = []
-    make = hpo.cell.make_tuner
+    make = hpo.run.cell.make_tuner
 
     def recording(*args, **kwargs):
         tuner = make(*args, **kwargs)
         oracles.append(weakref.ref(tuner.oracle))
         return tuner
 
-    monkeypatch.setattr(hpo.cell, "make_tuner", recording)
+    monkeypatch.setattr(hpo.run.cell, "make_tuner", recording)
     run_cell(Cell.of("random", 0, "smoke"))
     gc.collect()
     assert len(oracles) == 1

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from hpo.cluster import Cluster, ClusterAddress, mismatch, parse_cluster, worker_facts
 from hpo.errors import HpoError
-from hpo.isolation import run_cell_isolated
-from hpo.profiles import Cell
-from hpo.results import CellResult
-from hpo.store import Outcome, RunOptions, work_dir
+from hpo.experiment.profiles import Cell
+from hpo.experiment.results import CellResult
+from hpo.parallel.cluster import Cluster, ClusterAddress, mismatch, parse_cluster, worker_facts
+from hpo.parallel.isolation import run_cell_isolated
+from hpo.run.store import Outcome, RunOptions, work_dir
 from tests.test_resume import _outside_xdist
 
 ROOT = Path(__file__).parents[1]
@@ -58,7 +58,7 @@ def test_real_workers_with_other_hpo_code_or_daemonic_are_refused_before_any_cel
     with local() as daemonic, pytest.raises(HpoError, match="DASK_DISTRIBUTED__WORKER__DAEMON"):
         Cluster(ClusterAddress(daemonic.scheduler_address))
     preload = tmp_path / "other_code.py"  # this worker's hpo reports another source hash
-    preload.write_text("import hpo.provenance\nhpo.provenance.source_hash = lambda: 'f00d'\n")
+    preload.write_text("import hpo.run.provenance\nhpo.provenance.source_hash = lambda: 'f00d'\n")
     with (
         dask.config.set({"distributed.worker.daemon": False}),
         local(preload=[str(preload)]) as lc,

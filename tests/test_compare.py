@@ -13,15 +13,16 @@ import keras
 import keras_tuner as kt
 import pytest
 
-from hpo.calibration import calibrate
-from hpo.cell import run_cell
+from hpo.analysis.compare import compare, min_seeds
 from hpo.cli import main
-from hpo.compare import compare, min_seeds
+from hpo.engines.graph import GraphFit
 from hpo.errors import HpoError
-from hpo.graphfit import GraphFit
-from hpo.profiles import Cell
-from hpo.results import Results, write_json
-from hpo.space import build_model, declare
+from hpo.experiment.model import build_model
+from hpo.experiment.profiles import Cell
+from hpo.experiment.results import Results, write_json
+from hpo.experiment.space import declare
+from hpo.run.calibration import calibrate
+from hpo.run.cell import run_cell
 
 pytestmark = pytest.mark.slow
 SEEDS = range(min_seeds())

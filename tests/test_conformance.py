@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from hpo.cell import run_cell
-from hpo.profiles import DEFAULT_TASK, Cell, get_profile
-from hpo.tasks import TASKS, get_task
+from hpo.experiment.profiles import DEFAULT_TASK, Cell, get_profile
+from hpo.experiment.tasks import TASKS, get_task
+from hpo.run.cell import run_cell
 from hpo.tuners import get_tuner, planned_budget, tuner_names
 from tests.test_resume import Killed, _counting_writes, reference_runs
 

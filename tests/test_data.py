@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpo.data import MAX_SEED, check_seed, load_splits
 from hpo.errors import HpoError
-from hpo.tasks import get_task
+from hpo.experiment.data import MAX_SEED, check_seed, load_splits
+from hpo.experiment.tasks import get_task
 
 SEEDS = st.integers(0, MAX_SEED)
 X, Y = get_task("breast_cancer").load()

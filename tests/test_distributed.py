@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from hpo.cli import main
-from hpo.distributed import run_distributed
 from hpo.errors import HpoError
-from hpo.profiles import Cell, get_profile
+from hpo.experiment.profiles import Cell, get_profile
+from hpo.parallel.distributed import run_distributed
 from hpo.tuners import planned_budget
 
 pytestmark = pytest.mark.slow

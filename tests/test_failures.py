@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from hpo.cell import run_cell
+from hpo.engines.keras_fit import QuickFit
 from hpo.errors import CellStopped
-from hpo.profiles import Cell
-from hpo.space import build_model
-from hpo.training import QuickFit
+from hpo.experiment.model import build_model
+from hpo.experiment.profiles import Cell
+from hpo.run.cell import run_cell
 
 pytestmark = pytest.mark.slow
 

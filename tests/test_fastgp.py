@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from hpo.fastgp import QuickBayesianOracle
-from hpo.space import declare
+from hpo.experiment.space import declare
+from hpo.tuners._fastgp import QuickBayesianOracle
 
 COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
 

@@ -15,8 +15,8 @@ import os
 import numpy as np
 import pytest
 
-from hpo.compare import compare
-from hpo.results import CellResult, Results
+from hpo.analysis.compare import compare
+from hpo.experiment.results import CellResult, Results
 
 N_TEST, SEEDS = 114, range(10)
 # Each compare() with tied seeds runs scipy's exact permutation Wilcoxon (~0.1 s).

@@ -14,12 +14,12 @@ import keras
 import numpy as np
 import pytest
 
-from hpo.data import load_splits
+from hpo.engines.graph import GraphFit, describe_model, train
+from hpo.engines.keras_fit import ValidationMetrics
 from hpo.errors import HpoError
-from hpo.graphfit import GraphFit, describe_model, train
-from hpo.space import build_model, fixed_hyperparameters
-from hpo.tasks import get_task
-from hpo.training import ValidationMetrics
+from hpo.experiment.data import load_splits
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.tasks import get_task
 
 TASK = get_task("breast_cancer")
 EPOCHS = 50

@@ -14,16 +14,17 @@ from unittest import mock
 import optuna
 import pytest
 
-from hpo.cell import run_cell
 from hpo.errors import HpoError
-from hpo.profiles import PROFILES, Cell, get_profile, parse_tuners
-from hpo.space import SPACE
+from hpo.experiment.profiles import PROFILES, Cell, get_profile
+from hpo.experiment.space import SPACE
+from hpo.run.cell import run_cell
 from hpo.tuners import (
     Budget,
     TunerContext,
     dry_run,
     get_tuner,
     oracle_seed,
+    parse_tuners,
     planned_budget,
     tuner_names,
 )
@@ -214,8 +215,8 @@ def test_a_multi_objective_study_is_told_score_and_size(tuner, tmp_path):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    from hpo.pareto import size
-    from hpo.tasks import get_task
+    from hpo.analysis.pareto import size
+    from hpo.experiment.tasks import get_task
 
     record = run_cell(Cell.of(tuner, 2, "smoke", "wine"), tmp_path)
     (journal,) = tmp_path.rglob("optuna-journal.log")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hpo.pareto import (
+from hpo.analysis.pareto import (
     attainment,
     error,
     front,
@@ -17,8 +17,8 @@ from hpo.pareto import (
     size,
     trial_points,
 )
-from hpo.space import param_range
-from hpo.tasks import get_task
+from hpo.experiment.space import param_range
+from hpo.experiment.tasks import get_task
 
 BC = get_task("breast_cancer")
 DIABETES = get_task("diabetes")

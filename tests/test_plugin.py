@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hpo import pytest_benchmark_adapter as adapter
+from hpo.plugin import adapter
 
 
 def _pytest(args: list[str], cwd) -> subprocess.CompletedProcess:

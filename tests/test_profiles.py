@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hpo.errors import HpoError
-from hpo.profiles import PROFILES, get_profile, parse_seeds, parse_tuners
-from hpo.tuners import get_tuner, tuner_names
+from hpo.experiment.profiles import PROFILES, get_profile, parse_seeds
+from hpo.tuners import get_tuner, parse_tuners, tuner_names
 from hpo.tuners.bayesian import initial_points
 from hpo.tuners.hyperband import FACTOR
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 
-from hpo.progress import SessionState, read_statuses, status_writer, trial_printer
+from hpo.run.progress import SessionState, read_statuses, status_writer, trial_printer
 
 
 def _history(epochs):

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from hpo import stats
+from hpo.analysis import stats
 from hpo.cli import main
-from hpo.results import write_json
+from hpo.experiment.results import write_json
 
 TUNERS = ("hyperband", "bayesian", "random")
 

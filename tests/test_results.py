@@ -8,7 +8,7 @@ import os
 import pytest
 
 from hpo.errors import HpoError
-from hpo.results import CellResult, load_records, read_json, write_json
+from hpo.experiment.results import CellResult, load_records, read_json, write_json
 
 
 def make_record(**overrides) -> dict:
@@ -115,7 +115,7 @@ def test_files_from_before_the_rename_still_load_their_references(tmp_path):
         "benchmarks": [{"extra_info": {"cell": make_record()}}, {"extra_info": {"baseline": entry}}]
     }
     write_json(tmp_path / "old.json", doc)
-    from hpo.results import load_results
+    from hpo.experiment.results import load_results
 
     assert load_results([tmp_path / "old.json"]).references == [entry]
 

@@ -28,10 +28,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from hpo.cell import run_cell
-from hpo.profiles import Cell, get_profile
-from hpo.results import CellResult
-from hpo.search import TrialRecorder
+from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.results import CellResult
+from hpo.run.cell import run_cell
+from hpo.run.search import TrialRecorder
 from hpo.tuners import planned_budget
 
 pytestmark = pytest.mark.slow

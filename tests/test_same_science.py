@@ -15,12 +15,12 @@ import keras
 import numpy as np
 import pytest
 
-from hpo.cell import run_cell, seed_everything
-from hpo.data import load_splits
-from hpo.profiles import Cell
-from hpo.space import build_model, fixed_hyperparameters
-from hpo.stats import wilcoxon_p
-from hpo.training import ONE_CALL_MIN_EPOCHS, QuickFit
+from hpo.analysis.stats import wilcoxon_p
+from hpo.engines.keras_fit import ONE_CALL_MIN_EPOCHS, QuickFit
+from hpo.experiment.data import load_splits
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.profiles import Cell
+from hpo.run.cell import run_cell, seed_everything
 
 pytestmark = pytest.mark.slow
 

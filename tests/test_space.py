@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hpo.errors import HpoError
-from hpo.space import SPACE, build_model, declare, fixed_hyperparameters
-from hpo.tasks import get_task
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.space import SPACE, declare
+from hpo.experiment.tasks import get_task
 from tests.strategies import out_of_space_values, space_values
 
 MODEL_SETTINGS = settings(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from hpo import stats
+from hpo.analysis import stats
 
 ACC = st.integers(90, 114).map(lambda k: k / 114)  # accuracies on 114 test rows
 # With ties, scipy's exact Wilcoxon enumerates 2**n sign flips (about a second a call):

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from hpo.analysis.suite import across_tasks, summarize_suite, task_summary
 from hpo.cli import main
-from hpo.results import CellResult, Results, write_json
-from hpo.space import param_range
-from hpo.suite import across_tasks, summarize_suite, task_summary
-from hpo.tasks import get_task
+from hpo.experiment.results import CellResult, Results, write_json
+from hpo.experiment.space import param_range
+from hpo.experiment.tasks import get_task
 
 N_TEST = {"wine": 36, "synthetic": 400, "diabetes": 89}
 
@@ -129,7 +129,7 @@ def test_the_gate_pairs_cells_by_task_and_seed():
     """An R² drop on diabetes is a regression of diabetes/a alone; wine's equal rows are not."""
     import dataclasses
 
-    from hpo.compare import compare, render
+    from hpo.analysis.compare import compare, render
 
     def run(r2_drop: float) -> Results:
         cells = [

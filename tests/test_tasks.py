@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpo.data import MAX_SEED, load_splits
 from hpo.errors import HpoError
-from hpo.space import build_model, fixed_hyperparameters, param_count, param_range
-from hpo.tasks import TASKS, get_task, parse_tasks
+from hpo.experiment.data import MAX_SEED, load_splits
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.space import param_count, param_range
+from hpo.experiment.tasks import TASKS, get_task, parse_tasks
 from tests.strategies import space_values
 
 SEEDS = st.integers(0, MAX_SEED)
@@ -120,7 +121,7 @@ def test_task_lists_are_parsed_and_checked():
 def test_the_eager_test_score_is_evaluate_s(name):
     """A front's models are scored by one eager pass: the same correct rows (or R²) as
     Keras' evaluate, which the best model gets."""
-    from hpo.cell import _test, test_score_eagerly
+    from hpo.run.cell import _test, test_score_eagerly
 
     task, splits = get_task(name), load_splits(1, name)
     values = {"num_layers": 2, "units_0": 64, "units_1": 32, "activation": "tanh",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hpo.cell import run_cell
-from hpo.profiles import Cell
-from hpo.tracking import log_mlflow, log_tensorboard
+from hpo.experiment.profiles import Cell
+from hpo.run.cell import run_cell
+from hpo.run.tracking import log_mlflow, log_tensorboard
 
 pytestmark = pytest.mark.slow
 

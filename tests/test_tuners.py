@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpo.profiles import MAX_SEED, PROFILES, Cell, get_profile
-from hpo.search import make_tuner
+from hpo.experiment.profiles import MAX_SEED, PROFILES, Cell, get_profile
+from hpo.run.search import make_tuner
 from hpo.tuners import oracle_seed, planned_budget, tuner_names
 
 TUNERS = tuner_names()

@@ -15,7 +15,7 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
-from hpo.fastgp import QuickBayesianOracle
+from hpo.tuners._fastgp import QuickBayesianOracle
 from hpo.tuners._optuna_oracle import as_finished_trial, direction, suggest
 from hpo.tuners._spec import trial_seed
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 from hpo.tuners._spec import TunerContext, TunerSpec
 
 
@@ -33,7 +33,7 @@ def optuna_spec(
     multi_objective: bool = False,
 ) -> TunerSpec:
     """A full-fidelity tuner (max_trials x epochs) whose trials `sampler` decides; with
-    `multi_objective`, on the validation score and the model's size (hpo.pareto)."""
+    `multi_objective`, on the validation score and the model's size (hpo.analysis.pareto)."""
 
     def make_oracle(ctx: TunerContext) -> Any:
         from hpo.tuners._optuna_oracle import OptunaOracle

@@ -9,7 +9,7 @@ random generator) is rebuilt for every trial from the cell seed and the trial's
 index, so a resumed search asks exactly what the uninterrupted one asked.
 
 A multi-objective study (`sizes_for`, a task) is told two values per trial:
-the oracle's score and the model's size on hpo.pareto's [0, 1] log scale, the
+the oracle's score and the model's size on hpo.analysis.pareto's [0, 1] log scale, the
 pair its Pareto set and hypervolume are scored on. Keras Tuner's own objective
 stays the score alone, so the cell's best model is still the best-scoring one.
 """
@@ -24,8 +24,8 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
-from hpo.profiles import Profile
-from hpo.space import SPACE, SearchSpace
+from hpo.experiment.profiles import Profile
+from hpo.experiment.space import SPACE, SearchSpace
 from hpo.tuners._optuna import SamplerFactory, SamplerSeeds
 from hpo.tuners._spec import trial_seed
 
@@ -198,9 +198,9 @@ class OptunaOracle(kt.Oracle):
         if trial.status == kt.engine.trial.TrialStatus.COMPLETED and np.isfinite(score or np.nan):
             values = [float(score)]
             if self._sizes_for is not None:
-                from hpo.pareto import size
-                from hpo.space import param_count
-                from hpo.tasks import get_task
+                from hpo.analysis.pareto import size
+                from hpo.experiment.space import param_count
+                from hpo.experiment.tasks import get_task
 
                 task = get_task(self._sizes_for)
                 values.append(size(param_count(trial.hyperparameters.values, task), task))

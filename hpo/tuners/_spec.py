@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import HpoError
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 
 ENTRY_POINT_GROUP = "hpo.tuners"
 BUILTIN = {  # name -> module holding its SPEC
@@ -51,7 +51,7 @@ class TunerContext:
     seed: int  # the oracle's seed: derived from the cell seed, never 0 (see oracle_seed)
     profile: Profile
     objective: str  # the metric the oracle optimises, e.g. "val_accuracy"
-    task: str = "breast_cancer"  # for an oracle that needs the model's size (hpo.space)
+    task: str = "breast_cancer"  # for an oracle that needs the model's size (hpo.experiment.space)
 
     @property
     def max_trials(self) -> int:
@@ -158,6 +158,17 @@ def get_tuner(name: str) -> TunerSpec:
     )
 
 
+def parse_tuners(text: str) -> list[str]:
+    """Tuner names from a comma-separated list, each resolved through the tuner registry;
+    `all` stands for every built-in and installed tuner."""
+    parts = [n.strip() for n in text.split(",") if n.strip()]
+    parts = [name for n in parts for name in (tuner_names() if n == "all" else [n])]
+    names = [get_tuner(n).name for n in parts]
+    if not names:
+        raise HpoError(f"bad tuner list {text!r}: no tuners")
+    return list(dict.fromkeys(names))
+
+
 def _available(spec: TunerSpec) -> TunerSpec:
     """`spec`, if the optional module it needs is installed; a one-line HpoError if not."""
     if spec.requires is not None and importlib.util.find_spec(spec.requires[0]) is None:
@@ -204,7 +215,7 @@ def dry_run(oracle: Any) -> Budget:
     """
     import keras_tuner as kt
 
-    from hpo.space import declare
+    from hpo.experiment.space import declare
 
     trials = epochs = 0
     with tempfile.TemporaryDirectory(prefix="hpo-plan-") as directory, _local_oracle():

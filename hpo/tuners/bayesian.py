@@ -1,6 +1,6 @@
 """Keras Tuner's Bayesian optimisation: a GP with an upper-confidence-bound acquisition.
 
-Its oracle is `hpo.fastgp.QuickBayesianOracle`: Keras Tuner's, with a faster,
+Its oracle is `hpo.tuners._fastgp.QuickBayesianOracle`: Keras Tuner's, with a faster,
 bit-identical acquisition search and its random generator saved for resume.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 from hpo.tuners._spec import TunerContext, TunerSpec
 
 # Random trials before the GP is used, per profile (the seed report's 5 at 25 trials).
@@ -21,7 +21,7 @@ def initial_points(profile: Profile) -> int:
 
 
 def make_oracle(ctx: TunerContext) -> Any:
-    from hpo.fastgp import QuickBayesianOracle
+    from hpo.tuners._fastgp import QuickBayesianOracle
 
     return QuickBayesianOracle(
         objective=ctx.objective,

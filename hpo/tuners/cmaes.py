@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 from hpo.tuners._optuna import SamplerSeeds, optuna_spec
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 from hpo.tuners._spec import Budget, TunerContext, TunerSpec, dry_run, oracle_seed
 
 FACTOR = 3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 from hpo.tuners._spec import Budget, TunerContext, oracle_seed
 from hpo.tuners.hyperband import FACTOR, multifidelity_spec
 

@@ -1,6 +1,6 @@
 """Multi-objective TPE (Ozaki et al. 2020), Optuna's TPESampler on two objectives.
 
-It is told each trial's validation score and the model's size (`hpo.pareto`),
+It is told each trial's validation score and the model's size (`hpo.analysis.pareto`),
 and starts from as many random trials as `bayesian` does on the same profile:
 the same sampler as `tpe`, given two objectives instead of one.
 """

@@ -1,7 +1,7 @@
 """NSGA-II (Deb et al. 2002), Optuna's NSGAIISampler: accuracy against model size.
 
 Multi-objective: it is told each trial's validation score and the model's size
-(`hpo.pareto`). Its population is half the profile's trials (at least 2), so
+(`hpo.analysis.pareto`). Its population is half the profile's trials (at least 2), so
 the search sees at least two generations; the rest are Optuna's defaults.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.profiles import Profile
+from hpo.experiment.profiles import Profile
 from hpo.tuners._optuna import SamplerSeeds, optuna_spec
 
 

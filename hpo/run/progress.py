@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from hpo.results import trial_score
+from hpo.experiment.results import trial_score
 
 # Called with the search's trial log after each trial ends (the last entry is new).
 ProgressFn = Callable[[list[dict[str, Any]]], None]
@@ -73,7 +73,7 @@ def combine(*callbacks: ProgressFn | None) -> ProgressFn | None:
 
 def status_writer(path: str | os.PathLike[str], label: str, planned_epochs: int) -> ProgressFn:
     """A callback keeping `path` (JSON) at the cell's epochs done, for a session's display."""
-    from hpo.results import write_json
+    from hpo.experiment.results import write_json
 
     def write(history: list[dict[str, Any]]) -> None:
         write_json(
@@ -182,7 +182,7 @@ class SessionDisplay:
         self.state = state
         self.status_dir = status_dir
         # Made here, on a terminal: rich decides once whether its file is one, and stderr
-        # may later be redirected for a moment (hpo.runtime.import_tensorflow_quietly).
+        # may later be redirected for a moment (hpo.run.runtime.import_tensorflow_quietly).
         self.console = Console(file=sys.stderr, force_terminal=True)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

@@ -7,7 +7,7 @@ point serves every task and tuner:
   validation loss itself (mean squared error on standardised targets, about
   1 - R²), capped at 1 -- a model no better than predicting the mean;
 - size: log10 of the model's parameters, placed between the smallest and the
-  largest model of the search space for the task (`hpo.space.param_range`).
+  largest model of the search space for the task (`hpo.experiment.space.param_range`).
 
 The reference point is (1, 1): the worst error and the largest model. The
 hypervolume is Optuna's exact computation (`optuna._hypervolume`, WFG): the
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hpo.tasks import Task
+from hpo.experiment.tasks import Task
 
 REFERENCE_POINT = (1.0, 1.0)
 
@@ -36,7 +36,7 @@ def error(score: float, task: Task) -> float:
 
 def size(params: int, task: Task) -> float:
     """A model's parameter count on [0, 1]: log scale, the space's smallest to largest."""
-    from hpo.space import param_range
+    from hpo.experiment.space import param_range
 
     low, high = param_range(task)
     return float((math.log10(params) - math.log10(low)) / (math.log10(high) - math.log10(low)))
@@ -71,7 +71,7 @@ def hypervolume(points: Iterable[tuple[float, float]]) -> float:
 
 def trial_points(history: Sequence[dict[str, Any]], task: Task) -> list[tuple[int, float, float]]:
     """(position in history, error, size) of every completed trial that has a size."""
-    from hpo.results import trial_score
+    from hpo.experiment.results import trial_score
 
     out = []
     for i, h in enumerate(history):

@@ -35,9 +35,9 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from hpo.profiles import DEFAULT_TASK
-from hpo.space import model_builder
-from hpo.tasks import Head, Task, get_task
+from hpo.experiment.model import model_builder
+from hpo.experiment.profiles import DEFAULT_TASK
+from hpo.experiment.tasks import Head, Task, get_task
 
 ONE_CALL_MIN_EPOCHS = 12  # break-even measured at 10-13 epochs here (2 cores, TF 2.21)
 

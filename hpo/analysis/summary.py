@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from hpo import stats
+from hpo.analysis import stats
+from hpo.analysis.paired import counts, critical_difference, holm_in_place, pair, seeds_text
+from hpo.analysis.suite import hypervolume_block, summarize_suite
 from hpo.errors import HpoError
-from hpo.paired import counts, critical_difference, holm_in_place, pair, seeds_text
-from hpo.profiles import DEFAULT_TASK, PROFILES, Profile
-from hpo.results import CellResult, Results
-from hpo.suite import hypervolume_block, summarize_suite
-from hpo.tasks import get_task
+from hpo.experiment.profiles import DEFAULT_TASK, PROFILES, Profile
+from hpo.experiment.results import CellResult, Results
+from hpo.experiment.tasks import get_task
 
 METRICS: list[tuple[str, str, bool, str]] = [
     ("best_val_accuracy", "best val acc (biased)", True, "accuracy"),
@@ -35,7 +35,7 @@ METRICS: list[tuple[str, str, bool, str]] = [
 HIGHER_IS_BETTER = {m: h for m, _, h, _ in METRICS}
 BOUNDS = {"accuracy": (0.0, 1.0), "loss": (0.0, math.inf), "time": (0.0, math.inf)}
 COMPARED = ["test_accuracy", "wall_time_s"]  # the paired tests' metrics
-REFERENCES = {  # untuned models on the same splits (hpo.references)
+REFERENCES = {  # untuned models on the same splits (hpo.run.references)
     "default_mlp": "untuned MLP (1 × 64 relu, lr 0.001, 50 epochs)",
     "logistic_regression": "LogisticRegression",
 }

@@ -1,4 +1,4 @@
-"""The report: report.md, CSV files and PNG figures, from `hpo.summary`'s numbers."""
+"""The report: report.md, CSV files and PNG figures, from `hpo.analysis.summary`'s numbers."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from hpo import stats
+from hpo.analysis import stats
+from hpo.analysis.paired import MIN_SEEDS_FOR_CD, counts
+from hpo.analysis.summary import METRICS, summarize
 from hpo.errors import HpoError
-from hpo.paired import MIN_SEEDS_FOR_CD, counts
-from hpo.results import CellResult, Results, trial_score, write_json, write_text
-from hpo.summary import METRICS, summarize
+from hpo.experiment.results import CellResult, Results, trial_score, write_json, write_text
 
 # ---------------------------------------------------------------- text
 
@@ -24,7 +24,7 @@ from hpo.summary import METRICS, summarize
 def tuner_table(records: Sequence[CellResult]) -> str:
     """One row per task and tuner: seeds, mean test score (accuracy, or R² for regression),
     mean hypervolume, mean time, mean epochs and trials."""
-    from hpo.suite import cell_hypervolume
+    from hpo.analysis.suite import cell_hypervolume
 
     w = max([10, *(len(r.tuner) for r in records)])  # MODULE:ATTR names are long
     tw = max(len(r.task) for r in records)
@@ -188,7 +188,7 @@ def _provenance_text(p: dict[str, Any]) -> list[str]:
     c = p["calibration_s"]
     if c:
         span = f"{c['min']:.3f} s" if c["min"] == c["max"] else f"{c['min']:.3f}–{c['max']:.3f} s"
-        out.append(f"- calibration (hpo.calibration, per session): {span}")
+        out.append(f"- calibration (hpo.run.calibration, per session): {span}")
     out.append(
         f"- Keras Tuner workers per cell: {', '.join(map(str, p['workers_per_cell']))};"
         f" cells resumed after an interruption: {p['resumed_cells']}"
@@ -489,7 +489,7 @@ CELL_COLUMNS = [
 
 def cell_rows(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
     """One row per cell for cells.csv."""
-    from hpo.suite import cell_hypervolume
+    from hpo.analysis.suite import cell_hypervolume
 
     return [
         {
@@ -550,9 +550,9 @@ def plot_pareto(
     seed's front (faint); hypervolume.png: the hypervolume so far against epochs."""
     import matplotlib.pyplot as plt
 
-    from hpo.pareto import attainment, pareto_set, trial_points
-    from hpo.space import param_range
-    from hpo.tasks import get_task
+    from hpo.analysis.pareto import attainment, pareto_set, trial_points
+    from hpo.experiment.space import param_range
+    from hpo.experiment.tasks import get_task
 
     per_task = summary["per_task"] if summary.get("kind") == "suite" else {
         summary["task"]: {**summary, "hypervolume": summary["hypervolume"]}

@@ -23,15 +23,15 @@ import keras_tuner as kt
 from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.engine import oracle as oracle_module
 
+from hpo.engines.graph import GraphFit
+from hpo.engines.keras_fit import QuickFit
 from hpo.errors import HpoError
-from hpo.graphfit import GraphFit
-from hpo.memory import peak_rss_mb, rss_mb
-from hpo.profiles import Cell, get_profile
-from hpo.progress import ProgressFn
-from hpo.results import read_json, write_json, write_text
-from hpo.space import param_count
-from hpo.tasks import Task, get_task
-from hpo.training import QuickFit
+from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.results import read_json, write_json, write_text
+from hpo.experiment.space import param_count
+from hpo.experiment.tasks import Task, get_task
+from hpo.run.memory import peak_rss_mb, rss_mb
+from hpo.run.progress import ProgressFn
 from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed, trial_seed
 
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
@@ -196,7 +196,7 @@ class TrialRecorder:
             "status": status,
             "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
             # The oracle's score is val_accuracy, or for another objective (a regression's
-            # val_loss) `score`; hpo.results.trial_score reads either.
+            # val_loss) `score`; hpo.experiment.results.trial_score reads either.
             "val_accuracy": None if self._task.objective != "val_accuracy" else score,
             "params": param_count(values, self._task),
             "epochs": epochs,

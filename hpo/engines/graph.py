@@ -35,9 +35,9 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
 
+from hpo.engines.keras_fit import FailOnNonFiniteLoss, TaskHyperModel
 from hpo.errors import HpoError
-from hpo.tasks import Task
-from hpo.training import FailOnNonFiniteLoss, TaskHyperModel
+from hpo.experiment.tasks import Task
 
 _HEADS = {  # (activation, loss) -> what the graph computes for that head
     ("sigmoid", "binary_crossentropy"): "binary",
@@ -166,7 +166,7 @@ def _correct(head: str, y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 
 
 @functools.cache
-def epoch_graph(layers: int, activation: str, head: str = "binary") -> Callable[..., Any]:
+def epoch_graph(layers: int, activation: str, head: str = "binary") -> Any:
     """The traced epoch for models of this depth and activation (cached: traced once each).
 
     The activation is part of the graph, not an input: TensorFlow fuses it with
@@ -268,7 +268,7 @@ def epoch_graph(layers: int, activation: str, head: str = "binary") -> Callable[
 class GraphFit(TaskHyperModel):
     """`build` as given; `fit` trains through the shared graph (see the module docstring)."""
 
-    shares_graphs = True  # hpo.search keeps TensorFlow's kernel cache between its trials
+    shares_graphs = True  # hpo.run.search keeps TensorFlow's kernel cache between its trials
 
     def fit(
         self,

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.profiles import Cell
-from hpo.progress import ProgressFn
-from hpo.provenance import versions
-from hpo.results import CellResult, read_json, write_json
+from hpo.experiment.profiles import Cell
+from hpo.experiment.results import CellResult, read_json, write_json
+from hpo.run.progress import ProgressFn
+from hpo.run.provenance import versions
 
 
 class Outcome(enum.StrEnum):
@@ -57,7 +57,7 @@ def run_saved_cell(
 
     Another process running the same cell is an error, or, with `options.wait`,
     is waited for. `search(workdir)` replaces the in-process `run_cell`
-    (hpo.distributed passes its own).
+    (hpo.parallel.distributed passes its own).
     """
     record_path = Path(record_path)
     workdir = work_dir(record_path)
@@ -76,7 +76,7 @@ def run_saved_cell(
             _remove(workdir)  # none, or another code's project
             write_json(stamp, {"cell": cell.name, "versions": versions()})
         if search is None:
-            from hpo.cell import run_cell
+            from hpo.run.cell import run_cell
 
             result = run_cell(cell, workdir, progress=progress, resume=True)
         else:

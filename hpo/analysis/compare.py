@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sps
 
+from hpo.analysis.stats import correct_rows
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK
-from hpo.results import CellResult, Results
-from hpo.stats import correct_rows
+from hpo.experiment.profiles import DEFAULT_TASK
+from hpo.experiment.results import CellResult, Results
 
 ALPHA = 0.05
 DEFAULT_SLOWDOWN = 0.25

@@ -13,17 +13,17 @@ import keras_tuner as kt
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from hpo.data import Splits, load_splits
+from hpo.analysis.pareto import pareto_set
 from hpo.errors import CellStopped
-from hpo.memory import peak_rss_mb, reset_peak
-from hpo.pareto import pareto_set
-from hpo.profiles import Cell, get_profile
-from hpo.progress import ProgressFn
-from hpo.provenance import versions
-from hpo.results import CellResult, trial_score
-from hpo.runtime import frozen_gc, seed_everything
-from hpo.search import BATCH_SIZE, atomic_state_writes, make_tuner, released
-from hpo.tasks import Task, get_task
+from hpo.experiment.data import Splits, load_splits
+from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.results import CellResult, trial_score
+from hpo.experiment.tasks import Task, get_task
+from hpo.run.memory import peak_rss_mb, reset_peak
+from hpo.run.progress import ProgressFn
+from hpo.run.provenance import versions
+from hpo.run.runtime import frozen_gc, seed_everything
+from hpo.run.search import BATCH_SIZE, atomic_state_writes, make_tuner, released
 from hpo.tuners import get_tuner
 
 # Hyperband's later rounds, and get_best_models(), load saved weights into a model whose

@@ -15,8 +15,8 @@ MAX_SEED = 2**32 - 1  # scikit-learn's and NumPy's limit for a seed
 MAX_SEEDS = 10_000  # in one seed list: more is a typo, not a comparison
 _SEED_PART = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
 DEFAULT_TASK = "breast_cancer"
-# How trials are trained: "graph" (hpo.graphfit: one traced graph serves every model) or
-# "keras" (hpo.training: Keras' own fit, per model). Same science; tests/test_graphfit.py.
+# How trials are trained: "graph" (hpo.engines.graph: one traced graph serves every model) or
+# "keras" (hpo.engines.keras_fit: Keras' own fit, per model). Same science; tests/test_graphfit.py.
 ENGINES = ("graph", "keras")
 DEFAULT_ENGINE = "graph"
 
@@ -139,16 +139,3 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise HpoError(f"bad seed list {text!r}: no seeds")
     return sorted(seeds)
-
-
-def parse_tuners(text: str) -> list[str]:
-    """Tuner names from a comma-separated list, each resolved through the tuner registry;
-    `all` stands for every built-in and installed tuner."""
-    from hpo.tuners import get_tuner, tuner_names
-
-    parts = [n.strip() for n in text.split(",") if n.strip()]
-    parts = [name for n in parts for name in (tuner_names() if n == "all" else [n])]
-    names = [get_tuner(n).name for n in parts]
-    if not names:
-        raise HpoError(f"bad tuner list {text!r}: no tuners")
-    return list(dict.fromkeys(names))

@@ -1,7 +1,7 @@
 """Paired comparisons of tuners over seeds: one row per pair, Holm within a family,
 Nemenyi's critical difference of average ranks, accuracies as counts of rows.
 
-Shared by one task's summary (`hpo.summary`) and the suite's (`hpo.suite`).
+Shared by one task's summary (`hpo.analysis.summary`) and the suite's (`hpo.analysis.suite`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hpo import stats
+from hpo.analysis import stats
 from hpo.errors import HpoError
 
 MIN_SEEDS_FOR_CD = 5  # fewer blocks than this make the Nemenyi test's normal approximation poor

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.results import CellResult, trial_score, write_json
+from hpo.experiment.results import CellResult, trial_score, write_json
 
 CURVE_METRICS = ("loss", "val_loss", "val_accuracy")
 CELL_METRICS = (

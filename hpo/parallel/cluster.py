@@ -6,7 +6,7 @@ Ray's 5-6 s, a worker holds ~63 MB beside TensorFlow's ~800 MB per cell against
 Ray's 80-130 MB plus ~75 MB of daemons, and both run a task again elsewhere when
 its worker dies. Dask is also pure Python (24 MB installed against Ray's 240 MB).
 
-Each cell is one Dask task, run as a local session runs it (`hpo.isolation`: a
+Each cell is one Dask task, run as a local session runs it (`hpo.parallel.isolation`: a
 spawned process that dies with its parent, TensorFlow's threads sized to the
 worker's share of its machine's cores), with its record and work folder in the
 session's cells folder, which every worker must see at the same path. A worker
@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.profiles import Cell
-from hpo.results import CellResult, write_json
-from hpo.store import Outcome, RunOptions, discard, saved_record
+from hpo.experiment.profiles import Cell
+from hpo.experiment.results import CellResult, write_json
+from hpo.run.store import Outcome, RunOptions, discard, saved_record
 
 CONNECT_TIMEOUT_S = 10
 _LOCAL = re.compile(r"local:(\d+)", re.ASCII)
-# What a record depends on, as installed distributions (`hpo.provenance.versions` imports
+# What a record depends on, as installed distributions (`hpo.run.provenance.versions` imports
 # them; a Dask worker process itself never imports TensorFlow, only its cells' processes do).
 DISTRIBUTIONS = ("keras-hpo-bench", "tensorflow", "keras", "keras-tuner", "scikit-learn", "numpy")
 
@@ -66,7 +66,7 @@ def worker_facts() -> dict[str, Any]:
     import socket
     from importlib.metadata import PackageNotFoundError, version
 
-    from hpo.provenance import source_hash
+    from hpo.run.provenance import source_hash
 
     def installed(name: str) -> str:
         try:
@@ -246,7 +246,7 @@ def run_on_worker(
     """A Dask task: the cell in a fresh process on this worker, as a local session runs it."""
     import socket
 
-    from hpo.isolation import Reporting, run_cell_isolated
+    from hpo.parallel.isolation import Reporting, run_cell_isolated
 
     result, how = run_cell_isolated(
         cell,

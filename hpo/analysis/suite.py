@@ -2,13 +2,13 @@
 
 Per task, each tuner's test score (correct test rows for classification, R²
 for regression) and the hypervolume of its trials' accuracy-versus-size set
-(`hpo.pareto`) are compared pair by pair with the paired Wilcoxon test over
+(`hpo.analysis.pareto`) are compared pair by pair with the paired Wilcoxon test over
 that task's seeds, Holm-corrected across the pairs of the task.
 
 Across tasks, every (task, seed) is one block, as in HPOBench, YAHPO Gym and
 CARP-S: tuners are ranked within each block on the test score, the average
 ranks are tested with Friedman's test and the Nemenyi critical difference
-(Demšar 2006, as for one task: `hpo.paired`), and a wins/ties/losses table
+(Demšar 2006, as for one task: `hpo.analysis.paired`), and a wins/ties/losses table
 counts, per pair of tuners, the tasks where one beats the other by the task's
 paired test (a tie is a task where the test does not separate them, not where
 the means are equal).
@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from hpo import stats
-from hpo.errors import HpoError
-from hpo.paired import (
+from hpo.analysis import stats
+from hpo.analysis.paired import (
     MIN_SEEDS_FOR_CD,
     counts,
     critical_difference,
@@ -33,9 +32,10 @@ from hpo.paired import (
     pair,
     seeds_text,
 )
-from hpo.pareto import REFERENCE_POINT, hypervolume, hypervolume_curve, trial_points
-from hpo.results import CellResult, Results
-from hpo.tasks import TASKS, Task, get_task
+from hpo.analysis.pareto import REFERENCE_POINT, hypervolume, hypervolume_curve, trial_points
+from hpo.errors import HpoError
+from hpo.experiment.results import CellResult, Results
+from hpo.experiment.tasks import TASKS, Task, get_task
 
 
 def cell_hypervolume(cell: CellResult) -> float | None:

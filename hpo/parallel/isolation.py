@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpo.profiles import Cell
-from hpo.results import CellResult
-from hpo.store import DEFAULT_OPTIONS, Outcome, RunOptions, saved_record
+from hpo.experiment.profiles import Cell
+from hpo.experiment.results import CellResult
+from hpo.run.store import DEFAULT_OPTIONS, Outcome, RunOptions, saved_record
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _worker(engine: str, threads: int | None) -> ProcessPoolExecutor:
 
     key = (engine, threads)
     if key not in _WORKERS:
-        from hpo.runtime import die_with_parent
+        from hpo.run.runtime import die_with_parent
 
         _WORKERS[key] = ProcessPoolExecutor(
             1,
@@ -104,7 +104,7 @@ def _child_cell(
     threads: int | None,
     reporting: Reporting,
 ) -> tuple[dict[str, Any], str]:
-    from hpo.runtime import (
+    from hpo.run.runtime import (
         die_with_parent,
         import_tensorflow_quietly,
         set_threads,
@@ -120,10 +120,10 @@ def _child_cell(
         if threads:
             set_threads(threads)
         _process_ready = True
-    from hpo.cell import run_cell
-    from hpo.profiles import get_profile
-    from hpo.progress import combine, status_writer, trial_printer
-    from hpo.store import run_saved_cell
+    from hpo.experiment.profiles import get_profile
+    from hpo.run.cell import run_cell
+    from hpo.run.progress import combine, status_writer, trial_printer
+    from hpo.run.store import run_saved_cell
     from hpo.tuners import planned_budget
 
     budget = planned_budget(cell.tuner, get_profile(cell.profile))

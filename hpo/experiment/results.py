@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK, ENGINES, MAX_SEED, Cell
+from hpo.experiment.profiles import DEFAULT_TASK, ENGINES, MAX_SEED, Cell
 
 SCHEMA_VERSION = 1
 
@@ -38,16 +38,16 @@ class CellResult:
     n_val: int
     n_test: int
     versions: dict[str, str] = field(default_factory=dict)
-    calibration_s: float | None = None  # hpo.calibration on the same machine and session
+    calibration_s: float | None = None  # hpo.run.calibration on the same machine and session
     peak_rss_mb: float | None = None  # peak resident memory of the process during the search
-    workers: int = 1  # Keras Tuner workers that shared the search (hpo.distributed)
+    workers: int = 1  # Keras Tuner workers that shared the search (hpo.parallel.distributed)
     resumes: int = 0  # times the search was interrupted and resumed from its saved state
     faults: list[dict[str, Any]] = field(default_factory=list)  # distributed workers that died
     task: str = DEFAULT_TASK
-    # What trained the trials (hpo.profiles.ENGINES); records older than engines used Keras fit.
+    # What trained the trials (hpo.experiment.profiles.ENGINES); older records used Keras fit.
     engine: str = "keras"
     test_r2: float | None = None  # a regression task's test score
-    # The accuracy-versus-size front (hpo.pareto): per trial on it, its id, validation
+    # The accuracy-versus-size front (hpo.analysis.pareto): per trial on it, its id, validation
     # objective, parameters and its best-epoch model's test score (accuracy, or R²).
     pareto: list[dict[str, Any]] | None = None
     schema_version: int = SCHEMA_VERSION
@@ -281,7 +281,7 @@ class Results:
     """
 
     cells: list[CellResult]
-    references: list[dict[str, Any]] = field(default_factory=list)  # hpo.references, per seed
+    references: list[dict[str, Any]] = field(default_factory=list)  # hpo.run.references, per seed
     stopped: list[dict[str, Any]] = field(default_factory=list)
     provenance: list[dict[str, Any]] = field(default_factory=list)
 

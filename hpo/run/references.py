@@ -6,11 +6,11 @@ from typing import Any
 
 from sklearn.linear_model import LogisticRegression
 
-from hpo.data import load_splits
-from hpo.profiles import DEFAULT_ENGINE, DEFAULT_TASK, check_engine
-from hpo.runtime import seed_everything
-from hpo.search import BATCH_SIZE
-from hpo.space import build_model, fixed_hyperparameters
+from hpo.experiment.data import load_splits
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, check_engine
+from hpo.run.runtime import seed_everything
+from hpo.run.search import BATCH_SIZE
 
 # A sensible hand-picked model inside the space: what one would try without a tuner.
 DEFAULT_MLP: dict[str, Any] = {
@@ -28,15 +28,15 @@ def reference_scores(
 ) -> dict[str, Any]:
     """Test accuracy of the default MLP (50 epochs, no tuning) and of LogisticRegression.
 
-    The MLP is trained by `engine`, as the tuners' trials are (hpo.profiles.ENGINES).
+    The MLP is trained by `engine`, as the tuners' trials are (hpo.experiment.profiles.ENGINES).
     """
     check_engine(engine)
     splits = load_splits(seed, task)
     seed_everything(seed)
     model = build_model(fixed_hyperparameters(DEFAULT_MLP), task)
     if engine == "graph":
-        from hpo.graphfit import describe_model, train
-        from hpo.tasks import get_task
+        from hpo.engines.graph import describe_model, train
+        from hpo.experiment.tasks import get_task
 
         train(
             model,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from hpo.data import load_splits
-from hpo.references import DEFAULT_MLP
-from hpo.runtime import seed_everything
-from hpo.search import BATCH_SIZE
-from hpo.space import build_model, fixed_hyperparameters
+from hpo.experiment.data import load_splits
+from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.run.references import DEFAULT_MLP
+from hpo.run.runtime import seed_everything
+from hpo.run.search import BATCH_SIZE
 
 CALIBRATION_EPOCHS = 10
 CALIBRATION_REPEATS = 3

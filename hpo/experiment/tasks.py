@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK
+from hpo.experiment.profiles import DEFAULT_TASK
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from hpo.profiles import DEFAULT_TASK, MAX_SEED, check_seed
-from hpo.tasks import Task, get_task
+from hpo.experiment.profiles import DEFAULT_TASK, MAX_SEED, check_seed
+from hpo.experiment.tasks import Task, get_task
 
 __all__ = ["MAX_SEED", "Splits", "check_seed", "load_splits"]
 

@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from hpo import pytest_benchmark_adapter as adapter
 from hpo.errors import HpoError
+from hpo.plugin import adapter
 
 EXIT_BAD_INPUT = 2
 RESULTS_DIR = Path("results")
@@ -153,8 +153,9 @@ def selection(config: pytest.Config) -> Selection:
 
 def _parse_selection(config: pytest.Config) -> Selection:
     """Bad values end the session in one line (exit 2), before pytest prints anything."""
-    from hpo.profiles import check_engine, get_profile, parse_seeds, parse_tuners
-    from hpo.tasks import parse_tasks
+    from hpo.experiment.profiles import check_engine, get_profile, parse_seeds
+    from hpo.experiment.tasks import parse_tasks
+    from hpo.tuners import parse_tuners
 
     try:
         check_engine(config.getoption("hpo_engine"))
@@ -174,7 +175,7 @@ def _check_limits(config: pytest.Config) -> None:
         text = config.getoption(name)
         if text is None:
             continue
-        from hpo.profiles import positive_number
+        from hpo.experiment.profiles import positive_number
 
         try:
             value = positive_number(text, "--" + name.replace("_", "-"))
@@ -189,7 +190,7 @@ def _open_cluster(config: pytest.Config) -> None:
     text = config.getoption("hpo_cluster")
     if text is None or _worker_id() is not None or config.option.collectonly:
         return
-    from hpo.cluster import Cluster, parse_cluster
+    from hpo.parallel.cluster import Cluster, parse_cluster
 
     try:
         address = parse_cluster(text)
@@ -245,7 +246,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if _worker_id() is None:
             config.pluginmanager.register(_SessionProgress(config), "hpo-session-progress")
         else:  # before collection imports TensorFlow through the test modules
-            from hpo.runtime import import_tensorflow_quietly
+            from hpo.run.runtime import import_tensorflow_quietly
 
             import_tensorflow_quietly()
 
@@ -304,7 +305,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = target_json(config)
     worker = _worker_id()
     if worker is not None:
-        from hpo.runtime import die_with_parent, import_tensorflow_quietly, set_threads
+        from hpo.run.runtime import die_with_parent, import_tensorflow_quietly, set_threads
 
         import_tensorflow_quietly()
         die_with_parent()  # a killed session leaves no worker searching behind it
@@ -325,8 +326,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     cluster = session.config.stash.get(_cluster, None)
     if cluster is None:
         return
-    from hpo.profiles import DEFAULT_TASK, Cell
-    from hpo.store import RunOptions
+    from hpo.experiment.profiles import DEFAULT_TASK, Cell
+    from hpo.run.store import RunOptions
 
     profile = selection(session.config).profile
     engine = session.config.getoption("hpo_engine")
@@ -374,7 +375,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     parts = [p for p in session.config.stash.get(_parts, []) if p.exists()]
     if not parts:
         return
-    from hpo.results import load_results, write_text
+    from hpo.experiment.results import load_results, write_text
 
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
     merged = dict(docs[0])
@@ -406,11 +407,11 @@ class _SessionProgress:
     on a terminal (unless -v) live lines: the session, then each running cell.
 
     Workers cannot print through pytest-xdist, so each cell's test report carries its line
-    and epochs; running cells keep a status file (hpo.progress.status_writer).
+    and epochs; running cells keep a status file (hpo.run.progress.status_writer).
     """
 
     def __init__(self, config: pytest.Config) -> None:
-        from hpo.progress import SessionState
+        from hpo.run.progress import SessionState
 
         self.config = config
         chosen = selection(config)
@@ -422,7 +423,7 @@ class _SessionProgress:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if sys.stderr.isatty() and not verbose(self.config):
-            from hpo.progress import SessionDisplay
+            from hpo.run.progress import SessionDisplay
 
             self.display = SessionDisplay(self.state, status_dir(self.config))
             self.display.start()
@@ -430,10 +431,10 @@ class _SessionProgress:
 
     def _plan(self) -> None:
         """Planned epochs of all selected cells (Hyperband's plan is a dry run: seconds)."""
-        from hpo.profiles import get_profile
+        from hpo.experiment.profiles import get_profile
         from hpo.tuners import planned_budget
 
-        # No fd-2 redirect here (hpo.runtime.import_tensorflow_quietly): this thread runs
+        # No fd-2 redirect here (hpo.run.runtime.import_tensorflow_quietly): this thread runs
         # while pytest-xdist starts its workers, which would inherit /dev/null as stderr.
         chosen = selection(self.config)
         with contextlib.suppress(Exception):  # no total: the line shows cells and time only
@@ -473,7 +474,7 @@ def status_dir(config: pytest.Config) -> Path:
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     if not config.stash.get(_active, False):
         return
-    from hpo.provenance import versions
+    from hpo.run.provenance import versions
 
     machine_info["hpo"] = {**versions(), "calibration_s": calibration_s(config)}
     cluster = config.stash.get(_cluster, None)
@@ -485,8 +486,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     records = config.stash.get(_records, [])
     if not records:
         return
-    from hpo.report import conclusions, main_table, tuner_table, write_report
-    from hpo.results import Results
+    from hpo.analysis.report import conclusions, main_table, tuner_table, write_report
+    from hpo.experiment.results import Results
 
     terminalreporter.write_sep("=", "hpo: per-tuner means")
     terminalreporter.write_line(tuner_table(records))
@@ -549,7 +550,7 @@ def hpo_records(pytestconfig: pytest.Config) -> list:
 
 @pytest.fixture(scope="session")
 def hpo_references(pytestconfig: pytest.Config) -> list:
-    """Per-seed scores of the untuned reference models (hpo.references) in this session."""
+    """Per-seed scores of the untuned reference models (hpo.run.references) in this session."""
     return pytestconfig.stash[_references]
 
 
@@ -592,15 +593,15 @@ def hpo_cells_dir(pytestconfig: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def hpo_run_cell(pytestconfig: pytest.Config) -> Callable[..., Any]:
     """`run(cell, record_path, options, threads, reporting) -> (record, Outcome)`: the cell in
-    a fresh local process (`hpo.isolation.run_cell_isolated`), or its task on --hpo-cluster."""
-    from hpo.isolation import run_cell_isolated
+    a fresh local process (`hpo.parallel.isolation`), or its task on --hpo-cluster."""
+    from hpo.parallel.isolation import run_cell_isolated
 
     cluster = pytestconfig.stash.get(_cluster, None)
     if cluster is None:
         return run_cell_isolated
 
     def on_cluster(cell: Any, record_path: Path, options: Any, *args: Any, **kwargs: Any) -> Any:
-        from hpo.cluster import ClusterLost
+        from hpo.parallel.cluster import ClusterLost
 
         try:
             return cluster.result(cell, Path(record_path), options)
@@ -623,11 +624,11 @@ def hpo_track(pytestconfig: pytest.Config) -> Callable[[Any], None]:
 
     def track(record: Any) -> None:
         if tensorboard:
-            from hpo.tracking import log_tensorboard
+            from hpo.run.tracking import log_tensorboard
 
             log_tensorboard(record, tensorboard)
         if mlflow_uri:
-            from hpo.tracking import log_mlflow
+            from hpo.run.tracking import log_mlflow
 
             log_mlflow(record, mlflow_uri)
 
@@ -637,7 +638,7 @@ def hpo_track(pytestconfig: pytest.Config) -> Callable[[Any], None]:
 @pytest.fixture(scope="session")
 def hpo_reporting(pytestconfig: pytest.Config) -> Callable[[Any], Any]:
     """`reporting(cell)`: how a cell's process shows progress in this session."""
-    from hpo.isolation import Reporting
+    from hpo.parallel.isolation import Reporting
 
     folder = status_dir(pytestconfig)
 
@@ -657,7 +658,7 @@ def hpo_threads(pytestconfig: pytest.Config) -> int | None:
 def calibration_s(config: pytest.Config) -> float:
     """This session's machine-speed yardstick, measured once, before the first search."""
     if _calibration not in config.stash:
-        from hpo.calibration import calibrate
+        from hpo.run.calibration import calibrate
 
         config.stash[_calibration] = calibrate()
     return config.stash[_calibration]

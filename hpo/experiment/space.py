@@ -1,25 +1,23 @@
-"""The seed report's search space, declared once as data, and the model builder.
+"""The seed report's search space, declared once as data; model sizes as pure functions.
 
 The hidden layers are searched; the input width, output layer and loss are the
-task's (`hpo.tasks`).
+task's (`hpo.experiment.tasks`). Nothing here imports Keras: `declare` is given
+Keras Tuner's `HyperParameters` to fill, and the report's size axis
+(`param_count`, `param_range`) is arithmetic on the hyperparameters.
 
-`SPACE` is read by `build_model`, by the tests and by the report, so the space
-cannot drift between what is searched and what is described.
+`SPACE` is read by `hpo.experiment.model.build_model`, by the tests and by the
+report, so the space cannot drift between what is searched and what is described.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import keras
-import keras_tuner as kt
-
 from hpo.errors import HpoError
-from hpo.profiles import DEFAULT_TASK
-from hpo.tasks import Task, get_task
+from hpo.experiment.profiles import DEFAULT_TASK
+from hpo.experiment.tasks import Task, get_task
 
 
 @dataclass(frozen=True)
@@ -91,8 +89,8 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def declare(hp: kt.HyperParameters, space: SearchSpace = SPACE) -> dict[str, Any]:
-    """Declare the space on `hp` and return the active values it holds."""
+def declare(hp: Any, space: SearchSpace = SPACE) -> dict[str, Any]:
+    """Declare the space on `hp` (Keras Tuner's HyperParameters) and return the active values."""
     num_layers = hp.Int("num_layers", space.min_layers, space.max_layers)
     values: dict[str, Any] = {"num_layers": num_layers}
     for i in range(space.max_layers):
@@ -108,25 +106,6 @@ def declare(hp: kt.HyperParameters, space: SearchSpace = SPACE) -> dict[str, Any
     )
     values["learning_rate"] = hp.Choice("learning_rate", list(space.learning_rates))
     return values
-
-
-def build_model(hp: kt.HyperParameters, task: Task | str = DEFAULT_TASK) -> keras.Model:
-    """The seed report's MLP: 1-3 Dense+Dropout layers, the task's head, Adam."""
-    task = get_task(task) if isinstance(task, str) else task
-    values = declare(hp)
-    SPACE.validate(values)
-    layers: list[keras.layers.Layer] = [keras.Input(shape=(task.n_features,))]
-    for i in range(values["num_layers"]):
-        layers.append(keras.layers.Dense(values[f"units_{i}"], activation=values["activation"]))
-        layers.append(keras.layers.Dropout(values["dropout"]))
-    layers.append(keras.layers.Dense(task.head.units, activation=task.head.activation))
-    model = keras.Sequential(layers)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=values["learning_rate"]),
-        loss=task.head.loss,
-        metrics=[] if task.regression else ["accuracy"],
-    )
-    return model
 
 
 def param_count(values: Mapping[str, Any], task: Task | str = DEFAULT_TASK) -> int:
@@ -147,16 +126,3 @@ def param_range(task: Task | str = DEFAULT_TASK, space: SearchSpace = SPACE) -> 
     largest: dict[str, Any] = {"num_layers": space.max_layers}
     largest.update({f"units_{i}": space.max_units for i in range(space.max_layers)})
     return param_count(smallest, task), param_count(largest, task)
-
-
-def model_builder(task: Task | str = DEFAULT_TASK) -> functools.partial[keras.Model]:
-    """`build_model` for one task, in the one-argument form Keras Tuner calls."""
-    return functools.partial(build_model, task=task)
-
-
-def fixed_hyperparameters(values: Mapping[str, Any]) -> kt.HyperParameters:
-    """HyperParameters holding exactly `values` (validated), e.g. to rebuild a best model."""
-    SPACE.validate(values)
-    hp = kt.HyperParameters()
-    hp.values.update({k: v for k, v in values.items() if not k.startswith("tuner/")})
-    return hp

@@ -1,0 +1,1 @@
+"""Where cells run: worker processes, Keras Tuner's distributed workers, a Dask cluster."""
