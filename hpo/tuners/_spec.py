@@ -206,6 +206,30 @@ def planned_budget(name: str, profile: Profile) -> Budget:
     return get_tuner(name).budget(profile)
 
 
+def budget_texts(tuners: list[str], profile: str) -> dict[str, str]:
+    """Each tuner's settings and planned budget on `profile`, in words (the report's provenance).
+
+    Resolved here, at the edge, so the analysis never imports a tuner: a MODULE:ATTR
+    tuner that cannot be imported where the report is made is said to be unknown.
+    """
+    from hpo.experiment.profiles import PROFILES
+
+    if profile not in PROFILES:
+        return {}
+    out = {}
+    for tuner in tuners:
+        try:
+            spec = get_tuner(tuner)
+        except HpoError as e:
+            out[tuner] = f"not known here ({e})"
+            continue
+        budget = spec.budget(PROFILES[profile])
+        out[tuner] = (
+            f"{spec.describe(PROFILES[profile])}: {budget.trials} trials, {budget.epochs} epochs"
+        )
+    return out
+
+
 def dry_run(oracle: Any) -> Budget:
     """Drive `oracle` to its end with made-up scores, counting trials and epochs (no training).
 
