@@ -8,15 +8,31 @@ from hypothesis import strategies as st
 
 from hpo.experiment.profiles import MAX_SEED, PROFILES, Cell, get_profile
 from hpo.run.search import make_tuner
-from hpo.tuners import oracle_seed, planned_budget, tuner_names
+from hpo.tuners import dry_run, oracle_seed, planned_budget, tuner_names
+from hpo.tuners._brackets import hyperband_plan
 
 TUNERS = tuner_names()
 
 
 def test_paper_hyperband_plans_90_trials_and_922_epochs():
-    # Measured by dry-running Keras Tuner's HyperbandOracle: nothing is hard-coded.
     budget = planned_budget("hyperband", get_profile("paper"))
     assert (budget.trials, budget.epochs) == (90, 922)
+
+
+@pytest.mark.parametrize(
+    ("max_epochs", "factor"), [(3, 3), (15, 3), (50, 3), (27, 3), (50, 2), (81, 4)]
+)
+def test_the_bracket_arithmetic_plans_what_a_dry_run_of_keras_tuners_oracle_trains(
+    max_epochs, factor
+):
+    """hpo.tuners._brackets repeats Keras Tuner's formulas so that a plan needs no Keras
+    Tuner; driving its HyperbandOracle to the end with made-up scores must agree."""
+    import keras_tuner as kt
+
+    oracle = kt.oracles.HyperbandOracle(
+        objective="val_accuracy", max_epochs=max_epochs, factor=factor, seed=1
+    )
+    assert dry_run(oracle) == hyperband_plan(max_epochs, factor)
 
 
 @pytest.mark.parametrize("name", ["bayesian", "random"])

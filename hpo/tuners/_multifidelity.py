@@ -15,6 +15,7 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
+from hpo.tuners._brackets import brackets_within
 from hpo.tuners._fastgp import QuickBayesianOracle
 from hpo.tuners._optuna_oracle import as_finished_trial, direction, suggest
 from hpo.tuners._spec import trial_seed
@@ -106,38 +107,10 @@ class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
     ) -> None:
         super().__init__(objective=objective, max_epochs=max_epochs, factor=factor, seed=seed)
         self.budget_epochs = budget_epochs
-        self.exploration_brackets = self._brackets_within(exploration * budget_epochs)
+        self.exploration_brackets = brackets_within(max_epochs, factor, exploration * budget_epochs)
         self._refiner = QuickBayesianOracle(
             objective=objective, max_trials=None, num_initial_points=1, seed=seed
         )
-
-    def bracket_cost(self, bracket: int) -> int:
-        """Epochs one of Hyperband's brackets trains (if no trial fails)."""
-        cost, before = 0, 0
-        for r in range(self._get_num_rounds(bracket)):
-            epochs = self._get_epochs(bracket, r)
-            cost += self._get_size(bracket, r) * (epochs - before)
-            before = epochs
-        return cost
-
-    def plan(self) -> tuple[int, int]:
-        """Trials and epochs the search trains if no trial fails: the exploration
-        brackets' trials, then the refinement trials the rest of the budget pays for."""
-        last = self._get_num_brackets() - 1
-        brackets = range(last, last - self.exploration_brackets, -1)
-        trials = sum(self._get_size(b, r) for b in brackets for r in range(b + 1))
-        explored = sum(self.bracket_cost(b) for b in brackets)
-        refined = (self.budget_epochs - explored) // self.max_epochs
-        return trials + refined, explored + refined * self.max_epochs
-
-    def _brackets_within(self, epochs: float) -> int:
-        brackets, spent = 0, 0
-        for bracket in reversed(range(self._get_num_brackets())):  # Hyperband's order
-            spent += self.bracket_cost(bracket)
-            if brackets and spent > epochs:
-                break
-            brackets += 1
-        return brackets
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         refining = any(_refines(t.hyperparameters.values) for t in self.trials.values())

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from hpo.experiment.profiles import Profile
-from hpo.tuners._spec import Budget, TunerContext, TunerSpec, dry_run, oracle_seed
+from hpo.tuners._brackets import hyperband_plan
+from hpo.tuners._spec import Budget, TunerContext, TunerSpec
 
 FACTOR = 3
 
@@ -41,16 +42,17 @@ def multifidelity_spec(
     plan: Callable[[Profile], Budget] | None = None,
 ) -> TunerSpec:
     """A tuner run by Keras Tuner's Hyperband tuner class (`runner`): Hyperband and its
-    variants. Its plan is by default a dry run of its own oracle, not a formula of ours."""
+    variants. Its plan is by default Keras Tuner's bracket arithmetic for the profile's epochs
+    and factor 3 (`hpo.tuners._brackets`; a test checks it against a dry run of the oracle)."""
 
-    def dry_run_plan(profile: Profile) -> Budget:
-        return dry_run(make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")))
+    def bracket_plan(profile: Profile) -> Budget:
+        return hyperband_plan(profile.epochs, FACTOR)
 
     return TunerSpec(
         name=name,
         make_oracle=make_oracle,
         runner=runner,
-        plan=plan or dry_run_plan,
+        plan=plan or bracket_plan,
         trials_fixed=False,  # a failed trial is not promoted: fewer trials than planned
         settings=settings,
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from hpo.experiment.profiles import Profile
-from hpo.tuners._spec import Budget, TunerContext, oracle_seed
+from hpo.tuners._brackets import hybrid_plan
+from hpo.tuners._spec import Budget, TunerContext
 from hpo.tuners.hyperband import FACTOR, multifidelity_spec
 
 EXPLORATION = 0.5  # the share of the budget Hyperband may spend, in whole brackets
@@ -31,9 +32,9 @@ def make_oracle(ctx: TunerContext) -> Any:
 
 
 def plan(profile: Profile) -> Budget:
-    """From the oracle's bracket arithmetic (Keras Tuner's), not a dry run: a dry run
-    would fit the GP to made-up scores, for nothing. A test checks both agree."""
-    return Budget(*make_oracle(TunerContext(oracle_seed(0), profile, "val_accuracy")).plan())
+    """From Keras Tuner's bracket arithmetic (`hpo.tuners._brackets`), not a dry run: a dry
+    run would fit the GP to made-up scores, for nothing. A test checks both agree."""
+    return hybrid_plan(profile.epochs, FACTOR, profile.max_trials * profile.epochs, EXPLORATION)
 
 
 SPEC = multifidelity_spec(
