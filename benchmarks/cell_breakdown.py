@@ -55,9 +55,8 @@ def main() -> None:
 
     from hpo.engines import graph as graphfit
     from hpo.errors import HpoError
-    from hpo.experiment.profiles import Cell
     from hpo.experiment.tasks import get_task
-    from hpo.run.cell import run_cell
+    from hpo.run.cell import Cell, run_cell
     from hpo.tuners import get_tuner
 
     try:

@@ -29,9 +29,11 @@ import keras_tuner as kt  # noqa: E402
 from hpo.experiment.data import load_splits  # noqa: E402
 from hpo.experiment.model import build_model  # noqa: E402
 from hpo.experiment.profiles import get_profile  # noqa: E402
-from hpo.experiment.tasks import get_task  # noqa: E402
+from hpo.experiment.tasks import (
+    BATCH_SIZE,  # noqa: E402
+    get_task,  # noqa: E402
+)
 from hpo.run.runtime import seed_everything  # noqa: E402
-from hpo.run.search import BATCH_SIZE  # noqa: E402
 from hpo.tuners import oracle_seed  # noqa: E402
 from hpo.tuners.bayesian import initial_points  # noqa: E402
 from hpo.tuners.hyperband import FACTOR  # noqa: E402

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 from hpo.analysis.stats import correct_rows, wilcoxon_p
-from hpo.experiment.profiles import ENGINES, Cell
+from hpo.experiment.profiles import ENGINES
 from hpo.parallel.isolation import run_cell_isolated
 from hpo.plugin import selection
+from hpo.run.cell import Cell
 from hpo.run.store import RunOptions
 
 pytestmark = pytest.mark.hpo_peer

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from hpo.errors import CellStopped
-from hpo.experiment.profiles import Cell, get_profile
+from hpo.run.cell import Cell
 from hpo.run.store import Outcome, RunOptions
-from hpo.tuners import get_tuner, planned_budget
+from hpo.tuners import get_tuner
 
 
 def test_search(
@@ -34,7 +34,7 @@ def test_search(
     pytestconfig,
 ):
     cell = Cell.of(hpo_tuner, hpo_seed, hpo_profile, hpo_task, hpo_engine)
-    budget = planned_budget(cell.tuner, get_profile(cell.profile))
+    budget = cell.budget
     benchmark.group = f"search ({hpo_profile})"
 
     def search():
@@ -66,8 +66,8 @@ def test_search(
         benchmark.extra_info["stopped"] = {
             "tuner": cell.tuner,
             "seed": cell.seed,
-            "profile": cell.profile,
-            "task": cell.task,
+            "profile": cell.profile.name,
+            "task": cell.task.name,
             "reason": how,
         }
         hpo_stopped.append(benchmark.extra_info["stopped"])
@@ -76,8 +76,8 @@ def test_search(
         how=how.value,  # ran, resumed or reused (then pytest-benchmark timed the reuse)
         tuner=cell.tuner,
         seed=cell.seed,
-        profile=cell.profile,
-        task=cell.task,
+        profile=cell.profile.name,
+        task=cell.task.name,
         best_val_accuracy=result.best_val_accuracy,
         test_accuracy=result.test_accuracy,
         test_r2=result.test_r2,

@@ -16,14 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from hpo.errors import CellStopped, HpoError
-from hpo.experiment.profiles import Cell, Profile, get_profile
+from hpo.experiment.profiles import Profile, get_profile
 
 if TYPE_CHECKING:
     from hpo.analysis.compare import compare
     from hpo.analysis.report import write_report
     from hpo.experiment.results import CellResult, Results, load_results
     from hpo.experiment.tasks import Task, get_task
-    from hpo.run.cell import run_cell
+    from hpo.run.cell import Cell, run_cell
     from hpo.tuners import TunerContext, TunerSpec, get_tuner
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
 __version__ = "0.2.0"
 
 _LAZY = {
+    "Cell": "hpo.run.cell",
     "run_cell": "hpo.run.cell",
     "compare": "hpo.analysis.compare",
     "write_report": "hpo.analysis.report",

@@ -83,13 +83,9 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hpo.experiment.profiles import Cell, get_profile
-    from hpo.experiment.tasks import get_task
-    from hpo.tuners import get_tuner
+    from hpo.run.cell import Cell
 
-    cell = Cell.of(
-        get_tuner(args.tuner).name, args.seed, args.profile, get_task(args.task).name, args.engine
-    )
+    cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
     cluster_address = None
@@ -108,9 +104,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from hpo.run.progress import cell_bar, trial_printer
     from hpo.run.store import Outcome, RunOptions, run_saved_cell, saved_record
-    from hpo.tuners import planned_budget
 
-    budget = planned_budget(cell.tuner, get_profile(cell.profile))
+    budget = cell.budget
     label = cell.label
     if args.force or saved_record(json_path, cell) is None:
         print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
@@ -131,7 +126,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         elif sys.stderr.isatty():  # a live bar: epochs done of the plan, elapsed, ETA
             progress, close = cell_bar(label, budget.epochs)
         else:  # a log: a line per trial
-            progress = trial_printer(label, budget.trials)
+            progress = trial_printer(label, budget)
         try:
             result, how = run_saved_cell(cell, json_path, options, progress=progress)
         finally:

@@ -23,9 +23,9 @@ from hpo.cli import main
 from hpo.errors import HpoError
 from hpo.experiment.profiles import MAX_SEED, MAX_SEEDS, parse_seeds
 from hpo.experiment.results import CellResult, Results, load_results
+from hpo.testing import made_up_record as make_record
 from hpo.tuners import parse_tuners, tuner_names
-from tests.strategies import error_lines
-from tests.test_results import make_record
+from tests.helpers import error_lines
 
 TUNER_NAMES = tuner_names()
 

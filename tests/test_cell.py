@@ -7,9 +7,9 @@ import pytest
 
 from hpo.engines.keras_fit import QuickFit
 from hpo.experiment.model import build_model, fixed_hyperparameters
-from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.profiles import get_profile
 from hpo.experiment.space import declare
-from hpo.run.cell import run_cell
+from hpo.run.cell import Cell, run_cell
 from hpo.tuners import planned_budget, tuner_names
 
 TUNERS = tuner_names()
@@ -115,17 +115,17 @@ def test_a_finished_cell_leaves_no_oracle_behind(monkeypatch):
     import gc
     import weakref
 
-    import hpo.run.cell
+    import hpo.run.search
 
     oracles = []
-    make = hpo.run.cell.make_tuner
+    make = hpo.run.search.make_tuner
 
     def recording(*args, **kwargs):
         tuner = make(*args, **kwargs)
         oracles.append(weakref.ref(tuner.oracle))
         return tuner
 
-    monkeypatch.setattr(hpo.run.cell, "make_tuner", recording)
+    monkeypatch.setattr(hpo.run.search, "make_tuner", recording)
     run_cell(Cell.of("random", 0, "smoke"))
     gc.collect()
     assert len(oracles) == 1

@@ -10,7 +10,7 @@ import pytest
 
 from hpo.cli import main
 from hpo.tuners import tuner_names
-from tests.strategies import error_lines
+from tests.helpers import error_lines
 
 
 def test_run_writes_the_record_and_a_summary(tmp_path, capsys):

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import Cell
 from hpo.experiment.results import CellResult
 from hpo.parallel.cluster import Cluster, ClusterAddress, mismatch, parse_cluster, worker_facts
 from hpo.parallel.isolation import run_cell_isolated
+from hpo.run.cell import Cell
 from hpo.run.store import Outcome, RunOptions, work_dir
-from tests.test_resume import _outside_xdist
+from tests.helpers import outside_xdist
 
 ROOT = Path(__file__).parents[1]
 
@@ -73,7 +73,7 @@ def test_an_unreachable_scheduler_stops_the_session_in_one_line_exit_2(tmp_path)
         [sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke",
          "--hpo-seeds", "0", "--hpo-cluster", "tcp://127.0.0.1:9",
          "--benchmark-json", str(tmp_path / "b.json")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, env=_outside_xdist(),
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=outside_xdist(),
     )  # fmt: skip
     assert proc.returncode == 2
     lines = (proc.stdout + proc.stderr).strip().splitlines()
@@ -87,7 +87,7 @@ def _session(json_path: Path, *extra: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke",
          "--hpo-seeds", "0-4", "--hpo-tuners", "hyperband,bayesian,random",
          "--benchmark-json", str(json_path), *extra],
-        capture_output=True, text=True, cwd=ROOT, timeout=1200, env=_outside_xdist(),
+        capture_output=True, text=True, cwd=ROOT, timeout=1200, env=outside_xdist(),
     )  # fmt: skip
 
 
@@ -95,7 +95,7 @@ def _records(json_path: Path) -> dict[str, dict]:
     doc = json.loads(json_path.read_text())
     cells = [CellResult.from_dict(b["extra_info"]["cell"]) for b in doc["benchmarks"]
              if "cell" in b["extra_info"]]  # fmt: skip
-    return {c.cell.name: c.without_times() for c in cells}
+    return {c.id.name: c.without_times() for c in cells}
 
 
 @pytest.mark.slow
@@ -184,7 +184,7 @@ def test_a_lost_scheduler_stops_the_session_in_one_line_and_a_rerun_reuses_what_
         "--hpo-seeds", "0-2", "--hpo-tuners", "random,hyperband", "--hpo-cluster", address,
         "--benchmark-json", str(tmp_path / "b.json"),
     ]  # fmt: skip
-    env = _outside_xdist()
+    env = outside_xdist()
     cluster = _start_cluster(port)
     try:
         time.sleep(3)

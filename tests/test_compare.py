@@ -18,11 +18,10 @@ from hpo.cli import main
 from hpo.engines.graph import GraphFit
 from hpo.errors import HpoError
 from hpo.experiment.model import build_model
-from hpo.experiment.profiles import Cell
 from hpo.experiment.results import Results, write_json
 from hpo.experiment.space import declare
 from hpo.run.calibration import calibrate
-from hpo.run.cell import run_cell
+from hpo.run.cell import Cell, run_cell
 
 pytestmark = pytest.mark.slow
 SEEDS = range(min_seeds())

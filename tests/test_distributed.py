@@ -12,8 +12,9 @@ import pytest
 
 from hpo.cli import main
 from hpo.errors import HpoError
-from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.profiles import get_profile
 from hpo.parallel.distributed import run_distributed
+from hpo.run.cell import Cell
 from hpo.tuners import planned_budget
 
 pytestmark = pytest.mark.slow

@@ -4,43 +4,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from hpo.engines.keras_fit import QuickFit
 from hpo.errors import CellStopped
-from hpo.experiment.model import build_model
-from hpo.experiment.profiles import Cell
-from hpo.run.cell import run_cell
+from hpo.run.cell import Cell, run_cell
+from tests.helpers import Diverging, Raising
 
 pytestmark = pytest.mark.slow
-
-
-class FaultyFit(QuickFit):
-    """QuickFit whose fit number n goes wrong when `bad(n)` says so (how: `spoil`)."""
-
-    def __init__(self, bad) -> None:
-        super().__init__(build_model)
-        self.bad = bad
-        self.fits = 0
-
-    def fit(self, hp, model, x, y, **kwargs):
-        self.fits += 1
-        if self.bad(self.fits):
-            y = self.spoil(y)
-        return super().fit(hp, model, x, y, **kwargs)
-
-
-class Diverging(FaultyFit):
-    """Trains on labels poisoned with NaN: the loss really is NaN."""
-
-    def spoil(self, y):
-        return np.full_like(np.asarray(y, dtype="float32"), np.nan)
-
-
-class Raising(FaultyFit):
-    def spoil(self, y):
-        raise ValueError(f"fit number {self.fits} refuses to train")
 
 
 def test_a_diverged_trial_is_failed_with_its_reason_and_the_search_goes_on(tmp_path):

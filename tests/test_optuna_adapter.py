@@ -15,9 +15,10 @@ import optuna
 import pytest
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import PROFILES, Cell, get_profile
+from hpo.experiment.profiles import PROFILES, get_profile
 from hpo.experiment.space import SPACE
-from hpo.run.cell import run_cell
+from hpo.run.cell import Cell, run_cell
+from hpo.testing import Killed, counting_writes, reference_run
 from hpo.tuners import (
     Budget,
     TunerContext,
@@ -31,7 +32,7 @@ from hpo.tuners import (
 from hpo.tuners._brackets import bracket_cost
 from hpo.tuners._optuna_oracle import OptunaOracle, _repair_journal, as_finished_trial, suggest
 from hpo.tuners.hyperband import FACTOR
-from tests.test_resume import Killed, _counting_writes, reference_runs
+from tests.helpers import Diverging
 
 
 def test_optuna_is_asked_only_for_the_active_hyperparameters():
@@ -125,7 +126,10 @@ def test_the_hybrids_plan_is_what_a_dry_run_of_its_oracle_trains(profile):
 
 @pytest.fixture(scope="module")
 def references(tmp_path_factory):
-    return reference_runs(["sobol", "cmaes"], 3, tmp_path_factory.mktemp)
+    return {
+        t: reference_run(Cell.of(t, 3, "smoke"), tmp_path_factory.mktemp("cell"))
+        for t in ["sobol", "cmaes"]
+    }
 
 
 @pytest.mark.slow
@@ -151,7 +155,7 @@ def test_a_kill_before_any_trial_write_or_any_tell_resumes_exactly(tuner, refere
             kill_at = (kind, n) if kind != "tell" else None
             with (
                 pytest.raises(Killed),
-                _counting_writes(kill_at=kill_at),
+                counting_writes(kill_at=kill_at),
                 mock.patch.object(OptunaOracle, "_tell", dying_tell),
             ):
                 run_cell(Cell.of(tuner, 3, "smoke"), workdir, resume=True)
@@ -184,7 +188,7 @@ def test_bohb_proposes_from_tpe_once_a_budget_has_enough_results_and_resumes_exa
     assert [h["hyperparameters"] for h in expected.history][-2:] != [
         h["hyperparameters"] for h in hyperband.history
     ][-2:]
-    with pytest.raises(Killed), _counting_writes(kill_at=("trial.json", 9)):
+    with pytest.raises(Killed), counting_writes(kill_at=("trial.json", 9)):
         run_cell(cell, tmp_path / "killed", resume=True)
     resumed = run_cell(cell, tmp_path / "killed", resume=True)
     assert resumed.without_times() == expected.without_times()
@@ -193,7 +197,6 @@ def test_bohb_proposes_from_tpe_once_a_budget_has_enough_results_and_resumes_exa
 @pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["tpe", "cmaes", "sobol", "gp", "bohb", "hyperband-bayesian"])
 def test_a_failed_trial_is_recorded_and_the_search_goes_on(tuner, tmp_path):
-    from tests.test_failures import Diverging
 
     r = run_cell(Cell.of(tuner, 0, "smoke"), tmp_path, hypermodel=Diverging(lambda n: n == 2))
     assert r.trials_failed == 1 and r.trials_completed >= 2

@@ -6,6 +6,7 @@ import io
 import time
 
 from hpo.run.progress import SessionState, read_statuses, status_writer, trial_printer
+from hpo.tuners import Budget
 
 
 def _history(epochs):
@@ -45,5 +46,17 @@ def test_status_files_say_how_far_a_running_cell_is(tmp_path):
 
 def test_trial_lines_count_from_the_whole_log():
     out = io.StringIO()
-    trial_printer("random seed=0 smoke", 3, stream=out)(_history([3, 3]))
+    trial_printer("random seed=0 smoke", Budget(3, 9), stream=out)(_history([3, 3]))
     assert out.getvalue().startswith("random seed=0 smoke: trial 2/3  val_acc 0.910  best 0.910")
+
+
+def test_trial_lines_in_a_log_carry_an_eta_from_the_epochs_still_planned():
+    out = io.StringIO()
+    history = _history([3, 3])  # 6 of 9 epochs done
+    trial_printer("random seed=0 smoke", Budget(3, 9), stream=out)(history)
+    elapsed = history[-1]["elapsed_s"]
+    expected = int(elapsed * 3 / 6)
+    assert out.getvalue().rstrip().endswith(f"ETA {expected // 60:02d}:{expected % 60:02d}")
+    out = io.StringIO()
+    trial_printer("random seed=0 smoke", Budget(3, 9), stream=out)(_history([3, 3, 3]))
+    assert "ETA" not in out.getvalue()  # done: nothing left to estimate

@@ -9,37 +9,7 @@ import pytest
 
 from hpo.errors import HpoError
 from hpo.experiment.results import CellResult, load_records, read_json, write_json
-
-
-def make_record(**overrides) -> dict:
-    record = {
-        "tuner": "random",
-        "seed": 0,
-        "profile": "smoke",
-        "best_val_accuracy": 0.97,
-        "best_val_loss": 0.1,
-        "test_accuracy": 0.95,
-        "test_loss": 0.12,
-        "wall_time_s": 3.0,
-        "trials_completed": 3,
-        "trials_failed": 0,
-        "epochs_trained": 9,
-        "best_hyperparameters": {"num_layers": 1},
-        "history": [
-            {
-                "trial_id": "0",
-                "status": "COMPLETED",
-                "val_accuracy": 0.97,
-                "epochs": 3,
-                "elapsed_s": 1.0,
-            }
-        ],  # fmt: skip
-        "n_train": 364,
-        "n_val": 91,
-        "n_test": 114,
-    }
-    record.update(overrides)
-    return record
+from hpo.testing import made_up_record as make_record
 
 
 def test_round_trip(tmp_path):
@@ -122,8 +92,8 @@ def test_files_from_before_the_rename_still_load_their_references(tmp_path):
 
 def test_records_older_than_engines_were_trained_by_keras_fit():
     record = CellResult.from_dict(make_record())
-    assert record.engine == "keras" and record.cell.name.endswith("-keras")
-    assert CellResult.from_dict(make_record(engine="graph")).cell.name == "random-smoke-seed0"
+    assert record.engine == "keras" and record.id.name.endswith("-keras")
+    assert CellResult.from_dict(make_record(engine="graph")).id.name == "random-smoke-seed0"
 
 
 def test_an_unknown_engine_is_refused_by_name():

@@ -11,7 +11,6 @@ hyperparameters and test scores.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -21,18 +20,18 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from unittest import mock
 
-import keras_tuner as kt
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.profiles import get_profile
 from hpo.experiment.results import CellResult
-from hpo.run.cell import run_cell
-from hpo.run.search import TrialRecorder
+from hpo.run.cell import Cell, run_cell
+from hpo.testing import Killed, counting_writes, reference_run
+from hpo.testing.kills import WRITE_KINDS
 from hpo.tuners import planned_budget
+from tests.helpers import outside_xdist
 
 pytestmark = pytest.mark.slow
 
@@ -121,50 +120,11 @@ def test_a_killed_run_resumes_to_the_uninterrupted_record(uninterrupted, data):
         assert not list(out.glob(".*.tmp"))
 
 
-class Killed(BaseException):
-    """Stands for SIGKILL: not an Exception, so Keras Tuner does not catch it as a failed trial."""
-
-
-# Every write a search makes to its saved state: Keras Tuner's oracle.json (also through
-# the tuner's save), each trial's trial.json, and hpo's trial log.
-WRITES = {
-    "oracle.json": (kt.Oracle, "save"),
-    "trial.json": (kt.Oracle, "_save_trial"),
-    "trial log": (TrialRecorder, "_save_log"),
-}
-
-
-@contextlib.contextmanager
-def _counting_writes(kill_at: tuple[str, int] | None = None):
-    """Count the writes of each kind; with `kill_at=(kind, n)`, die just before write n."""
-    counts = dict.fromkeys(WRITES, 0)
-    with contextlib.ExitStack() as stack:
-        for kind, (cls, name) in WRITES.items():
-            original = getattr(cls, name)
-
-            def wrapper(self, *args, _kind=kind, _original=original, **kwargs):
-                counts[_kind] += 1
-                if kill_at == (_kind, counts[_kind]):
-                    raise Killed(f"before {_kind} write {counts[_kind]}")
-                return _original(self, *args, **kwargs)
-
-            stack.enter_context(mock.patch.object(cls, name, wrapper))
-        yield counts
-
-
-def reference_runs(tuners, seed, mktemp) -> dict:
-    """Uninterrupted in-process records and how many writes of each kind their searches made."""
-    out = {}
-    for tuner in tuners:
-        with _counting_writes() as counts:
-            record = run_cell(Cell.of(tuner, seed, "smoke"), mktemp("cell"), resume=True)
-        out[tuner] = (record, dict(counts))
-    return out
-
-
 @pytest.fixture(scope="module")
 def in_process_reference(tmp_path_factory):
-    return reference_runs(TUNERS, SEED, tmp_path_factory.mktemp)
+    return {
+        t: reference_run(Cell.of(t, SEED, "smoke"), tmp_path_factory.mktemp("cell")) for t in TUNERS
+    }
 
 
 @settings(
@@ -178,18 +138,13 @@ def test_a_kill_just_before_any_state_write_resumes_exactly(in_process_reference
     """The moments between saved files, where a kill could leave them disagreeing."""
     tuner = data.draw(st.sampled_from(TUNERS), label="tuner")
     expected, counts = in_process_reference[tuner]
-    kind = data.draw(st.sampled_from(sorted(WRITES)), label="write")
+    kind = data.draw(st.sampled_from(sorted(WRITE_KINDS)), label="write")
     n = data.draw(st.integers(1, counts[kind]), label="killed before write number")
     with tempfile.TemporaryDirectory() as workdir:
-        with pytest.raises(Killed), _counting_writes(kill_at=(kind, n)):
+        with pytest.raises(Killed), counting_writes(kill_at=(kind, n)):
             run_cell(Cell.of(tuner, SEED, "smoke"), workdir, resume=True)
         resumed = run_cell(Cell.of(tuner, SEED, "smoke"), workdir, resume=True)
     assert resumed.without_times() == expected.without_times()
-
-
-def _outside_xdist() -> dict[str, str]:
-    """This environment minus pytest-xdist's worker variables (a nested session's own)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
 
 
 def _processes_with(marker: str) -> list[int]:
@@ -212,7 +167,7 @@ def test_a_killed_benchmark_session_reuses_finished_cells_and_resumes_the_rest(t
         "--hpo-verbose",  # trial lines: the test kills the session one trial into a cell
     ]  # pytest-xdist, one worker per core: the way users run it
     marker = f"HPO_TEST_SESSION={tmp_path.name}"
-    env = {**_outside_xdist(), "HPO_TEST_SESSION": tmp_path.name}
+    env = {**outside_xdist(), "HPO_TEST_SESSION": tmp_path.name}
     cwd = Path(__file__).parents[1]
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd

@@ -19,8 +19,7 @@ from hpo.analysis.stats import wilcoxon_p
 from hpo.engines.keras_fit import ONE_CALL_MIN_EPOCHS, QuickFit
 from hpo.experiment.data import load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
-from hpo.experiment.profiles import Cell
-from hpo.run.cell import run_cell, seed_everything
+from hpo.run.cell import Cell, run_cell, seed_everything
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from hpo.errors import HpoError
 from hpo.experiment.model import build_model, fixed_hyperparameters
 from hpo.experiment.space import SPACE, declare
 from hpo.experiment.tasks import get_task
-from tests.strategies import out_of_space_values, space_values
+from hpo.testing.strategies import out_of_space_values, space_values
 
 MODEL_SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]

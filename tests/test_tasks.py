@@ -14,7 +14,7 @@ from hpo.experiment.data import MAX_SEED, load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
 from hpo.experiment.space import param_count, param_range
 from hpo.experiment.tasks import TASKS, get_task, parse_tasks
-from tests.strategies import space_values
+from hpo.testing.strategies import space_values
 
 SEEDS = st.integers(0, MAX_SEED)
 NAMES = list(TASKS)

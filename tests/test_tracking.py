@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hpo.experiment.profiles import Cell
-from hpo.run.cell import run_cell
+from hpo.run.cell import Cell, run_cell
 from hpo.run.tracking import log_mlflow, log_tensorboard
 
 pytestmark = pytest.mark.slow
@@ -56,7 +55,7 @@ def test_mlflow_holds_the_cell_and_its_trials(record, tmp_path, monkeypatch):
     cell = client.get_run(run_id)
     assert cell.data.params["tuner"] == "hyperband" and cell.data.params["seed"] == "0"
     assert cell.data.metrics["test_accuracy"] == pytest.approx(record.test_accuracy)
-    assert [a.path for a in client.list_artifacts(run_id)] == [f"{record.cell.name}.json"]
+    assert [a.path for a in client.list_artifacts(run_id)] == [f"{record.id.name}.json"]
     experiment = client.get_experiment_by_name("test").experiment_id
     children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{run_id}'")
     assert len(children) == len(record.history)

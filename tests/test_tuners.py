@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpo.experiment.profiles import MAX_SEED, PROFILES, Cell, get_profile
+from hpo.experiment.profiles import MAX_SEED, PROFILES, get_profile
+from hpo.run.cell import Cell
 from hpo.run.search import make_tuner
 from hpo.tuners import dry_run, oracle_seed, planned_budget, tuner_names
 from hpo.tuners._brackets import hyperband_plan

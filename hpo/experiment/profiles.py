@@ -1,4 +1,4 @@
-"""What a comparison selects: profiles (budgets), seeds, and the `Cell` value. No TensorFlow.
+"""What a comparison selects: profiles (budgets), seeds, engines, and a cell's id. No TensorFlow.
 
 The CLI validates its arguments from here in milliseconds, before paying for
 the TensorFlow import.
@@ -64,26 +64,17 @@ def check_seed(seed: object) -> int:
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One benchmark cell: a tuner searching one task's split of one seed, on one budget."""
+class CellId:
+    """Which cell a record is of, by names: what records store and files are named by.
+
+    The cell to run, with its tuner, task and profile resolved, is `hpo.run.cell.Cell`.
+    """
 
     tuner: str
     seed: int
     profile: str
     task: str = DEFAULT_TASK
     engine: str = DEFAULT_ENGINE
-
-    @classmethod
-    def of(
-        cls,
-        tuner: str,
-        seed: object,
-        profile: str,
-        task: str = DEFAULT_TASK,
-        engine: str = DEFAULT_ENGINE,
-    ) -> Cell:
-        """A checked cell: known profile and engine, seed in range (tuners resolve later)."""
-        return cls(tuner, check_seed(seed), get_profile(profile).name, task, check_engine(engine))
 
     @property
     def name(self) -> str:

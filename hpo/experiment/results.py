@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import DEFAULT_TASK, ENGINES, MAX_SEED, Cell
+from hpo.experiment.profiles import DEFAULT_TASK, ENGINES, MAX_SEED, CellId
 
 SCHEMA_VERSION = 1
 
@@ -53,15 +53,16 @@ class CellResult:
     schema_version: int = SCHEMA_VERSION
 
     @property
-    def cell(self) -> Cell:
-        return Cell(self.tuner, self.seed, self.profile, self.task, self.engine)
+    def id(self) -> CellId:
+        """Which cell this is the record of."""
+        return CellId(self.tuner, self.seed, self.profile, self.task, self.engine)
 
     @property
     def test_score(self) -> float:
         """The task's test score: accuracy, or R² for a regression task."""
         value = self.test_r2 if self.test_accuracy is None else self.test_accuracy
         if value is None:
-            raise HpoError(f"{self.cell.label}: the record has no test score")
+            raise HpoError(f"{self.id.label}: the record has no test score")
         return value
 
     def to_dict(self) -> dict[str, Any]:
@@ -359,7 +360,7 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
             key = (r.tuner, r.seed, r.profile, r.task)
             if key in origin:
                 where = str(path) if origin[key] == str(path) else f"{origin[key]} and {path}"
-                raise HpoError(f"cell {r.cell.label} appears twice ({where})")
+                raise HpoError(f"cell {r.id.label} appears twice ({where})")
             origin[key] = str(path)
         merged.cells.extend(part.cells)
         merged.references.extend(part.references)

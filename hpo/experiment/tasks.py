@@ -26,6 +26,8 @@ import numpy as np
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK
 
+BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
+
 
 @dataclass(frozen=True)
 class Head:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import Cell
 from hpo.experiment.results import CellResult, write_json
+from hpo.run.cell import Cell
 from hpo.run.store import Outcome, RunOptions, discard, saved_record
 
 CONNECT_TIMEOUT_S = 10

@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, Cell
+from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES
 from hpo.experiment.results import CellResult
+from hpo.run.cell import Cell
 
 CHIEF_START_TIMEOUT_S = 120.0
 MAX_WORKER_RESTARTS = 2  # per worker id, before the search is stopped
@@ -79,10 +80,6 @@ def run_distributed(
     lists each death. Past that, the search stops with an error instead of
     leaving the other workers waiting for a trial that will never end.
     """
-    from hpo.tuners import get_tuner
-
-    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task, cell.engine)
-    get_tuner(cell.tuner)
     if workers < 1:
         raise HpoError(f"workers must be at least 1, got {workers}")
     if workdir is None:
@@ -97,8 +94,8 @@ def run_distributed(
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     args = [
-        *["--tuner", cell.tuner, "--seed", str(cell.seed), "--profile", cell.profile],
-        *["--task", cell.task, "--engine", cell.engine, "--dir", str(workdir)],
+        *["--tuner", cell.tuner, "--seed", str(cell.seed), "--profile", cell.profile.name],
+        *["--task", cell.task.name, "--engine", cell.engine, "--dir", str(workdir)],
     ]
     threads = str(max(1, (os.cpu_count() or 1) // workers))
 
@@ -199,12 +196,10 @@ def _serve(role: str, args: argparse.Namespace) -> None:
     seed_everything(cell.seed)
     progress = None
     if role == "worker" and not args.quiet:
-        from hpo.experiment.profiles import get_profile
         from hpo.run.progress import trial_printer
-        from hpo.tuners import planned_budget
 
-        budget = planned_budget(cell.tuner, get_profile(cell.profile))
-        progress = trial_printer(f"{cell.label} [{tuner_id}]", budget.trials)
+        budget = cell.budget
+        progress = trial_printer(f"{cell.label} [{tuner_id}]", budget)
     with atomic_state_writes():
         search = make_tuner(
             cell,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpo.experiment.profiles import Cell
 from hpo.experiment.results import CellResult
+from hpo.run.cell import Cell
 from hpo.run.store import DEFAULT_OPTIONS, Outcome, RunOptions, saved_record
 
 
@@ -120,15 +120,13 @@ def _child_cell(
         if threads:
             set_threads(threads)
         _process_ready = True
-    from hpo.experiment.profiles import get_profile
     from hpo.run.cell import run_cell
     from hpo.run.progress import combine, status_writer, trial_printer
     from hpo.run.store import run_saved_cell
-    from hpo.tuners import planned_budget
 
-    budget = planned_budget(cell.tuner, get_profile(cell.profile))
+    budget = cell.budget
     printer = combine(
-        trial_printer(cell.label, budget.trials) if reporting.trial_lines else None,
+        trial_printer(cell.label, budget) if reporting.trial_lines else None,
         status_writer(reporting.status_file, cell.label, budget.epochs)
         if reporting.status_file
         else None,

@@ -326,7 +326,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     cluster = session.config.stash.get(_cluster, None)
     if cluster is None:
         return
-    from hpo.experiment.profiles import DEFAULT_TASK, Cell
+    from hpo.experiment.profiles import DEFAULT_TASK
+    from hpo.run.cell import Cell
     from hpo.run.store import RunOptions
 
     profile = selection(session.config).profile

@@ -11,9 +11,9 @@ import time
 
 from hpo.experiment.data import load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
+from hpo.experiment.tasks import BATCH_SIZE
 from hpo.run.references import DEFAULT_MLP
 from hpo.run.runtime import seed_everything
-from hpo.run.search import BATCH_SIZE
 
 CALIBRATION_EPOCHS = 10
 CALIBRATION_REPEATS = 3

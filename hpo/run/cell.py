@@ -1,4 +1,10 @@
-"""Run one benchmark cell: search with its tuner on its seed's split, judge the best model."""
+"""A cell, resolved, and running it: search with its tuner on its seed's split, judge the best.
+
+`Cell.of` turns names (a tuner, a task, a profile) into values once, at the edge
+(the CLI, the plugin, a worker process); everything downstream reads the cell's
+`spec`, `task` and `profile` instead of looking names up again. Importing this
+module is light: TensorFlow is imported when a cell runs.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +13,97 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras_tuner as kt
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from hpo.analysis.pareto import pareto_set
 from hpo.errors import CellStopped
-from hpo.experiment.data import Splits, load_splits
-from hpo.experiment.profiles import Cell, get_profile
+from hpo.experiment.profiles import (
+    DEFAULT_ENGINE,
+    DEFAULT_TASK,
+    CellId,
+    Profile,
+    check_engine,
+    check_seed,
+    get_profile,
+)
 from hpo.experiment.results import CellResult, trial_score
-from hpo.experiment.tasks import Task, get_task
+from hpo.experiment.tasks import BATCH_SIZE, Task, get_task
 from hpo.run.memory import peak_rss_mb, reset_peak
 from hpo.run.progress import ProgressFn
 from hpo.run.provenance import versions
 from hpo.run.runtime import frozen_gc, seed_everything
-from hpo.run.search import BATCH_SIZE, atomic_state_writes, make_tuner, released
-from hpo.tuners import get_tuner
+from hpo.tuners import Budget, TunerSpec, get_tuner
+
+if TYPE_CHECKING:
+    import keras_tuner as kt
+
+    from hpo.experiment.data import Splits
 
 # Hyperband's later rounds, and get_best_models(), load saved weights into a model whose
 # optimizer is not built yet; Keras warns and the optimizer starts afresh. That is Keras
 # Tuner's design, not a fault of the run.
 OPTIMIZER_RELOAD_WARNING = "Skipping variable loading for optimizer"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One benchmark cell: a tuner searching one task's split of one seed, on one budget.
+
+    Holds resolved values; build it with `Cell.of(tuner, seed, profile, task, engine)`
+    from names. It travels to other processes by its names (`__reduce__`) and is
+    resolved there once.
+    """
+
+    spec: TunerSpec
+    seed: int
+    profile: Profile
+    task: Task
+    engine: str = DEFAULT_ENGINE
+
+    @classmethod
+    def of(
+        cls,
+        tuner: str,
+        seed: object,
+        profile: str,
+        task: str = DEFAULT_TASK,
+        engine: str = DEFAULT_ENGINE,
+    ) -> Cell:
+        """The cell these names select; HpoError naming the first unknown or bad one."""
+        return cls(
+            get_tuner(tuner),
+            check_seed(seed),
+            get_profile(profile),
+            get_task(task),
+            check_engine(engine),
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Cell.of, (self.tuner, self.seed, self.profile.name, self.task.name, self.engine))
+
+    @property
+    def tuner(self) -> str:
+        return self.spec.name
+
+    @property
+    def id(self) -> CellId:
+        """Which cell this is, by names: what its record and files are named by."""
+        return CellId(self.tuner, self.seed, self.profile.name, self.task.name, self.engine)
+
+    @property
+    def name(self) -> str:
+        return self.id.name
+
+    @property
+    def label(self) -> str:
+        return self.id.label
+
+    @property
+    def budget(self) -> Budget:
+        """Trials and epochs its search trains if no trial fails."""
+        return self.spec.budget(self.profile)
 
 
 @dataclass(frozen=True)
@@ -57,8 +131,11 @@ def run_cell(
     `resume`, a project already in `workdir` is continued, not replaced. The
     same cell gives the same record, apart from times, resumed or not.
     """
-    cell = Cell.of(cell.tuner, cell.seed, cell.profile, cell.task, cell.engine)
-    get_tuner(cell.tuner)  # an unknown tuner fails here, before any data is loaded
+    from sklearn.exceptions import ConvergenceWarning
+
+    from hpo.experiment.data import load_splits
+    from hpo.run.search import atomic_state_writes, make_tuner, released
+
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-{cell.name}-") as tmp:
             return run_cell(cell, tmp, progress, hypermodel)
@@ -100,7 +177,7 @@ def search_kwargs(splits: Splits, cell: Cell) -> tuple[tuple[Any, ...], dict[str
     """What `search()` is given: training rows, validation rows, epochs, batch size."""
     return (splits.x_train, splits.y_train), {
         "validation_data": (splits.x_val, splits.y_val),
-        "epochs": get_profile(cell.profile).epochs,  # multi-fidelity tuners set their own
+        "epochs": cell.profile.epochs,  # multi-fidelity tuners set their own
         "batch_size": BATCH_SIZE,
         "verbose": 0,
     }
@@ -112,7 +189,7 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
     completed = [h for h in history if trial_score(h) is not None]
     if not completed:
         raise RuntimeError(f"{cell.label}: every trial failed; {_first_error(search)}")
-    task = get_task(cell.task)
+    task = cell.task
     best_trial = search.oracle.get_best_trials(1)[0]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=OPTIMIZER_RELOAD_WARNING)
@@ -132,8 +209,8 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
     return CellResult(
         tuner=cell.tuner,
         seed=cell.seed,
-        profile=cell.profile,
-        task=cell.task,
+        profile=cell.profile.name,
+        task=cell.task.name,
         engine=cell.engine,
         best_val_accuracy=None if task.regression else float(best_trial.score),
         best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),

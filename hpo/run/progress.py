@@ -19,29 +19,34 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hpo.experiment.results import trial_score
+from hpo.tuners import Budget
 
 # Called with the search's trial log after each trial ends (the last entry is new).
 ProgressFn = Callable[[list[dict[str, Any]]], None]
 
 
-def trial_printer(label: str, planned: int, stream: TextIO | None = None) -> ProgressFn:
-    """A progress callback printing `label: trial i/planned ...` for each finished trial.
+def trial_printer(label: str, planned: Budget, stream: TextIO | None = None) -> ProgressFn:
+    """A progress callback printing `label: trial i/planned ... ETA mm:ss` for each finished trial.
 
-    The count and the best score come from the whole log, so a resumed search
-    goes on counting from the trials it had finished before.
+    The count, the best score and the epochs done come from the whole log, so a resumed
+    search goes on counting from the trials it had finished before; the ETA is the search's
+    pace so far over the planned epochs still to train (a log has no live bar).
     """
 
     def show(history: list[dict[str, Any]]) -> None:
         entry = history[-1]
         name, best = _best(history)
         acc = trial_score(entry)
-        minutes, seconds = divmod(int(entry["elapsed_s"]), 60)
+        elapsed = float(entry["elapsed_s"])
+        done = sum(h["epochs"] for h in history)
         acc_text = f"{acc:.3f}" if acc is not None else entry["status"].lower()
         best_text = f"{best:.3f}" if best is not None else "-"
+        eta = f"  ETA {_clock(elapsed * (planned.epochs - done) / done)}" if done else ""
         error = f"  ({entry['error']})" if "error" in entry else ""
         print(
-            f"{label}: trial {len(history)}/{planned}  {name} {acc_text}  best {best_text}"
-            f"  epochs {entry['epochs']}  {minutes:02d}:{seconds:02d}{error}",
+            f"{label}: trial {len(history)}/{planned.trials}  {name} {acc_text}  best {best_text}"
+            f"  epochs {entry['epochs']}  {_clock(elapsed)}{eta if done < planned.epochs else ''}"
+            f"{error}",
             file=stream or sys.stderr,
             flush=True,
         )

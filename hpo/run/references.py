@@ -9,8 +9,8 @@ from sklearn.linear_model import LogisticRegression
 from hpo.experiment.data import load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
 from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, check_engine
+from hpo.experiment.tasks import BATCH_SIZE
 from hpo.run.runtime import seed_everything
-from hpo.run.search import BATCH_SIZE
 
 # A sensible hand-picked model inside the space: what one would try without a tuner.
 DEFAULT_MLP: dict[str, Any] = {

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import keras_tuner as kt
@@ -26,15 +26,16 @@ from keras_tuner.src.engine import oracle as oracle_module
 from hpo.engines.graph import GraphFit
 from hpo.engines.keras_fit import QuickFit
 from hpo.errors import HpoError
-from hpo.experiment.profiles import Cell, get_profile
 from hpo.experiment.results import read_json, write_json, write_text
 from hpo.experiment.space import param_count
-from hpo.experiment.tasks import Task, get_task
+from hpo.experiment.tasks import Task
 from hpo.run.memory import peak_rss_mb, rss_mb
 from hpo.run.progress import ProgressFn
-from hpo.tuners import TunerContext, TunerSpec, get_tuner, oracle_seed, trial_seed
+from hpo.tuners import TunerContext, oracle_seed, trial_seed
 
-BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
+if TYPE_CHECKING:
+    from hpo.run.cell import Cell
+
 CURVE = ("loss", "val_loss", "val_accuracy")  # recorded per epoch of each trial
 
 
@@ -261,14 +262,11 @@ def make_tuner(
     makes a distributed worker wait that long after the chief answers "idle"
     (a Hyperband round waiting for results) instead of asking again at once.
     """
-    spec: TunerSpec = get_tuner(cell.tuner)
-    task = get_task(cell.task)
+    spec, task = cell.spec, cell.task
     if not isinstance(hypermodel, kt.HyperModel):
         trainer = GraphFit if cell.engine == "graph" else QuickFit
         hypermodel = trainer(hypermodel, task=task)
-    context = TunerContext(
-        oracle_seed(cell.seed), get_profile(cell.profile), task.objective, task.name
-    )
+    context = TunerContext(oracle_seed(cell.seed), cell.profile, task.objective, task.name)
     runner = spec.runner() if spec.runner is not None else kt.Tuner
     tuner = _recording(runner)(
         oracle=spec.make_oracle(context),

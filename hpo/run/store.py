@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import Cell
 from hpo.experiment.results import CellResult, read_json, write_json
+from hpo.run.cell import Cell
 from hpo.run.progress import ProgressFn
 from hpo.run.provenance import versions
 
@@ -122,8 +122,8 @@ def saved_record(path: Path, cell: Cell) -> CellResult | None:
         record = CellResult.from_dict(read_json(path), str(path))
     except HpoError as e:
         raise HpoError(f"{e} (--force replaces it)") from None
-    if record.cell != cell:
-        raise HpoError(f"{path} holds the record of {record.cell.label}, not of {cell.label}")
+    if record.id != cell.id:
+        raise HpoError(f"{path} holds the record of {record.id.label}, not of {cell.label}")
     return record if record.versions == versions() else None
 
 

@@ -34,7 +34,7 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hparams_api
 
-    root = Path(logdir) / record.cell.name
+    root = Path(logdir) / record.id.name
     for trial in record.history:
         run_dir = root / f"trial_{trial['trial_id']}"
         writer = tf.summary.create_file_writer(str(run_dir))
@@ -42,7 +42,7 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
             values = {k: _hparam_value(v) for k, v in trial["hyperparameters"].items()}
             hparams_api.hparams(
                 {**values, "tuner": record.tuner, "seed": record.seed, "task": record.task},
-                trial_id=f"{record.cell.name}/{trial['trial_id']}",
+                trial_id=f"{record.id.name}/{trial['trial_id']}",
             )
             curve = trial.get("curve") or {}
             for name in CURVE_METRICS:
@@ -66,7 +66,7 @@ def log_mlflow(record: CellResult, tracking_uri: str, experiment: str = "hpo") -
         raise HpoError("--mlflow needs MLflow: pip install 'keras-hpo-bench[mlflow]'") from None
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment)
-    cell = record.cell
+    cell = record.id
     with mlflow.start_run(run_name=cell.name) as run:
         mlflow.log_params(
             {"tuner": cell.tuner, "seed": cell.seed, "profile": cell.profile, "task": cell.task}

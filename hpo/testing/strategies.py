@@ -1,4 +1,7 @@
-"""Hypothesis strategies for values inside and outside the search space."""
+"""Hypothesis strategies for values inside and outside the seed's search space.
+
+Needs hypothesis (the `test` extra).
+"""
 
 from __future__ import annotations
 
@@ -42,11 +45,3 @@ def out_of_space_values(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         bad = draw(st.sampled_from([0.0001, 0.5, 1.0, 0.05]))
     values[name] = bad
     return values, name
-
-
-def error_lines(stderr: str) -> list[str]:
-    """stderr without argparse's usage lines (printed before its error): the error itself."""
-    lines = stderr.strip().splitlines()
-    return [
-        line for line in lines if not line.startswith("usage:") and not line.startswith(" ")
-    ]  # fmt: skip
