@@ -197,14 +197,29 @@ def epoch_graph(layers: int, activation: str, head: str = "binary") -> Any:
     # An explicit tf.while_loop: the loop's state and shapes are stated, not inferred.
     @tf.function(input_signature=signature, autograph=False)
     def epoch(  # noqa: PLR0913 - the graph's inputs
-        weights, m, v, step, lr, adam, rate, x, y, order, batch_size, seed, xv, yv
-    ):
+        weights: Any,
+        m: Any,
+        v: Any,
+        step: Any,
+        lr: Any,
+        adam: Any,
+        rate: Any,
+        x: Any,
+        y: Any,
+        order: Any,
+        batch_size: Any,
+        seed: Any,
+        xv: Any,
+        yv: Any,
+    ) -> Any:
         # 1 - beta as Keras has it: the difference of Python floats, then rounded to float32.
         beta_1, beta_2, epsilon, keep_1, keep_2 = (adam[i] for i in range(5))
         rows = tf.shape(order)[0]
         batches = (rows + batch_size - 1) // batch_size
 
-        def train_step(b, weights, m, v, step, loss_sum, correct_sum):
+        def train_step(
+            b: Any, weights: Any, m: Any, v: Any, step: Any, loss_sum: Any, correct_sum: Any
+        ) -> Any:
             index = order[b * batch_size : tf.minimum((b + 1) * batch_size, rows)]
             xb, yb = tf.gather(x, index), tf.gather(y, index)
             with tf.GradientTape() as tape:

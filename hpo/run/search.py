@@ -122,7 +122,7 @@ class TrialRecorder:
         super().on_search_begin()  # type: ignore[misc]
         self._t0 = time.perf_counter()
 
-    def run_trial(self, trial, *args, **kwargs):
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         seed = trial_seed(self._cell_seed, trial_index(trial.trial_id))
         with _kernel_cache_kept(self._shares_graphs()):
             keras.utils.set_random_seed(seed)  # TensorFlow's part empties the kernel cache
@@ -156,7 +156,9 @@ class TrialRecorder:
             )
         return model
 
-    def on_epoch_end(self, trial, model, epoch, logs=None) -> None:
+    def on_epoch_end(
+        self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None
+    ) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
         curve = self._curves.setdefault(trial.trial_id, {name: [] for name in CURVE})
@@ -164,12 +166,12 @@ class TrialRecorder:
             value = (logs or {}).get(name)
             curve[name].append(float(value) if value is not None and math.isfinite(value) else None)
 
-    def on_trial_begin(self, trial) -> None:
+    def on_trial_begin(self, trial: Any) -> None:
         super().on_trial_begin(trial)  # type: ignore[misc]
         self._epochs[trial.trial_id] = 0  # a retried (resumed) trial counts from zero
         self._curves[trial.trial_id] = {name: [] for name in CURVE}
 
-    def on_trial_end(self, trial) -> None:
+    def on_trial_end(self, trial: Any) -> None:
         epochs = self._epochs.get(trial.trial_id, 0)
         curve = self._curves.get(trial.trial_id)
         self._save_log(pending={"trial_id": trial.trial_id, "epochs": epochs, "curve": curve})

@@ -31,7 +31,9 @@ NUM_RESTARTS = 50  # Keras Tuner's starts of the acquisition search (a literal i
 class QuickPredictGPR(GaussianProcessRegressor):
     """scikit-learn's GP regressor, with `mean_std` for points known to be clean."""
 
-    def predict(self, X, return_std=False, return_cov=False):  # noqa: N803 (sklearn's name)
+    def predict(  # noqa: N803 (sklearn's name)
+        self, X: Any, return_std: bool = False, return_cov: bool = False
+    ) -> Any:
         if return_std and not return_cov and self._clean(X):
             return self.mean_std(X)
         return super().predict(X, return_std=return_std, return_cov=return_cov)
