@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -334,3 +335,101 @@ def test_noise_around_the_recommendation_is_not_called_a_difference(tmp_path):
     assert [r["significant"] for r in summary["recommendation"]["comparisons"]] == [False]
     plain, _ = _report(tmp_path, [c for c in cells if c["tuner"] == "hyperband"] * 1, name="p")
     assert plain.get("recommendation") is None
+
+
+# ---------------------------------------------------------------- the summary's shape
+
+
+def _results(cells, references=()):
+    from hpo.experiment.results import CellResult, Results
+
+    return Results([CellResult.from_dict(c) for c in cells], list(references))
+
+
+def test_budgets_come_from_the_caller_in_the_tuners_order():
+    from hpo.analysis.summary import summarize
+
+    results = _results([synthetic_cell(t, s, 108 / 114, 10.0) for t in TUNERS for s in range(3)])
+    given = {"random": "r: 3 trials", "hyperband": "h: 6 trials", "unused": "x"}
+    summary = summarize(results, budgets=given)
+    assert list(summary.provenance["budgets"]) == ["hyperband", "random"]
+    assert summarize(results).provenance["budgets"] is None  # not given: not said
+    assert summarize(results, budgets={}).provenance["budgets"] is None
+    text = summary.markdown({})
+    assert "- budgets: hyperband: h: 6 trials; random: r: 3 trials" in text
+
+
+def test_a_task_summary_is_typed_and_its_json_has_the_report_keys():
+    from hpo.analysis.report import conclusions, main_table
+    from hpo.analysis.summary import TaskSummary, summarize
+
+    cells = [synthetic_cell(t, s, accuracies(s, t, 6), 10.0) for t in TUNERS for s in range(10)]
+    summary = summarize(_results(cells))
+    assert isinstance(summary, TaskSummary)
+    assert summary.winner == "bayesian" == summary.verdict["winner"]
+    data = summary.to_json()
+    assert "kind" not in data and data["n_seeds"] == 10 and data["winner"] == "bayesian"
+    assert data["friedman"]["metric"] == "test_accuracy"
+    # Left out rather than null when there is nothing to say, as before.
+    assert "per_seed_references" not in data and data["references"] is None
+    assert "normalised_score_note" not in data and set(data["normalised_score"]) == set(TUNERS)
+    assert main_table(summary).startswith("| tuner | best val acc (biased) |")
+    assert conclusions(summary)[0] == summary.verdict["text"].replace("**", "")
+
+
+def test_two_tuners_have_no_friedman_key():
+    from hpo.analysis.summary import summarize
+
+    cells = [synthetic_cell(t, s, 108 / 114, 10.0) for t in TUNERS[:2] for s in range(5)]
+    assert "friedman" not in summarize(_results(cells)).to_json()
+
+
+def test_the_analysis_never_imports_a_tuner_nor_tensorflow():
+    """Statically, even inside functions: the report is made where no tuner is installed."""
+    import ast
+    from pathlib import Path
+
+    import hpo.analysis
+
+    forbidden = ("hpo.tuners", "hpo.run", "hpo.engines", "hpo.parallel", "tensorflow", "keras",
+                 "keras_tuner")  # fmt: skip
+    found = []
+    for path in Path(hpo.analysis.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )  # fmt: skip
+            found += [f"{path.name}: {n}" for n in names
+                      if any(n == f or n.startswith(f + ".") for f in forbidden)]  # fmt: skip
+    assert found == []
+
+
+def test_a_report_is_written_with_tuners_and_tensorflow_unimportable(tmp_path, monkeypatch):
+    from hpo.analysis.report import write_report
+
+    for name in ("tensorflow", "keras", "keras_tuner", "hpo.tuners", "hpo.run"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing it now fails
+    cells = [synthetic_cell(t, s, accuracies(s, t, 6), 10.0) for t in TUNERS for s in range(5)]
+    summary = write_report(_results(cells), tmp_path, budgets={"random": "3 trials"})
+    assert summary.provenance["budgets"] == {"random": "3 trials"}
+    assert (tmp_path / "report.md").stat().st_size > 0
+
+
+def test_the_critical_difference_axis_spans_every_rank():
+    """Demšar's convention: ranks 1..k, so a gap of 0.4 looks like 0.4 of k - 1."""
+    import pandas as pd
+    import scikit_posthocs as sp
+
+    from hpo.analysis.report.figures import _pyplot, _span_all_ranks
+
+    plt = _pyplot()
+    ranks = {"a": 1.8, "b": 1.9, "c": 2.3}
+    fig, ax = plt.subplots()
+    same = pd.DataFrame(1.0, index=[*ranks], columns=[*ranks])  # Nemenyi p: no pair differs
+    drawn = sp.critical_difference_diagram(ranks, same, ax=ax)
+    _span_all_ranks(ax, drawn, 3)
+    assert ax.get_xlim() == (1, 3) and list(ax.get_xticks()) == [1, 2, 3]
+    ends = {round(label.get_position()[0], 6) for label in drawn["labels"]}
+    assert ends == {round(1 - 0.06, 6), round(3 + 0.06, 6)}
+    plt.close(fig)

@@ -64,20 +64,21 @@ def suite(shift_rows: float, shift_r2: float, noise: np.random.Generator | None 
 
 def test_a_real_shift_wins_every_task_and_exact_ties_are_ties():
     summary = summarize_suite(suite(shift_rows=3, shift_r2=0.05))
-    across = summary["across_tasks"]
+    across = summary.across_tasks
+    assert across is not None
     wtl = across["wins_ties_losses"]
     assert wtl["a"]["b"] == wtl["a"]["c"] == [3, 0, 0]
     assert wtl["b"]["a"] == [0, 0, 3]
     assert wtl["b"]["c"] == wtl["c"]["b"] == [0, 3, 0]  # equal on every seed: exact ties
     assert across["average_ranks"] == {"a": 1.0, "b": 2.5, "c": 2.5}
     assert across["blocks"] == 30 and across["friedman"]["p_value"] < 1e-6
-    for s in summary["per_task"].values():
+    for s in summary.per_task.values():
         bc = next(p for p in s["pairs"] if {p["a"], p["b"]} == {"b", "c"})
         assert bc["p_value"] == 1.0 and not bc["significant"]
         ab = next(p for p in s["pairs"] if (p["a"], p["b"]) == ("a", "b"))
         assert ab["significant"] and ab["mean_difference"] > 0
     # Ten seeds, all one way: the exact Wilcoxon p is 2 / 2**10, tripled by Holm at most.
-    assert summary["per_task"]["wine"]["pairs"][0]["p_adjusted"] == pytest.approx(3 * 2 / 1024)
+    assert summary.per_task["wine"]["pairs"][0]["p_adjusted"] == pytest.approx(3 * 2 / 1024)
 
 
 def test_noise_is_rarely_called_a_win():
@@ -87,7 +88,7 @@ def test_noise_is_rarely_called_a_win():
     runs = 30
     for _ in range(runs):
         summary = summarize_suite(suite(0, 0, noise=rng))
-        for s in summary["per_task"].values():
+        for s in summary.per_task.values():
             tasks_with_a_win += any(p["significant"] for p in s["pairs"])
     rate = tasks_with_a_win / (3 * runs)
     print(f"tasks with a false win: {tasks_with_a_win} of {3 * runs}")
@@ -145,3 +146,19 @@ def test_the_gate_pairs_cells_by_task_and_seed():
     assert verdicts["diabetes/a"].accuracy_drop == pytest.approx(0.05)
     assert "test R² fell by 0.050" in verdicts["diabetes/a"].problems[0]
     assert "diabetes/a" in render(list(verdicts.values()))
+
+
+def test_a_suite_summary_answers_as_one_tasks_does():
+    """The report asks any summary for its table, conclusions and JSON; a suite's JSON
+    says it is one, and names no single winner."""
+    from hpo.analysis.report import conclusions, main_table
+
+    summary = summarize_suite(suite(shift_rows=3, shift_r2=0.05))
+    data = summary.to_json()
+    assert data["kind"] == "suite" and data["winner"] is None
+    assert data["verdict"] == {"text": summary.verdict, "winner": None}
+    assert data["per_task"]["wine"]["pairs"] == summary.per_task["wine"]["pairs"]
+    data["per_task"]["wine"]["pairs"].clear()  # a copy: the summary is not changed through it
+    assert summary.per_task["wine"]["pairs"]
+    assert main_table(summary).count("| tuner | test ") == 3
+    assert conclusions(summary) == [summary.verdict.replace("**", "")]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -17,6 +17,47 @@ from hpo.analysis import stats
 from hpo.errors import HpoError
 
 MIN_SEEDS_FOR_CD = 5  # fewer blocks than this make the Nemenyi test's normal approximation poor
+
+
+class Pair(TypedDict):
+    """One paired comparison, a - b, as summary.json holds it.
+
+    `p_adjusted` and `significant` come with Holm over the pair's family;
+    `mean_difference_rows` is the difference in correct rows where
+    `mean_difference` is a share of the test rows; `seeds_needed` is
+    `stats.seeds_needed_range` of the paired differences.
+    """
+
+    a: str
+    b: str
+    metric: str
+    mean_difference: float
+    p_value: float
+    effect_size: float
+    p_adjusted: NotRequired[float]
+    significant: NotRequired[bool]
+    mean_difference_rows: NotRequired[float]
+    seeds_needed: NotRequired[list[int | None] | None]
+
+
+class CriticalDifference(TypedDict):
+    """Nemenyi's critical difference of average ranks and its pairwise p-values."""
+
+    critical_difference: float
+    nemenyi_p: dict[str, dict[str, float]]
+
+
+class Ranks(TypedDict):
+    """Average ranks (1 = best), Friedman's p and, with enough blocks, Nemenyi's CD.
+
+    `metric` names what was ranked (one task's summary says so; the suite does not).
+    """
+
+    p_value: float
+    average_ranks: dict[str, float]
+    critical_difference: float | None
+    nemenyi_p: NotRequired[dict[str, dict[str, float]]]
+    metric: NotRequired[str]
 
 
 def counts(what: str, values: Sequence[float], n: int) -> np.ndarray:
@@ -34,8 +75,8 @@ def _short_list(values: Sequence[float]) -> str:
     return f"[{text}{', ...' if len(values) > 4 else ''}]"
 
 
-def pair(a: str, b: str, metric: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """One paired comparison by seed (x, y: one value per seed, counts for accuracies)."""
+def pair(a: str, b: str, metric: str, x: np.ndarray, y: np.ndarray) -> Pair:
+    """One paired comparison by seed (x, y: shape (n_seeds,), counts for accuracies)."""
     diffs = x - y
     return {
         "a": a,
@@ -47,14 +88,17 @@ def pair(a: str, b: str, metric: str, x: np.ndarray, y: np.ndarray) -> dict[str,
     }
 
 
-def holm_in_place(rows: list[dict[str, Any]], alpha: float) -> None:
+def holm_in_place(rows: Sequence[Pair], alpha: float) -> None:
+    """Add Holm-adjusted p-values and significance at `alpha` to a family of pairs."""
     for row, p_adj in zip(rows, stats.holm([r["p_value"] for r in rows]), strict=True):
         row["p_adjusted"] = p_adj
         row["significant"] = bool(p_adj < alpha)
 
 
-def critical_difference(table: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
+def critical_difference(table: Mapping[str, np.ndarray], alpha: float) -> CriticalDifference | None:
     """Nemenyi critical difference of average ranks and the pairwise Nemenyi p-values.
+
+    table: tuner -> shape (n_blocks,), higher is better.
 
     CD = q_alpha * sqrt(k (k + 1) / (6 N)) (Demšar 2006), with q_alpha the
     studentized range quantile / sqrt(2) (scipy); the p-values come from
@@ -78,7 +122,27 @@ def critical_difference(table: dict[str, np.ndarray], alpha: float) -> dict[str,
     }
 
 
-def seeds_text(p: dict[str, Any]) -> str:
+def ranks(table: Mapping[str, np.ndarray], alpha: float) -> Ranks | None:
+    """Average ranks (1 = best, higher values better), Friedman's p and Nemenyi's CD.
+
+    table: tuner -> shape (n_blocks,). None with fewer than 3 tuners.
+    """
+    if len(table) < 3:
+        return None
+    out: Ranks = {
+        "p_value": stats.friedman_p(table),
+        "average_ranks": stats.average_ranks(table),
+        "critical_difference": None,
+    }
+    cd = critical_difference(table, alpha)
+    if cd is not None:
+        out["critical_difference"] = cd["critical_difference"]
+        out["nemenyi_p"] = cd["nemenyi_p"]
+    return out
+
+
+def seeds_text(p: Pair) -> str:
+    """The seeds-needed estimate in words: median and 10-90 % range."""
     est = p.get("seeds_needed")
     if est is None:
         return "no difference observed"

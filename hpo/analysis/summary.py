@@ -4,23 +4,34 @@ Every accuracy enters a test as a count of correct rows (`stats.correct_rows`),
 so equal accuracies from Keras (float32) and scikit-learn (float64) are ties.
 Comparisons use only the seeds every tuner completed; the summary says which
 seeds were dropped and why.
+
+One task's summary (`TaskSummary`) and a suite's (`hpo.analysis.suite.SuiteSummary`)
+are two implementations of `Summary`: the report asks a summary for its table,
+its text and its figures, and never asks which kind it has.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
 from hpo.analysis import stats
-from hpo.analysis.paired import counts, critical_difference, holm_in_place, pair, seeds_text
-from hpo.analysis.suite import hypervolume_block, summarize_suite
+from hpo.analysis.anytime import Anytime, anytime
+from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
+from hpo.analysis.paired import Pair, Ranks, counts, holm_in_place, pair, ranks
+from hpo.analysis.suite import SuiteSummary, summarize_suite
+from hpo.analysis.verdict import REFERENCES, Recommendation, Verdict, recommendation, verdict
 from hpo.errors import HpoError
-from hpo.experiment.profiles import DEFAULT_TASK, PROFILES, Profile
+from hpo.experiment.profiles import DEFAULT_TASK
 from hpo.experiment.results import CellResult, Results
 from hpo.experiment.tasks import get_task
 
@@ -32,20 +43,148 @@ METRICS: list[tuple[str, str, bool, str]] = [
     ("epochs_trained", "epochs", False, "fixed"),
     ("trials_completed", "trials", False, "fixed"),
 ]
-HIGHER_IS_BETTER = {m: h for m, _, h, _ in METRICS}
 BOUNDS = {"accuracy": (0.0, 1.0), "loss": (0.0, math.inf), "time": (0.0, math.inf)}
 COMPARED = ["test_accuracy", "wall_time_s"]  # the paired tests' metrics
-REFERENCES = {  # untuned models on the same splits (hpo.run.references)
-    "default_mlp": "untuned MLP (1 × 64 relu, lr 0.001, 50 epochs)",
-    "logistic_regression": "LogisticRegression",
-}
 # What the seed report printed, from a run its own footnote calls simulated.
 CLAIMED = {
     "hyperband": {"best_val_accuracy": 0.96, "wall_time_s": 15 * 60.0},
     "bayesian": {"best_val_accuracy": 0.97, "wall_time_s": 20 * 60.0},
 }
-# The seed report's recommended workflow and the tuners it combines.
-HYBRID = ("hyperband-bayesian", ("hyperband", "bayesian"))
+
+
+class Summary(Protocol):
+    """What the report needs of a summary, whatever the results cover."""
+
+    def to_json(self) -> dict[str, Any]:
+        """summary.json's content: plain data (NaN where a number is undefined)."""
+        ...
+
+    def main_table(self) -> str:
+        """The main table, markdown (the report's and the terminal's)."""
+        ...
+
+    def conclusions(self) -> list[str]:
+        """What a terminal prints at the end: the verdicts, without markdown."""
+        ...
+
+    def markdown(self, figures: Mapping[str, str]) -> str:
+        """report.md, linking `figures` (name -> file name)."""
+        ...
+
+    def figures(self, results: Results, out: Path) -> dict[str, str]:
+        """Write the PNG figures into `out`; name -> file name."""
+        ...
+
+
+class Reference(TypedDict):
+    """An untuned model's test accuracy over seeds, and every tuner minus it."""
+
+    label: str
+    test_accuracy: dict[str, float]
+    vs_tuners: dict[str, Pair]
+
+
+class Provenance(TypedDict):
+    """Where the records came from and what made them."""
+
+    report_written: str
+    runs: list[dict[str, Any]]
+    hpo_source: list[Any]
+    versions: dict[str, list[Any]]
+    calibration_s: dict[str, float] | None
+    workers_per_cell: list[Any]
+    resumed_cells: int
+    budgets: dict[str, str] | None
+
+
+# Keys summary.json leaves out, rather than writing null, when there is nothing to say.
+_LEFT_OUT_IF_NONE = ("friedman", "per_seed_references", "normalised_score", "normalised_score_note")
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """Everything the report says about tuners on one classification task, as numbers.
+
+    Seeds are those every tuner completed; per_seed holds correct test rows.
+    `verdict` and `winner` are derived from the comparisons.
+    """
+
+    task: str
+    profile: str
+    engines: list[str]
+    tuners: list[str]
+    seeds: list[int]
+    n_val: int
+    n_test: int
+    alpha: float
+    per_tuner: dict[str, dict[str, dict[str, float]]]
+    pairs: list[Pair]
+    min_p_value: float
+    min_p_adjusted: float
+    min_seeds_for_any_verdict: int
+    claimed: dict[str, dict[str, float]]
+    per_seed: dict[str, dict[str, int]]
+    failures: dict[str, list[dict[str, Any]]]
+    dropped_seeds: list[dict[str, Any]]
+    stopped: list[dict[str, Any]]
+    friedman: Ranks | None  # with three tuners or more
+    anytime: dict[str, Anytime]
+    references: dict[str, Reference] | None
+    per_seed_references: dict[str, dict[str, int]] | None
+    normalised_score: dict[str, float | None] | None
+    normalised_score_note: str | None
+    hypervolume: HypervolumeBlock | None
+    provenance: Provenance
+    recommendation: Recommendation | None
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @cached_property
+    def verdict(self) -> Verdict:
+        """The winner (or None), every significant pair, and the sentence."""
+        return verdict(self)
+
+    @property
+    def winner(self) -> str | None:
+        return self.verdict["winner"]
+
+    def to_json(self) -> dict[str, Any]:
+        """summary.json's content (NaN where a number is undefined)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in _LEFT_OUT_IF_NONE:
+            if data[key] is None:
+                del data[key]
+        data.update(n_seeds=self.n_seeds, verdict=self.verdict, winner=self.winner)
+        return copy.deepcopy(data)
+
+    def main_table(self) -> str:
+        """The seed report's table, measured: mean [95 % CI] (median), claims beside it."""
+        from hpo.analysis.report.tables import measured_table
+
+        return measured_table(self)
+
+    def conclusions(self) -> list[str]:
+        """The verdict, the recommendation's if tested, and accuracy against size."""
+        lines = [self.verdict["text"]]
+        if self.recommendation:
+            lines.append(self.recommendation["text"])
+        if self.hypervolume:
+            lines.append(self.hypervolume["text"])
+        return [line.replace("**", "") for line in lines]
+
+    def markdown(self, figures: Mapping[str, str]) -> str:
+        """report.md, linking `figures` (name -> file name)."""
+        from hpo.analysis.report.markdown import task_markdown
+
+        return task_markdown(self, figures)
+
+    def figures(self, results: Results, out: Path) -> dict[str, str]:
+        """Write the PNG figures into `out`; name -> file name."""
+        from hpo.analysis.report.figures import task_figures
+
+        return task_figures(self, results, out)
 
 
 def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int], dict]:
@@ -62,61 +201,12 @@ def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int
 
 
 def _rows(metric: str, values: Sequence[float], n_val: int, n_test: int) -> np.ndarray:
-    """Accuracies as counts of correct rows; other metrics as they are."""
+    """Accuracies as counts of correct rows; other metrics as they are. Shape (n_seeds,)."""
     if metric == "test_accuracy":
         return counts(metric, values, n_test)
     if metric == "best_val_accuracy":
         return counts(metric, values, n_val)
     return np.asarray(values, dtype=float)
-
-
-def _better_worse(a: str, b: str, mean_difference: float, metric: str) -> tuple[str, str]:
-    a_better = (mean_difference > 0) == HIGHER_IS_BETTER.get(metric, True)
-    return (a, b) if a_better else (b, a)
-
-
-def _anytime(cells: dict[str, list[CellResult]], axis: str) -> dict[str, Any]:
-    """Best-so-far val accuracy per tuner, each to its own full budget, and comparable areas.
-
-    A median over seeds is drawn from the first point at which every seed of
-    that tuner has a model: best-so-far curves never fall, so neither does a
-    median over a fixed set of them (seeds entering one by one could pull it
-    down). Areas are integrated exactly from `start`, the first point at which
-    every tuner has a model, to each tuner's own end, and divided by the length
-    integrated: equal scores give equal areas whatever the budgets.
-    """
-
-    def xs(c: CellResult) -> list[float]:
-        if axis == "epochs":
-            return np.cumsum([h["epochs"] for h in c.history]).tolist()
-        return [h["elapsed_s"] for h in c.history]
-
-    def scores(c: CellResult) -> list[float | None]:
-        return [h["val_accuracy"] for h in c.history]
-
-    everyone = [c for group in cells.values() for c in group]
-    start = max(stats.first_model_at(xs(c), scores(c)) for c in everyone)
-    out: dict[str, Any] = {"start": start, "per_tuner": {}}
-    for tuner, group in cells.items():
-        horizon = max(xs(c)[-1] for c in group)
-        grid = np.linspace(0, horizon, stats.ANYTIME_POINTS)
-        matrix = np.array([stats.best_so_far(xs(c), scores(c), grid) for c in group])
-        complete = ~np.any(np.isnan(matrix), axis=0)
-        q25, q50, q75 = np.full((3, len(grid)), np.nan)
-        if complete.any():
-            q25[complete], q50[complete], q75[complete] = np.percentile(
-                matrix[:, complete], [25, 50, 75], axis=0
-            )
-        areas = [stats.step_area(xs(c), scores(c), start, horizon) for c in group]
-        out["per_tuner"][tuner] = {
-            "horizon": float(horizon),
-            "grid": grid.tolist(),
-            "median": q50.tolist(),
-            "q25": q25.tolist(),
-            "q75": q75.tolist(),
-            "area": stats.describe([a for a in areas if not math.isnan(a)]),
-        }
-    return out
 
 
 def _failures(cells: Sequence[CellResult]) -> dict[str, list[dict[str, Any]]]:
@@ -146,22 +236,15 @@ def _dropped(
     return out
 
 
-def _seed_estimates(pairs: list[dict[str, Any]], tables: dict, n_comparisons: int) -> None:
-    for p in pairs:
-        if p["metric"] != "test_accuracy":
-            continue
-        diffs = np.subtract(tables[p["metric"]][p["a"]], tables[p["metric"]][p["b"]])
-        p["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=n_comparisons)
-
-
 def _provenance(
-    results: Results, cells: Sequence[CellResult], tuners: list[str], profile: str
-) -> dict[str, Any]:
+    results: Results, tuners: list[str], budgets: Mapping[str, str] | None
+) -> Provenance:
     def distinct(values: Any) -> list[Any]:
         return sorted({v for v in values if v is not None}, key=str)
 
+    cells = results.cells
     calibrations = distinct(c.calibration_s for c in cells)
-    prof = PROFILES.get(profile)
+    said = {t: budgets[t] for t in tuners if t in budgets} if budgets else {}
     return {
         "report_written": datetime.now(UTC).isoformat(timespec="seconds"),
         "runs": [{k: v for k, v in p.items() if v is not None} for p in results.provenance],
@@ -177,53 +260,38 @@ def _provenance(
         ),
         "workers_per_cell": distinct(c.workers for c in cells),
         "resumed_cells": sum(c.resumes > 0 for c in cells),
-        "budgets": {t: _budget_text(t, prof) for t in tuners} if prof else None,
+        "budgets": said or None,
     }
 
 
-def _budget_text(tuner: str, profile: Profile) -> str:
-    from hpo.tuners import get_tuner
-
-    try:
-        spec = get_tuner(tuner)
-    except HpoError as e:  # a MODULE:ATTR tuner not importable where the report is made
-        return f"not known here ({e})"
-    budget = spec.budget(profile)
-    return f"{spec.describe(profile)}: {budget.trials} trials, {budget.epochs} epochs"
-
-
 def summarize(
-    results: Results, alpha: float = stats.ALPHA, normalise_to: str = "random"
-) -> dict[str, Any]:
-    """Everything the report says, as plain data (this is summary.json).
+    results: Results,
+    alpha: float = stats.ALPHA,
+    normalise_to: str = "random",
+    budgets: Mapping[str, str] | None = None,
+) -> TaskSummary | SuiteSummary:
+    """Everything the report says, as numbers (`to_json()` is summary.json).
 
+    Results over several tasks, or on a regression task, give a `SuiteSummary`.
     `normalise_to` is the tuner that scores 1 in the bayesmark-style normalised
-    score (0 = best seen on each seed), when it is among the results.
+    score (0 = best seen on each seed), when it is among the results. `budgets`
+    is each tuner's planned budget in words (`hpo.tuners.budget_texts`), for the
+    provenance: the analysis never imports a tuner.
     """
     tasks = list(dict.fromkeys(c.task for c in results.cells))
     if len(tasks) > 1 or get_task(tasks[0]).regression:
         return summarize_suite(results, alpha)
     tuners, seeds, all_seeds, by_key = _paired(results.cells)
-    profile = results.cells[0].profile
-    n_val = results.cells[0].n_val
-    n_test = results.cells[0].n_test
+    n_val, n_test = results.cells[0].n_val, results.cells[0].n_test
     values = {
         m: {t: [float(getattr(by_key[t, s], m)) for s in seeds] for t in tuners}
         for m, _, _, _ in METRICS
     }
     tables = {m: {t: _rows(m, values[m][t], n_val, n_test) for t in tuners} for m in COMPARED}
-    per_tuner = {
-        t: {
-            m: stats.describe_fixed(values[m][t])
-            if kind == "fixed"
-            else stats.describe(values[m][t], BOUNDS[kind])
-            for m, _, _, kind in METRICS
-        }
-        for t in tuners
-    }
+    test_rows = tables["test_accuracy"]
 
     n_pairs = max(1, len(tuners) * (len(tuners) - 1) // 2)
-    pairs: list[dict[str, Any]] = []
+    pairs: list[Pair] = []
     for metric in COMPARED:
         rows = [
             pair(a, b, metric, tables[metric][a], tables[metric][b])
@@ -235,82 +303,87 @@ def summarize(
         if p["metric"] == "test_accuracy":
             p["mean_difference_rows"] = p["mean_difference"]
             p["mean_difference"] = p["mean_difference"] / n_test
-    _seed_estimates(pairs, tables, n_pairs)
+            diffs = np.subtract(test_rows[p["a"]], test_rows[p["b"]])
+            p["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=n_pairs)
 
-    summary: dict[str, Any] = {
-        "task": tasks[0],
-        "profile": profile,
-        "engines": sorted({c.engine for c in results.cells}),
-        "tuners": tuners,
-        "seeds": seeds,
-        "n_seeds": len(seeds),
-        "n_val": n_val,
-        "n_test": n_test,
-        "alpha": alpha,
-        "per_tuner": per_tuner,
-        "pairs": pairs,
-        "min_p_value": stats.min_wilcoxon_p(len(seeds)),
-        "min_p_adjusted": min(1.0, n_pairs * stats.min_wilcoxon_p(len(seeds))),
-        "min_seeds_for_any_verdict": stats.min_seeds_for_any_verdict(n_pairs, alpha),
-        # The seed report's claims are about its task alone.
-        "claimed": {t: c for t, c in CLAIMED.items() if t in tuners and tasks == [DEFAULT_TASK]},
-        "per_seed": {
-            str(s): {t: int(tables["test_accuracy"][t][i]) for t in tuners}
-            for i, s in enumerate(seeds)
+    friedman = ranks(test_rows, alpha)
+    if friedman is not None:
+        friedman["metric"] = "test_accuracy"
+    references = _references(results.references, seeds, test_rows, n_test)
+    by_seed = {b["seed"]: b for b in results.references}
+    normalised = (
+        stats.normalised_scores(test_rows, reference=normalise_to)
+        if normalise_to in tuners
+        else None
+    )
+    return TaskSummary(
+        task=tasks[0],
+        profile=results.cells[0].profile,
+        engines=sorted({c.engine for c in results.cells}),
+        tuners=tuners,
+        seeds=seeds,
+        n_val=n_val,
+        n_test=n_test,
+        alpha=alpha,
+        per_tuner={
+            t: {
+                m: stats.describe_fixed(values[m][t])
+                if kind == "fixed"
+                else stats.describe(values[m][t], BOUNDS[kind])
+                for m, _, _, kind in METRICS
+            }
+            for t in tuners
         },
-        "failures": _failures(results.cells),
-        "dropped_seeds": _dropped(tuners, seeds, all_seeds, by_key, results.stopped),
-        "stopped": results.stopped,
-    }
-    if len(tuners) >= 3:
-        summary["friedman"] = {
-            "metric": "test_accuracy",
-            "p_value": stats.friedman_p(tables["test_accuracy"]),
-            "average_ranks": stats.average_ranks(tables["test_accuracy"]),
-            "critical_difference": None,
-        }
-        cd = critical_difference(tables["test_accuracy"], alpha)
-        if cd is not None:
-            summary["friedman"].update(cd)
-    summary["anytime"] = {
-        axis: _anytime({t: [by_key[t, s] for s in seeds] for t in tuners}, axis)
-        for axis in ("epochs", "seconds")
-    }
-    summary["references"] = _references(results.references, seeds, tables["test_accuracy"], n_test)
-    if summary["references"] is not None:
-        by_seed = {b["seed"]: b for b in results.references}
-        summary["per_seed_references"] = {
+        pairs=pairs,
+        min_p_value=stats.min_wilcoxon_p(len(seeds)),
+        min_p_adjusted=min(1.0, n_pairs * stats.min_wilcoxon_p(len(seeds))),
+        min_seeds_for_any_verdict=stats.min_seeds_for_any_verdict(n_pairs, alpha),
+        # The seed report's claims are about its task alone.
+        claimed={t: c for t, c in CLAIMED.items() if t in tuners and tasks == [DEFAULT_TASK]},
+        per_seed={str(s): {t: int(test_rows[t][i]) for t in tuners} for i, s in enumerate(seeds)},
+        failures=_failures(results.cells),
+        dropped_seeds=_dropped(tuners, seeds, all_seeds, by_key, results.stopped),
+        stopped=results.stopped,
+        friedman=friedman,
+        anytime={
+            axis: anytime({t: [by_key[t, s] for s in seeds] for t in tuners}, axis)
+            for axis in ("epochs", "seconds")
+        },
+        references=references,
+        per_seed_references=None
+        if references is None
+        else {
             str(s): {name: int(counts(name, [by_seed[s][name]], n_test)[0]) for name in REFERENCES}
             for s in seeds
-        }
-    if normalise_to in tuners:
-        scores = stats.normalised_scores(tables["test_accuracy"], reference=normalise_to)
-        summary["normalised_score"] = scores
-        if all(v is None for v in scores.values()):
-            summary["normalised_score_note"] = (
-                f"{normalise_to} found the best test accuracy of all tuners on every seed,"
-                " so there is no gap to normalise by"
-            )
-    summary["hypervolume"] = hypervolume_block(by_key, tuners, seeds, alpha)
-    summary["provenance"] = _provenance(results, results.cells, tuners, profile)
-    summary["recommendation"] = _recommendation(tables["test_accuracy"], n_test, alpha)
-    summary["verdict"] = _verdict(summary)
-    summary["winner"] = summary["verdict"]["winner"]
-    return summary
+        },
+        normalised_score=normalised,
+        normalised_score_note=(
+            f"{normalise_to} found the best test accuracy of all tuners on every seed,"
+            " so there is no gap to normalise by"
+            if normalised is not None and all(v is None for v in normalised.values())
+            else None
+        ),
+        hypervolume=hypervolume_block(by_key, tuners, seeds, alpha),
+        provenance=_provenance(results, tuners, budgets),
+        recommendation=recommendation(test_rows, n_test, alpha),
+    )
 
 
 def _references(
     references: list[dict[str, Any]],
     seeds: list[int],
-    test_rows: dict[str, np.ndarray],
+    test_rows: Mapping[str, np.ndarray],
     n_test: int,
-) -> dict[str, Any] | None:
-    """The untuned references against every tuner, Holm-corrected as one family."""
+) -> dict[str, Reference] | None:
+    """The untuned references against every tuner, Holm-corrected as one family.
+
+    test_rows: tuner -> correct test rows, shape (n_seeds,).
+    """
     by_seed = {b["seed"]: b for b in references}
     if not seeds or not all(s in by_seed for s in seeds):
         return None
-    out: dict[str, Any] = {}
-    family: list[dict[str, Any]] = []
+    out: dict[str, Reference] = {}
+    family: list[Pair] = []
     for name in REFERENCES:
         acc = [float(by_seed[s][name]) for s in seeds]
         ref = counts(name, acc, n_test)
@@ -327,164 +400,3 @@ def _references(
             family.append(row)
     holm_in_place(family, stats.ALPHA)
     return out
-
-
-# ---------------------------------------------------------------- verdict
-
-
-def _recommendation(
-    table: dict[str, np.ndarray], n_test: int, alpha: float
-) -> dict[str, Any] | None:
-    """The seed report's "Hyperband, then Bayesian" against each of its parts run alone.
-
-    A pre-specified claim, so its own family: Wilcoxon on correct test rows per
-    seed, Holm across its (at most two) comparisons, not across every pair of
-    tuners. None unless `HYBRID` and at least one of its parts were run.
-    """
-    hybrid, both = HYBRID
-    parts = [p for p in both if p in table]
-    if hybrid not in table or not parts:
-        return None
-    rows = [pair(hybrid, part, "test_accuracy", table[hybrid], table[part]) for part in parts]
-    holm_in_place(rows, alpha)
-    for row in rows:
-        diffs = np.subtract(table[hybrid], table[row["b"]])
-        row["mean_difference_rows"] = row["mean_difference"]
-        row["mean_difference"] = row["mean_difference"] / n_test
-        row["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=len(rows))
-    n = len(table[hybrid])
-
-    def one(row: dict[str, Any]) -> str:
-        diff = row["mean_difference_rows"]
-        how = f"{diff:+.1f} rows of {n_test} per seed, p_adj {row['p_adjusted']:.3f}"
-        if row["significant"]:
-            word = "beats" if diff > 0 else "loses to"
-            return f"it **{word}** {row['b']} ({how}, A12 {row['effect_size']:.2f})"
-        return f"it is not told apart from {row['b']} ({how}; seeds needed: {seeds_text(row)})"
-
-    text = (
-        f"The seed report's recommendation, Hyperband then Bayesian ({hybrid}), in test"
-        f" accuracy over {n} seeds (Wilcoxon, Holm across these {len(rows)}): "
-        + "; ".join(one(r) for r in rows)
-        + "."
-    )
-    return {"tuner": hybrid, "parts": parts, "comparisons": rows, "text": text}
-
-
-def _verdict(summary: dict[str, Any]) -> dict[str, Any]:
-    """winner (or None), every significant pair, and the sentence that says so."""
-    significant = []
-    for p in summary["pairs"]:
-        if p["significant"]:
-            better, worse = _better_worse(p["a"], p["b"], p["mean_difference"], p["metric"])
-            significant.append(_significantpair(p, better, worse))
-    for b in (summary.get("references") or {}).values():
-        for row in b["vs_tuners"].values():
-            if row["significant"]:
-                better, worse = _better_worse(
-                    row["a"], row["b"], row["mean_difference"], "test_accuracy"
-                )
-                significant.append(_significantpair(row, better, worse))
-    tuners = summary["tuners"]
-    winner = None
-    for t in tuners:
-        beaten = {
-            s["worse"] for s in significant if s["metric"] == "test_accuracy" and s["better"] == t
-        }
-        if len(tuners) > 1 and beaten >= set(tuners) - {t}:
-            winner = t
-    return {
-        "winner": winner,
-        "significant_pairs": significant,
-        "text": _verdict_text(summary, winner, significant),
-    }
-
-
-def _significantpair(p: dict[str, Any], better: str, worse: str) -> dict[str, Any]:
-    a12 = p["effect_size"] if better == p["a"] else 1 - p["effect_size"]
-    if p["metric"] == "wall_time_s":  # lower is better: A12 of the better being larger is low
-        a12 = 1 - a12
-    return {
-        "better": better,
-        "worse": worse,
-        "metric": p["metric"],
-        "mean_difference": abs(p["mean_difference"]),
-        "p_adjusted": p["p_adjusted"],
-        "effect_size": a12,
-    }
-
-
-def _verdict_text(summary: dict[str, Any], winner: str | None, significant: list) -> str:
-    n, alpha, n_test = summary["n_seeds"], summary["alpha"], summary["n_test"]
-    method = f"paired Wilcoxon over {n} seeds, Holm-corrected, alpha {alpha}"
-    accuracy = [s for s in significant if s["metric"] == "test_accuracy"]
-    tuner_acc = [s for s in accuracy if s["worse"] in summary["tuners"]
-                 and s["better"] in summary["tuners"]]  # fmt: skip
-    refs = [s for s in accuracy if s not in tuner_acc]
-    times = [s for s in significant if s["metric"] == "wall_time_s"]
-
-    def rows(s: dict[str, Any]) -> str:
-        return f"{s['mean_difference'] * n_test:.1f} rows of {n_test}"
-
-    parts: list[str] = []
-    if not significant:
-        parts.append(
-            f"**No significant difference at {n} seeds** ({method}): no tuner differs"
-            " from another in test accuracy or search time, nor from the untuned references."
-        )
-    elif winner:
-        parts.append(
-            f"**{winner}** finds models with higher test accuracy than every other tuner"
-            f" ({method})."
-        )
-    elif tuner_acc:
-        named = "; ".join(
-            f"**{s['better']}** beats {s['worse']} by {rows(s)} per seed on average"
-            f" (p_adj {s['p_adjusted']:.3f}, A12 {s['effect_size']:.2f})"
-            for s in tuner_acc
-        )
-        parts.append(f"Test accuracy ({method}): {named}. No tuner beats every other one.")
-    else:
-        parts.append(f"Test accuracy: no pair of tuners differs significantly at {n} seeds.")
-    if significant and winner:
-        others = [s for s in tuner_acc if s["better"] != winner]
-        parts.extend(
-            f"Also **{s['better']}** beats {s['worse']} by {rows(s)} (p_adj {s['p_adjusted']:.3f})."
-            for s in others
-        )
-    for s in refs:
-        label = REFERENCES.get(s["better"], s["better"])
-        worse = REFERENCES.get(s["worse"], s["worse"])
-        parts.append(
-            f"**{label}** has higher test accuracy than {worse} by {rows(s)} per seed"
-            f" (p_adj {s['p_adjusted']:.3f}, Holm across tuner-reference pairs)."
-        )
-    if times:
-        parts.append(
-            "Search time: "
-            + "; ".join(
-                f"**{s['better']}** is faster than {s['worse']} by {s['mean_difference']:.1f} s"
-                f" (p_adj {s['p_adjusted']:.3f})"
-                for s in times
-            )
-            + "."
-        )
-    if summary["min_p_adjusted"] >= alpha:
-        parts.append(
-            f"With {n} paired seeds the smallest Holm-adjusted p-value a pair of tuners can"
-            f" reach is {summary['min_p_adjusted']:.3f}, so no pair could be called different"
-            f" whatever the data; at least {summary['min_seeds_for_any_verdict']} seeds are"
-            " needed for that."
-        )
-    open_pairs = [
-        p for p in summary["pairs"]
-        if p["metric"] == "test_accuracy" and not p["significant"]
-    ]  # fmt: skip
-    if open_pairs:
-        parts.append(
-            "Seeds needed to detect the observed test-accuracy differences with 80 % power,"
-            " estimated (median, and 10–90 % range from a bootstrap of the effect): "
-            + "; ".join(f"{p['a']} vs {p['b']}: {seeds_text(p)}" for p in open_pairs)
-            + "."
-        )
-    return " ".join(parts)
