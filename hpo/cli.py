@@ -8,13 +8,18 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from hpo.errors import CellStopped, HpoError
+from hpo.errors import EXIT_BAD_INPUT, EXIT_STOPPED, CellStopped, HpoError
+from hpo.options import (
+    add_cell_options,
+    add_run_options,
+    add_tracking_options,
+    default_report_dir,
+)
 
-EXIT_STOPPED = 1  # the search stopped itself: too many trials in a row failed
-EXIT_BAD_INPUT = 2
-DEFAULT_MLFLOW = "sqlite:///mlflow.db"  # a local file: no server needed
+if TYPE_CHECKING:
+    from hpo.experiment.results import Results
 
 
 DESCRIPTION = """Honest, reproducible benchmarks of hyperparameter optimisers for Keras models.
@@ -32,7 +37,7 @@ EXAMPLES = {
   hpo run --tuner random --seed 0 --engine keras           # cross-check with Keras' fit
 """,
     "report": """examples:
-  hpo report results/benchmarks-smoke.json --out report/
+  hpo report results/benchmarks-smoke.json   # into results/benchmarks-smoke-report/
   hpo report results/*.json --out report/     # pytest benchmarks JSON and hpo run records mix
 """,
     "compare": """examples:
@@ -176,12 +181,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from hpo.experiment.results import load_results
 
     results = load_results(args.results)
-    summary = write_report(results, args.out)
+    out = Path(args.out) if args.out is not None else default_report_dir(args.results[0])
+    summary = write_report(results, out, budgets=_budgets(results))
     print(main_table(summary))
     print()
     print("\n".join(conclusions(summary)))
-    print(f"wrote {Path(args.out) / 'report.md'}, summary.json and figures")
+    print(f"wrote {out / 'report.md'}, summary.json and figures")
     return 0
+
+
+def _budgets(results: Results) -> dict[str, str] | None:
+    """Each reported tuner's settings and budget, in words (None if the records mix profiles,
+    which the report refuses by name). Resolved here: the analysis imports no tuner."""
+    from hpo.tuners import budget_texts
+
+    profiles = {c.profile for c in results.cells}
+    if len(profiles) != 1:
+        return None
+    return budget_texts(list(dict.fromkeys(c.tuner for c in results.cells)), profiles.pop())
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -216,7 +233,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES, PROFILES
+    from hpo.experiment.profiles import DEFAULT_TASK
     from hpo.experiment.tasks import TASKS
     from hpo.tuners import tuner_names
 
@@ -253,16 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(TASKS)} (default: {DEFAULT_TASK})",
     )
     run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
-    run.add_argument(
-        "--engine",
-        default=DEFAULT_ENGINE,
-        choices=list(ENGINES),
-        help=f"what trains the trials: one shared traced graph, or Keras' fit per model"
-        f" (default: {DEFAULT_ENGINE}); the record says which",
-    )
-    run.add_argument(
-        "--profile", default="paper", choices=list(PROFILES), help="budget (default: paper)"
-    )
+    add_cell_options(run.add_argument, prefix="")
     run.add_argument(
         "--out",
         default="results",
@@ -270,33 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", help="record path instead (default: under --out)")
     run.add_argument(
-        "--force", action="store_true", help="run anew, even if a record or saved state exists"
-    )
-    run.add_argument(
         "--keep",
         action="store_true",
         help="keep Keras Tuner's project (RECORD.work/: trials, checkpoints) after the record",
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
-    run.add_argument(
-        "--cluster",
-        metavar="ADDRESS",
-        help="run the cell as a task on a Dask cluster (tcp://HOST:8786), or local:N"
-        " to start one here; the record folder must be shared with its workers",
-    )
-    run.add_argument(
-        "--tensorboard",
-        metavar="DIR",
-        help="also write each trial to DIR for TensorBoard's HParams dashboard",
-    )
-    run.add_argument(
-        "--mlflow",
-        metavar="URI",
-        nargs="?",
-        const=DEFAULT_MLFLOW,
-        help=f"also log the cell and its trials to MLflow (default URI: {DEFAULT_MLFLOW};"
-        " needs the [mlflow] extra)",
-    )
+    add_run_options(run.add_argument, prefix="")
+    add_tracking_options(run.add_argument, prefix="")
     run.add_argument(
         "--workers",
         type=int,
@@ -311,9 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "results",
         nargs="+",
+        metavar="RESULTS",
         help="pytest benchmarks JSON files and/or hpo run records (shards of one run merge)",
     )
-    report.add_argument("--out", required=True, help="folder for report.md, summary.json, PNGs")
+    report.add_argument(
+        "--out",
+        help="folder for report.md, summary.json, CSV files and PNGs (default: beside the first"
+        " RESULTS file, named after it: X.json -> X-report/, as `pytest benchmarks` writes it)",
+    )
     report.set_defaults(func=_cmd_report)
 
     comp = command("compare", "regression gate: exit 0 ok, 1 regression, 2 bad input")

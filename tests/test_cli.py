@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from hpo.cli import main
+from hpo.testing.records import made_up_record
 from hpo.tuners import tuner_names
 from tests.helpers import error_lines
 
@@ -121,3 +122,15 @@ def test_every_error_has_one_prefix(capsys):
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("hpo: error:")
     assert main(["run", "--tuner", "nope", "--seed", "0"]) == 2  # hpo's own error
     assert capsys.readouterr().err.startswith("hpo: error:")
+
+
+def test_report_without_out_writes_beside_its_first_input(tmp_path, capsys):
+    record = tmp_path / "random-smoke-seed0.json"
+    record.write_text(json.dumps(made_up_record(test_accuracy=108 / 114)))
+    assert main(["report", str(record)]) == 0
+    out = tmp_path / "random-smoke-seed0-report"
+    assert (out / "report.md").is_file() and (out / "summary.json").is_file()
+    assert f"wrote {out / 'report.md'}" in capsys.readouterr().out
+    # --out still chooses
+    assert main(["report", str(record), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "report.md").is_file()

@@ -1,0 +1,108 @@
+"""The options `hpo run` and the pytest plugin share, each declared once.
+
+As pytest-benchmark declares its own (`add_display_options(addoption, prefix)`):
+each function below takes an `addoption` callable and a prefix. The `hpo`
+command passes argparse's `add_argument` and "" (`--engine`); the plugin passes
+pytest's `group.addoption` and "hpo-" (`--hpo-engine`). So each option has one
+name, one help text and one default, and `args.engine` in the command is
+`config.getoption("hpo_engine")` in a session.
+
+Choices are given to argparse only: it checks them itself (one `hpo: error:`
+line, exit 2), whereas pytest's parser would print its own usage error and exit
+4. Under pytest the plugin checks the values when the session is configured, in
+the same one line and exit code (hpo.errors.EXIT_BAD_INPUT).
+
+Options that only one side has stay where they are used: `--tuner`, `--seed`,
+`--task`, `--out` ... in hpo.cli; `--hpo-tuners`, `--hpo-seeds`, `--hpo-tasks`,
+`--hpo-peer` ... in hpo.plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from hpo.experiment.profiles import DEFAULT_ENGINE, ENGINES, PROFILES
+
+AddOption = Callable[..., Any]
+"""argparse's `ArgumentParser.add_argument` or pytest's `OptionGroup.addoption`."""
+
+DEFAULT_PROFILE = "paper"  # the seed report's budget
+DEFAULT_MLFLOW = "sqlite:///mlflow.db"  # a local file: no server needed
+
+
+def _choices(prefix: str, values: Iterable[str], metavar: str) -> dict[str, Any]:
+    """`choices` for argparse (no prefix), which lists them in the usage; under pytest, where
+    the plugin checks the value, a `metavar` instead."""
+    return {"metavar": metavar} if prefix else {"choices": list(values)}
+
+
+def _words(values: Iterable[str]) -> str:
+    """The values as words: a, b or c."""
+    *rest, last = values
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def add_cell_options(addoption: AddOption, prefix: str) -> None:
+    """What every cell is: its budget profile and what trains its trials."""
+    addoption(
+        f"--{prefix}profile",
+        default=DEFAULT_PROFILE,
+        **_choices(prefix, PROFILES, "PROFILE"),
+        help=f"budget profile: {_words(PROFILES)} (default: {DEFAULT_PROFILE})",
+    )
+    addoption(
+        f"--{prefix}engine",
+        default=DEFAULT_ENGINE,
+        **_choices(prefix, ENGINES, "ENGINE"),
+        help="what trains the trials: graph (one traced graph for every model) or keras"
+        f" (Keras' fit per model, to cross-check); records say which (default: {DEFAULT_ENGINE})",
+    )
+
+
+def add_run_options(addoption: AddOption, prefix: str) -> None:
+    """How cells run: anew or from saved records, here or on a Dask cluster."""
+    addoption(
+        f"--{prefix}force",
+        action="store_true",
+        help="run anew, ignoring any record or saved state a previous run left",
+    )
+    addoption(
+        f"--{prefix}cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="run on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local:N"
+        " to start one here with N workers; the record folder must be shared with its workers",
+    )
+
+
+def add_tracking_options(addoption: AddOption, prefix: str) -> None:
+    """Where finished cells are also logged: TensorBoard and MLflow."""
+    addoption(
+        f"--{prefix}tensorboard",
+        metavar="DIR",
+        default=None,
+        help="also write each trial to DIR for TensorBoard's HParams dashboard",
+    )
+    addoption(
+        f"--{prefix}mlflow",
+        metavar="URI",
+        nargs="?",
+        const=DEFAULT_MLFLOW,
+        default=None,
+        help=f"also log each cell and its trials to MLflow at URI (without URI: {DEFAULT_MLFLOW};"
+        " needs the [mlflow] extra)",
+    )
+
+
+def default_report_dir(first_input: str | Path) -> Path:
+    """Where a report goes unless --out says: beside its first input, named after it.
+
+    results/benchmarks-smoke.json -> results/benchmarks-smoke-report/ (what `pytest
+    benchmarks` writes), an `hpo run` record X.json -> X-report/.
+    """
+    path = Path(first_input)
+    if path.name in ("", ".."):  # "." or "..": name the folder itself
+        path = path.resolve()
+    return path.with_name(f"{path.stem}-report")
