@@ -162,3 +162,10 @@ def test_a_suite_summary_answers_as_one_tasks_does():
     assert summary.per_task["wine"]["pairs"]
     assert main_table(summary).count("| tuner | test ") == 3
     assert conclusions(summary) == [summary.verdict.replace("**", "")]
+
+
+def test_one_tuners_hypervolume_sentence_compares_nothing():
+    from hpo.analysis.hypervolume import hypervolume_verdict
+
+    text = hypervolume_verdict([], {"random": {"mean": 0.5}}, None, 3)
+    assert text == "Accuracy against size, hypervolume: random 0.500 on average."

@@ -104,6 +104,8 @@ def hypervolume_verdict(
     tail = f"; Friedman p {friedman['p_value']:.3f}" if friedman else ""
     if wins:
         return f"Accuracy against size, hypervolume ({method}): " + "; ".join(wins) + "."
+    if len(means) == 1:  # one tuner: nothing to compare
+        return f"Accuracy against size, hypervolume: {top} {means[top]:.3f} on average."
     open_pairs = [p for p in pairs if top in (p["a"], p["b"])]
     needed = "; ".join(
         f"{p['b'] if p['a'] == top else p['a']}: {seeds_text(p)}" for p in open_pairs
