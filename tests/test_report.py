@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hpo.analysis import stats
+from hpo.analysis.report import report_of
 from hpo.cli import main
 from hpo.experiment.results import write_json
 
@@ -355,7 +356,7 @@ def test_budgets_come_from_the_caller_in_the_tuners_order():
     assert list(summary.provenance["budgets"]) == ["hyperband", "random"]
     assert summarize(results).provenance["budgets"] is None  # not given: not said
     assert summarize(results, budgets={}).provenance["budgets"] is None
-    text = summary.markdown({})
+    text = report_of(summary).markdown({})
     assert "- budgets: hyperband: h: 6 trials; random: r: 3 trials" in text
 
 

@@ -21,7 +21,6 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
@@ -115,27 +114,9 @@ class SuiteSummary:
             }
         )
 
-    def main_table(self) -> str:
-        """Each task's test score and hypervolume per tuner (markdown)."""
-        from hpo.analysis.report.tables import task_table
-
-        return "\n\n".join(task_table(s) for s in self.per_task.values())
-
     def conclusions(self) -> list[str]:
         """The verdict, as a terminal prints it."""
         return [self.verdict.replace("**", "")]
-
-    def markdown(self, figures: Mapping[str, str]) -> str:
-        """report.md, linking `figures` (name -> file)."""
-        from hpo.analysis.report.markdown import suite_markdown
-
-        return suite_markdown(self, figures)
-
-    def figures(self, results: Results, out: Path) -> dict[str, str]:
-        """Write the PNG figures into `out`; name -> file."""
-        from hpo.analysis.report.figures import suite_figures
-
-        return suite_figures(self, results, out)
 
 
 def score_rows(cells: Sequence[CellResult], task: Task) -> np.ndarray:

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
 import numpy as np
@@ -53,26 +52,18 @@ CLAIMED = {
 
 
 class Summary(Protocol):
-    """What the report needs of a summary, whatever the results cover."""
+    """The numbers of a comparison, whatever the results cover (one task, or a suite).
+
+    How each kind is rendered (tables, report.md, figures) is the report's:
+    `hpo.analysis.report.report_of(summary)`.
+    """
 
     def to_json(self) -> dict[str, Any]:
         """summary.json's content: plain data (NaN where a number is undefined)."""
         ...
 
-    def main_table(self) -> str:
-        """The main table, markdown (the report's and the terminal's)."""
-        ...
-
     def conclusions(self) -> list[str]:
         """What a terminal prints at the end: the verdicts, without markdown."""
-        ...
-
-    def markdown(self, figures: Mapping[str, str]) -> str:
-        """report.md, linking `figures` (name -> file name)."""
-        ...
-
-    def figures(self, results: Results, out: Path) -> dict[str, str]:
-        """Write the PNG figures into `out`; name -> file name."""
         ...
 
 
@@ -159,12 +150,6 @@ class TaskSummary:
         data.update(n_seeds=self.n_seeds, verdict=self.verdict, winner=self.winner)
         return copy.deepcopy(data)
 
-    def main_table(self) -> str:
-        """The seed report's table, measured: mean [95 % CI] (median), claims beside it."""
-        from hpo.analysis.report.tables import measured_table
-
-        return measured_table(self)
-
     def conclusions(self) -> list[str]:
         """The verdict, the recommendation's if tested, and accuracy against size."""
         lines = [self.verdict["text"]]
@@ -173,18 +158,6 @@ class TaskSummary:
         if self.hypervolume:
             lines.append(self.hypervolume["text"])
         return [line.replace("**", "") for line in lines]
-
-    def markdown(self, figures: Mapping[str, str]) -> str:
-        """report.md, linking `figures` (name -> file name)."""
-        from hpo.analysis.report.markdown import task_markdown
-
-        return task_markdown(self, figures)
-
-    def figures(self, results: Results, out: Path) -> dict[str, str]:
-        """Write the PNG figures into `out`; name -> file name."""
-        from hpo.analysis.report.figures import task_figures
-
-        return task_figures(self, results, out)
 
 
 def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int], dict]:

@@ -7,15 +7,34 @@ says what was not found as plainly as what was: how many seeds a verdict needs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
 from hpo.analysis import stats
 from hpo.analysis.paired import Pair, holm_in_place, pair, seeds_text
 
-if TYPE_CHECKING:
-    from hpo.analysis.summary import TaskSummary
+
+class Judged(Protocol):
+    """What a verdict reads of one task's summary (`hpo.analysis.summary.TaskSummary`)."""
+
+    @property
+    def tuners(self) -> list[str]: ...
+    @property
+    def pairs(self) -> list[Pair]: ...
+    @property
+    def references(self) -> Mapping[str, Any] | None: ...
+    @property
+    def n_seeds(self) -> int: ...
+    @property
+    def n_test(self) -> int: ...
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def min_p_adjusted(self) -> float: ...
+    @property
+    def min_seeds_for_any_verdict(self) -> int: ...
+
 
 REFERENCES = {  # untuned models on the same splits (hpo.run.references)
     "default_mlp": "untuned MLP (1 × 64 relu, lr 0.001, 50 epochs)",
@@ -94,7 +113,7 @@ def recommendation(
     return {"tuner": hybrid, "parts": parts, "comparisons": rows, "text": text}
 
 
-def verdict(summary: TaskSummary) -> Verdict:
+def verdict(summary: Judged) -> Verdict:
     """winner (or None), every significant pair, and the sentence that says so.
 
     The winner beats every other tuner in test accuracy; references are named
@@ -140,7 +159,7 @@ def _significant_pair(p: Pair, metric: str) -> SignificantPair:
 
 
 def _verdict_text(
-    summary: TaskSummary, winner: str | None, significant: Sequence[SignificantPair]
+    summary: Judged, winner: str | None, significant: Sequence[SignificantPair]
 ) -> str:
     n, alpha, n_test = summary.n_seeds, summary.alpha, summary.n_test
     method = f"paired Wilcoxon over {n} seeds, Holm-corrected, alpha {alpha}"

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import keras
 import keras_tuner as kt
@@ -26,15 +26,29 @@ from keras_tuner.src.engine import oracle as oracle_module
 from hpo.engines.graph import GraphFit
 from hpo.engines.keras_fit import QuickFit
 from hpo.errors import HpoError
+from hpo.experiment.profiles import Profile
 from hpo.experiment.results import read_json, write_json, write_text
 from hpo.experiment.space import param_count
 from hpo.experiment.tasks import Task
 from hpo.run.memory import peak_rss_mb, rss_mb
 from hpo.run.progress import ProgressFn
-from hpo.tuners import TunerContext, oracle_seed, trial_seed
+from hpo.tuners import TunerContext, TunerSpec, oracle_seed, trial_seed
 
-if TYPE_CHECKING:
-    from hpo.run.cell import Cell
+
+class SearchedCell(Protocol):
+    """What a search reads of its cell (`hpo.run.cell.Cell` is one): resolved values."""
+
+    @property
+    def spec(self) -> TunerSpec: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def profile(self) -> Profile: ...
+    @property
+    def task(self) -> Task: ...
+    @property
+    def engine(self) -> str: ...
+
 
 CURVE = ("loss", "val_loss", "val_accuracy")  # recorded per epoch of each trial
 
@@ -248,7 +262,7 @@ def _recording(runner: type) -> type:
 
 
 def make_tuner(
-    cell: Cell,
+    cell: SearchedCell,
     directory: str,
     hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel | None = None,
     progress: ProgressFn | None = None,
