@@ -1,9 +1,10 @@
-"""The Optuna adapter and hpo's Hyperband variants: their space, their store, their resume.
+"""The Optuna adapter and hpo's Hyperband variants on hpo's space: their store, their resume.
 
 The conformance suite (tests/test_conformance.py) already runs every tuner for
 determinism, budget and one mid-search kill; these add what is specific to them:
-define-by-run asks, the journal's repair, a kill at every moment between Keras
-Tuner's and Optuna's writes, BOHB's model in use, the hybrid's budget split.
+define-by-run asks of hpo's space (other spaces: tests/test_oracle_contract.py),
+the journal's repair, a kill at every moment between Keras Tuner's and Optuna's
+writes, BOHB's model in use, the hybrid's budget split.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import tempfile
 from unittest import mock
 
+import keras_tuner as kt
 import optuna
 import pytest
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import PROFILES, get_profile
-from hpo.experiment.space import SPACE
+from hpo.experiment.space import SPACE, declare
 from hpo.run.cell import Cell, run_cell
 from hpo.testing import Killed, counting_writes, reference_run
 from hpo.tuners import (
@@ -30,9 +32,15 @@ from hpo.tuners import (
     tuner_names,
 )
 from hpo.tuners._brackets import bracket_cost
-from hpo.tuners._optuna_oracle import OptunaOracle, _repair_journal, as_finished_trial, suggest
+from hpo.tuners._optuna_oracle import OptunaOracle, _repair_journal, as_finished_trial, ask
 from hpo.tuners.hyperband import FACTOR
 from tests.helpers import Diverging
+
+
+def hpo_space() -> kt.HyperParameters:
+    hp = kt.HyperParameters()
+    declare(hp)
+    return hp
 
 
 def test_optuna_is_asked_only_for_the_active_hyperparameters():
@@ -40,7 +48,7 @@ def test_optuna_is_asked_only_for_the_active_hyperparameters():
     seen_layers = set()
     for _ in range(200):
         trial = study.ask()
-        values = suggest(trial)
+        values = ask(trial, hpo_space())
         SPACE.validate(values)
         assert set(trial.params) == set(values) == set(SPACE.active_names(values["num_layers"]))
         assert values["dropout"] in SPACE.dropout_values  # the exact decimal, not a float sum
@@ -49,10 +57,28 @@ def test_optuna_is_asked_only_for_the_active_hyperparameters():
     assert seen_layers == {1, 2, 3}
 
 
+def test_hpos_space_is_asked_with_the_distributions_and_order_it_always_had():
+    """What Optuna is asked on hpo's declared space is what hpo asked before it translated
+    declared spaces: the same distributions, in the same order (records do not change)."""
+    from optuna.distributions import CategoricalDistribution as Cat
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask({"num_layers": IntDistribution(3, 3)})
+    ask(trial, hpo_space())
+    assert list(study.trials[0].distributions.items()) == [
+        ("num_layers", IntDistribution(3, 3)),  # fixed by the test, to see every layer
+        *[(f"units_{i}", IntDistribution(32, 512, step=32)) for i in range(3)],
+        ("activation", Cat(["relu", "tanh", "sigmoid"])),
+        ("dropout", FloatDistribution(0.0, 0.5, step=0.1)),
+        ("learning_rate", Cat([0.001, 0.01, 0.1])),
+    ]
+
+
 def test_keras_tuner_values_become_an_optuna_trial_with_the_same_params():
     values = {"num_layers": 2, "units_0": 64, "units_1": 512, "activation": "tanh",
               "dropout": 0.30000000000000004, "learning_rate": 0.01}  # fmt: skip
-    trial = as_finished_trial(values, 0.9)
+    trial = as_finished_trial(values, 0.9, hpo_space())
     assert trial.params == values and trial.value == 0.9
     assert set(trial.distributions) == set(values)
 

@@ -2,9 +2,11 @@
 
 Both keep Keras Tuner's HyperbandOracle for the brackets (sizes, epochs,
 promotions, parent weights) and change only where new configurations come
-from. Every random draw of theirs is seeded from the cell seed and the trial's
-index, and every model is refitted from the oracle's saved trials, so a resumed
-search asks what the uninterrupted one asked.
+from, on the space declared on the oracle's `hyperparameters`. Every random
+draw of theirs is seeded from the cell seed and the trial's index, and every
+model is refitted from the oracle's saved trials taken in their creation order
+(a plain Keras Tuner reload lists them in the order its files are found), so a
+resumed search asks what the uninterrupted one asked.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from hpo.tuners._brackets import brackets_within
 from hpo.tuners._fastgp import QuickBayesianOracle
-from hpo.tuners._optuna_oracle import as_finished_trial, direction, suggest
+from hpo.tuners._optuna_oracle import as_finished_trial, ask, check_space, direction, exact
 from hpo.tuners._spec import trial_seed
 
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
@@ -26,6 +28,26 @@ COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
 
 def _cost(values: dict[str, Any]) -> int:
     return int(values["tuner/epochs"]) - int(values["tuner/initial_epoch"])
+
+
+def _in_creation_order(oracle: Any) -> list[kt.engine.trial.Trial]:
+    """The oracle's trials in the order they were created (Keras Tuner's `start_order`, which
+    its state keeps; its trial ids are zero-padded creation indices), whatever order its
+    `trials` dict was filled in."""
+    position = {trial_id: i for i, trial_id in enumerate(oracle.start_order)}
+
+    def key(trial: kt.engine.trial.Trial) -> tuple[int, int, str]:
+        if trial.trial_id in position:
+            return (0, position[trial.trial_id], "")
+        digits = trial.trial_id.isdigit()
+        return (1, int(trial.trial_id) if digits else 0, "" if digits else trial.trial_id)
+
+    return sorted(oracle.trials.values(), key=key)
+
+
+def _configuration(values: dict[str, Any]) -> dict[str, Any]:
+    """A trial's values on the declared space: without Hyperband's own `tuner/` entries."""
+    return {k: v for k, v in values.items() if not k.startswith("tuner/")}
 
 
 class BOHBOracle(kt.oracles.HyperbandOracle):
@@ -51,7 +73,14 @@ class BOHBOracle(kt.oracles.HyperbandOracle):
         self.random_fraction = random_fraction
         self.min_points = min_points
 
+    def update_space(self, hyperparameters: Any) -> None:
+        """Keras Tuner's, then the space is checked: one TPE cannot model is refused when the
+        tuner first declares it, not when a bracket would need TPE."""
+        super().update_space(hyperparameters)
+        check_space(self.hyperparameters)
+
     def _random_values(self) -> dict[str, Any] | None:
+        check_space(self.hyperparameters)  # also a space declared without update_space
         seed = trial_seed(self.seed, len(self.trials))
         if np.random.default_rng(seed).random() >= self.random_fraction:
             observed = self._largest_budget_results()
@@ -61,9 +90,20 @@ class BOHBOracle(kt.oracles.HyperbandOracle):
                     return values
         return super()._random_values()
 
+    def _duplicate(self, values: dict[str, Any]) -> bool:
+        """Whether `values` were tried, whoever drew them: TPE's stepped Floats are exact
+        decimals (0.3), Keras Tuner's random ones its grid's sums (0.30000000000000004)."""
+        if super()._duplicate(values):
+            return True
+        key = self._exact_hash(values)
+        return any(self._exact_hash(t.hyperparameters.values) == key for t in self.trials.values())
+
+    def _exact_hash(self, values: dict[str, Any]) -> str:
+        return str(self._compute_values_hash(exact(_configuration(values), self.hyperparameters)))
+
     def _largest_budget_results(self) -> list[kt.engine.trial.Trial]:
         by_budget: dict[int, list[kt.engine.trial.Trial]] = {}
-        for trial in self.trials.values():
+        for trial in _in_creation_order(self):
             if trial.status == COMPLETED and trial.score is not None:
                 budget = int(trial.hyperparameters.values["tuner/epochs"])
                 by_budget.setdefault(budget, []).append(trial)
@@ -80,10 +120,11 @@ class BOHBOracle(kt.oracles.HyperbandOracle):
                 n_startup_trials=0, multivariate=True, group=True, seed=seed
             )
             study = optuna.create_study(direction=direction(self.objective), sampler=sampler)
+            space = self.hyperparameters
             study.add_trials(
-                [as_finished_trial(t.hyperparameters.values, t.score) for t in observed]
+                [as_finished_trial(t.hyperparameters.values, t.score, space) for t in observed]
             )
-            return suggest(study.ask())
+            return ask(study.ask(), space)
 
 
 class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
@@ -93,7 +134,9 @@ class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
     first, as many whole brackets as fit in `exploration` of `budget_epochs`
     (at least one). Refinement then runs full-epoch trials chosen by Keras
     Tuner's GP (`bayesian`'s oracle), fitted from the start on every result of
-    the exploration, as many as the rest of the budget pays for.
+    the exploration, as many as the rest of the budget pays for. A configuration
+    already tried is never handed out again: when the GP picks one, a new one is
+    drawn at random, and when none is left (a finite space) the search STOPs.
     """
 
     def __init__(
@@ -135,14 +178,25 @@ class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
             if self.ongoing_trials:
                 return {"status": kt.engine.trial.TrialStatus.IDLE}
             return {"status": kt.engine.trial.TrialStatus.STOPPED}
+        seed = trial_seed(self.seed, len(self.trials))
         refiner = self._refiner
         refiner.hyperparameters = self.hyperparameters
-        refiner.trials = self.trials
+        refiner.trials = {t.trial_id: t for t in _in_creation_order(self)}
         refiner.ongoing_trials = self.ongoing_trials
-        refiner._random_state = np.random.RandomState(trial_seed(self.seed, len(self.trials)))
+        refiner._tried_so_far = {
+            refiner._compute_values_hash(_configuration(t.hyperparameters.values))
+            for t in self.trials.values()
+        }
+        refiner._random_state = np.random.RandomState(seed)
         response = refiner.populate_space(trial_id)
-        if response["status"] != RUNNING:  # no trial succeeded, and random values ran out
-            return response
+        if response["status"] == RUNNING and refiner._duplicate(response["values"]):
+            # The GP's pick was tried (at any fidelity): one not tried, at random, as Keras
+            # Tuner's own oracles do; none left after their collisions ends the search.
+            refiner._seed_state = seed
+            values = refiner._random_values()
+            response = {"status": RUNNING, "values": values} if values is not None else {}
+        if response.get("status") != RUNNING:  # the space has no configuration left to try
+            return {"status": kt.engine.trial.TrialStatus.STOPPED}
         values = dict(response["values"])
         values.update(
             {"tuner/epochs": self.max_epochs, "tuner/initial_epoch": 0, "tuner/phase": "refine"}
