@@ -1,4 +1,4 @@
-"""Tuners whose trials an Optuna sampler decides: `optuna_spec` and the seeds a sampler gets.
+"""Tuners whose trials an Optuna sampler decides: `optuna_spec`.
 
 The oracle itself (`hpo.tuners._optuna_oracle`) imports Keras Tuner, so it is
 loaded only when a cell builds its tuner, not when a tuner name is resolved.
@@ -7,23 +7,11 @@ loaded only when a cell builds its tuner, not when a tuner name is resolved.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from hpo.experiment.profiles import Profile
+from hpo.tuners._sampler import SamplerFactory
 from hpo.tuners._spec import TunerContext, TunerSpec
-
-
-@dataclass(frozen=True)
-class SamplerSeeds:
-    """Seeds for one trial's sampler: `cell` is the same for every trial of a cell (for a
-    sampler whose sequence must not restart, such as QMC's scrambling); `trial` differs."""
-
-    cell: int
-    trial: int
-
-
-SamplerFactory = Callable[[SamplerSeeds, Profile], Any]  # -> optuna.samplers.BaseSampler
 
 
 def optuna_spec(

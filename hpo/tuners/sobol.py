@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.tuners._optuna import SamplerSeeds, optuna_spec
+from hpo.tuners._optuna import optuna_spec
+from hpo.tuners._sampler import SamplerSeeds
 
 
 def make_sampler(seeds: SamplerSeeds, profile: Any) -> Any:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from hpo.experiment.profiles import Profile
-from hpo.tuners._optuna import SamplerSeeds, optuna_spec
+from hpo.tuners._optuna import optuna_spec
+from hpo.tuners._sampler import SamplerSeeds
 from hpo.tuners.bayesian import initial_points
 
 
