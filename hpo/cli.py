@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -332,6 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    with _counting_interrupts() as interrupts:
+        return _run(args, interrupts)
+
+
+def _run(args: argparse.Namespace, interrupts: list[int]) -> int:
     try:
         return int(args.func(args))
     except CellStopped as e:
@@ -343,6 +349,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hpo: interrupted; the same command resumes where it stopped", file=sys.stderr)
         return 130
+    except SystemError:
+        # Ctrl-C landing inside some of TensorFlow's callbacks into Python surfaces as
+        # SystemError ("bad argument to internal function"), not KeyboardInterrupt (seen
+        # in tests/test_resume.py). It is still the user's interrupt: say so, as above.
+        if not interrupts:
+            raise
+        print("hpo: interrupted; the same command resumes where it stopped", file=sys.stderr)
+        return 130
+
+
+@contextlib.contextmanager
+def _counting_interrupts() -> Iterator[list[int]]:
+    """Within the block, count SIGINTs (Ctrl-C) as they arrive, raising KeyboardInterrupt as
+    Python does; the list stays empty until one arrives. Only in the main thread (where
+    signals can be set); the previous handler is restored afterwards."""
+    import signal
+    import threading
+
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def entry() -> None:
