@@ -58,7 +58,9 @@ def test_real_workers_with_other_hpo_code_or_daemonic_are_refused_before_any_cel
     with local() as daemonic, pytest.raises(HpoError, match="DASK_DISTRIBUTED__WORKER__DAEMON"):
         Cluster(ClusterAddress(daemonic.scheduler_address))
     preload = tmp_path / "other_code.py"  # this worker's hpo reports another source hash
-    preload.write_text("import hpo.run.provenance\nhpo.provenance.source_hash = lambda: 'f00d'\n")
+    preload.write_text(
+        "import hpo.run.provenance\nhpo.run.provenance.source_hash = lambda: 'f00d'\n"
+    )
     with (
         dask.config.set({"distributed.worker.daemon": False}),
         local(preload=[str(preload)]) as lc,
