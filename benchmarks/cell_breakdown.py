@@ -55,13 +55,10 @@ def main() -> None:
 
     from hpo.engines import graph as graphfit
     from hpo.errors import HpoError
-    from hpo.experiment.tasks import get_task
     from hpo.run.cell import Cell, run_cell
-    from hpo.tuners import get_tuner
 
     try:
-        tuner, task = get_tuner(args.tuner).name, get_task(args.task).name
-        cell = Cell.of(tuner, args.seed, args.profile, task, "graph")
+        cell = Cell.of(args.tuner, args.seed, args.profile, args.task, "graph")
     except HpoError as e:
         parser.error(str(e))  # one line, exit 2
 

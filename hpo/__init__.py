@@ -7,7 +7,7 @@ does not import TensorFlow):
     record = hpo.run_cell(hpo.Cell.of("random", seed=0, profile="smoke"))
     results = hpo.load_results(["results/benchmarks-smoke.json"])
     summary = hpo.write_report(results, "report/")
-    verdicts = hpo.analysis.compare(baseline_results, candidate_results)
+    verdicts = hpo.compare(baseline_results, candidate_results)
 """
 
 from __future__ import annotations

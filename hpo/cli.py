@@ -166,14 +166,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"best hyperparameters: {result.best_hyperparameters}")
     print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
-    if args.tensorboard:
-        from hpo.run.tracking import log_tensorboard
+    if args.tensorboard or args.mlflow:
+        from hpo.run.tracking import track
 
-        print(f"TensorBoard: {log_tensorboard(result, args.tensorboard)}")
-    if args.mlflow:
-        from hpo.run.tracking import log_mlflow
-
-        print(f"MLflow: run {log_mlflow(result, args.mlflow)} in {args.mlflow}")
+        for line in track(result, args.tensorboard, args.mlflow):
+            print(line)
     return 0
 
 

@@ -49,7 +49,7 @@ def alarm_rate(noise: float, drop: float, seed: int) -> float:
         base = rng.integers(107, 114, len(SEEDS)).astype(float)  # seeds differ by split
         [verdict] = compare(run(rng, base, noise), run(rng, base, noise, drop))
         alarms += any("test accuracy fell" in p for p in verdict.problems)
-    if os.environ.get("HPO_GATE_REPS"):  # a long run for the README's figures
+    if os.environ.get("HPO_GATE_REPS"):  # a long run for docs/gate.md's figures
         print(f"noise {noise}, drop {drop}: {alarms}/{REPS} alarms")
     return alarms / REPS
 

@@ -54,3 +54,22 @@ def test_hpo_compare_needs_no_tensorflow():
     assert done.returncode == 0, done.stderr[-3000:]
     assert "no regression" in done.stdout
     assert "HEAVY MODULES: []" in done.stdout
+
+
+def test_a_report_on_a_tuner_of_ones_own_does_not_import_its_code(tmp_path):
+    """Its module imports Keras Tuner (the README's example does): the report names the tuner
+    without running its code."""
+    data = json.loads(BASELINE.read_text())
+    for bench in data["benchmarks"]:
+        cell = bench.get("extra_info", {}).get("cell")
+        if cell and cell["tuner"] == "random":
+            cell["tuner"] = "examples.mytuners:make_oracle"
+    path = tmp_path / "own.json"
+    path.write_text(json.dumps(data))
+    done = _hpo_without_tensorflow("report", str(path), "--out", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "HEAVY MODULES: []" in done.stdout
+    budgets = json.loads((tmp_path / "report" / "summary.json").read_text())["provenance"][
+        "budgets"
+    ]
+    assert budgets["examples.mytuners:make_oracle"].startswith("a tuner of its own")

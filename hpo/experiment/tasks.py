@@ -49,7 +49,7 @@ class Task:
 
     @property
     def n_features(self) -> int:
-        return _n_features(self.name)
+        return _n_features(self)
 
     @property
     def regression(self) -> bool:
@@ -68,8 +68,8 @@ class Task:
 
 
 @functools.cache
-def _n_features(name: str) -> int:
-    x, _ = get_task(name).load()
+def _n_features(task: Task) -> int:
+    x, _ = task.load()
     return int(x.shape[1])
 
 

@@ -1,7 +1,7 @@
 """Benchmark cells on a Dask distributed cluster: the matrix spread over machines.
 
 Dask, not Ray, by measurement on this machine (`benchmarks/cluster_probe.py`;
-the figures are in the README): a local cluster starts in about 1 s against
+the figures are in docs/distributed.md): a local cluster starts in about 1 s against
 Ray's 5-6 s, a worker holds ~63 MB beside TensorFlow's ~800 MB per cell against
 Ray's 80-130 MB plus ~75 MB of daemons, and both run a task again elsewhere when
 its worker dies. Dask is also pure Python (24 MB installed against Ray's 240 MB).

@@ -9,7 +9,7 @@ this process reloads the project to judge the best model on the test rows.
 A worker that dies is started again under its id and given back its trial;
 one that keeps dying stops the search with an error (see `run_distributed`).
 
-The same two roles run on several machines (README, "Several machines"):
+The same two roles run on several machines (docs/distributed.md):
 
     KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 KERASTUNER_ORACLE_PORT=8000 \\
         python -m hpo.distributed chief --tuner bayesian --seed 0 --dir /shared/cell

@@ -12,6 +12,7 @@ that engine, then a fresh one takes over.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -136,7 +137,7 @@ def _child_cell(
             result = run_cell(cell, progress=printer)
             result.calibration_s = options.calibration_s
             return result.to_dict(), Outcome.RAN.value
-        saved_options = RunOptions(options.force, options.keep, True, options.calibration_s)
+        saved_options = dataclasses.replace(options, wait=True)
         result, how = run_saved_cell(cell, record_path, saved_options, progress=printer)
         return result.to_dict(), how.value
     finally:

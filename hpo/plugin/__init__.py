@@ -222,14 +222,9 @@ def hpo_track(pytestconfig: pytest.Config) -> Callable[[Any], None]:
     mlflow_uri = pytestconfig.getoption("hpo_mlflow")
 
     def track(record: Any) -> None:
-        if tensorboard:
-            from hpo.run.tracking import log_tensorboard
+        from hpo.run.tracking import track
 
-            log_tensorboard(record, tensorboard)
-        if mlflow_uri:
-            from hpo.run.tracking import log_mlflow
-
-            log_mlflow(record, mlflow_uri)
+        track(record, tensorboard, mlflow_uri)
 
     return track
 

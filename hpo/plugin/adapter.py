@@ -36,7 +36,7 @@ def keep_on_under_xdist(config: pytest.Config) -> None:
     """Time benchmarks in this xdist worker too (pytest-benchmark turns itself off there).
 
     A cell is minutes of work timed once; parallel timings are compared only with
-    runs made the same way (the README says so).
+    runs made the same way (docs/usage.md says so).
     """
     bench = session(config)
     if bench is not None:

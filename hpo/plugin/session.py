@@ -22,7 +22,7 @@ import pytest
 
 from hpo.errors import EXIT_BAD_INPUT, EXIT_STOPPED, HpoError
 from hpo.options import default_report_dir
-from hpo.plugin import adapter
+from hpo.plugin.adapter import keep_on_under_xdist, write_json_to
 
 if TYPE_CHECKING:
     from hpo.experiment.results import CellResult
@@ -273,10 +273,10 @@ class HpoSession:
             workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
             self.threads = max(1, cores() // workers)
             set_threads(self.threads)
-            adapter.keep_on_under_xdist(self.config)
-            adapter.write_json_to(self.config, self.part_path(self.worker))
+            keep_on_under_xdist(self.config)
+            write_json_to(self.config, self.part_path(self.worker))
         else:
-            adapter.write_json_to(self.config, target)
+            write_json_to(self.config, target)
         target.parent.mkdir(parents=True, exist_ok=True)
 
     def submit_to_cluster(self, session: pytest.Session) -> None:

@@ -41,12 +41,12 @@ def trial_printer(label: str, planned: Budget, stream: TextIO | None = None) -> 
         done = sum(h["epochs"] for h in history)
         acc_text = f"{acc:.3f}" if acc is not None else entry["status"].lower()
         best_text = f"{best:.3f}" if best is not None else "-"
-        eta = f"  ETA {_clock(elapsed * (planned.epochs - done) / done)}" if done else ""
+        left = planned.epochs - done
+        eta = f"  ETA {_clock(elapsed * left / done)}" if done and left > 0 else ""
         error = f"  ({entry['error']})" if "error" in entry else ""
         print(
             f"{label}: trial {len(history)}/{planned.trials}  {name} {acc_text}  best {best_text}"
-            f"  epochs {entry['epochs']}  {_clock(elapsed)}{eta if done < planned.epochs else ''}"
-            f"{error}",
+            f"  epochs {entry['epochs']}  {_clock(elapsed)}{eta}{error}",
             file=stream or sys.stderr,
             flush=True,
         )

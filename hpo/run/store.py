@@ -18,7 +18,7 @@ from typing import Any
 
 from hpo.errors import HpoError
 from hpo.experiment.results import CellResult, read_json, write_json
-from hpo.run.cell import Cell
+from hpo.run.cell import Cell, run_cell
 from hpo.run.progress import ProgressFn
 from hpo.run.provenance import versions
 
@@ -76,8 +76,6 @@ def run_saved_cell(
             _remove(workdir)  # none, or another code's project
             write_json(stamp, {"cell": cell.name, "versions": versions()})
         if search is None:
-            from hpo.run.cell import run_cell
-
             result = run_cell(cell, workdir, progress=progress, resume=True)
         else:
             result = search(workdir)

@@ -29,6 +29,19 @@ def _hparam_value(value: Any) -> Any:
     return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
+def track(
+    record: CellResult, tensorboard: str | os.PathLike[str] | None, mlflow: str | None
+) -> list[str]:
+    """Log `record` where the options ask (`--tensorboard DIR`, `--mlflow URI`); one line
+    per place, saying where it went."""
+    said = []
+    if tensorboard:
+        said.append(f"TensorBoard: {log_tensorboard(record, tensorboard)}")
+    if mlflow:
+        said.append(f"MLflow: run {log_mlflow(record, mlflow)} in {mlflow}")
+    return said
+
+
 def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
     """Write each trial of `record` as a TensorBoard run under LOGDIR/CELL/trial_ID."""
     import tensorflow as tf

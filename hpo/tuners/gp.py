@@ -24,7 +24,7 @@ def make_sampler(seeds: SamplerSeeds, profile: Profile) -> Any:
         n_startup_trials=initial_points(profile),
         seed=seeds.trial,
         independent_sampler=optuna.samplers.RandomSampler(seed=seeds.trial),
-        warn_independent_sampling=False,  # units of absent layers: asked at random (README)
+        warn_independent_sampling=False,  # units of absent layers: asked at random (docs/tuners.md)
     )
 
 
