@@ -36,6 +36,7 @@ EXAMPLES = {
   hpo run --tuner hyperband --seed 3 --profile paper       # the seed report's budget
   hpo run --tuner mytuners:make_oracle --seed 0 --profile smoke   # your own tuner
   hpo run --tuner random --seed 0 --engine keras           # cross-check with Keras' fit
+  hpo run --task signals:task --tuner tpe --seed 0 --profile quick  # your model, your data
 """,
     "report": """examples:
   hpo report results/benchmarks-smoke.json   # into results/benchmarks-smoke-report/
@@ -89,9 +90,15 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hpo.run.cell import Cell
+    from hpo.experiment.tasks import TASKS
+    from hpo.run.cell import Cell, check_cell
 
+    if args.task not in TASKS:  # a user's task module may import Keras: keep TF's lines out
+        from hpo.run.runtime import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
+    check_cell(cell)
     if args.workers < 1:
         raise HpoError(f"--workers must be at least 1, got {args.workers}")
     cluster_address = None
@@ -265,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--task",
         default=DEFAULT_TASK,
-        help=f"{', '.join(TASKS)} (default: {DEFAULT_TASK})",
+        metavar="{" + ",".join(TASKS) + ",MODULE:ATTR}",
+        help=f"a task's name, or MODULE:ATTR naming an hpo.Task (default: {DEFAULT_TASK})",
     )
     run.add_argument("--seed", required=True, type=_seed, help="integer in [0, 2**32-1]")
     add_cell_options(run.add_argument, prefix="")

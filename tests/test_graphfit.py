@@ -127,29 +127,34 @@ def test_dense_layers_without_dropout_train_as_rate_zero():
     assert (mlp.layers, mlp.activation, mlp.dropout) == (1, "tanh", 0.0)
 
 
-def test_other_models_are_refused_with_the_way_out():
+def test_other_models_are_refused_with_the_reason():
     model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(8), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="binary_crossentropy")
-    with pytest.raises(HpoError, match="--engine keras"):
+    with pytest.raises(HpoError, match="cannot train this model: hidden activations"):
         describe_model(model, TASK)
 
 
-def test_refusal_fails_the_trial_not_the_process(splits):
+def test_a_refused_model_is_trained_by_keras_fit_instead(splits):
     def build(hp):
         model = keras.Sequential(
-            [keras.Input((30,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+            [
+                keras.Input((30,)),
+                keras.layers.Dense(4, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
         )
-        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
         return model
 
     fit = GraphFit(build, TASK)
-    with pytest.raises(HpoError, match="cannot train this model"):
-        fit.fit(
-            None,
-            fit.build(None),
-            splits.x_train,
-            splits.y_train,
-            validation_data=(splits.x_val, splits.y_val),
-            batch_size=32,
-            epochs=1,
-        )
+    history = fit.fit(
+        None,
+        fit.build(None),
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        batch_size=32,
+        epochs=2,
+    ).history
+    assert fit.trained_by == "keras" and "not Adam" in fit.refusal
+    assert len(history["val_loss"]) == 2

@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
 
-from hpo.engines.keras_fit import FailOnNonFiniteLoss, TaskHyperModel
+from hpo.engines.keras_fit import FailOnNonFiniteLoss, QuickFit
 from hpo.errors import HpoError
 from hpo.experiment.tasks import Task
 
@@ -66,10 +66,13 @@ def describe_model(model: keras.Model, task: Task) -> MLP:
     """The model as an `MLP`, or HpoError saying why the graph engine cannot train it."""
 
     def refuse(why: str) -> HpoError:
-        return HpoError(f"the graph engine cannot train this model: {why}; use --engine keras")
+        return HpoError(f"the graph engine cannot train this model: {why}")
 
-    if (task.head.activation, task.head.loss) not in _HEADS:
-        raise refuse(f"head {task.head.activation}/{task.head.loss} is not supported")
+    if task.objective not in ("val_accuracy", "val_loss"):
+        raise refuse(f"it computes val_accuracy and val_loss, not {task.objective}")
+    expected = task.head if task.builtin else None
+    if expected is not None and (expected.activation, expected.loss) not in _HEADS:
+        raise refuse(f"head {expected.activation}/{expected.loss} is not supported")
     layers = list(model.layers)
     if not layers or not isinstance(layers[-1], keras.layers.Dense):
         raise refuse("its last layer is not Dense")
@@ -95,12 +98,13 @@ def describe_model(model: keras.Model, task: Task) -> MLP:
         raise refuse(f"hidden activations {sorted(activations)} are not one of {tuple(_ACTIVATE)}")
     if len(rates) != 1:
         raise refuse(f"dropout rates {sorted(rates)} differ between layers")
-    if keras.activations.serialize(head.activation) != task.head.activation:
-        raise refuse(f"its output activation is not {task.head.activation}")
+    output = (keras.activations.serialize(head.activation), model.loss)
+    if not isinstance(model.loss, str) or output not in _HEADS:
+        raise refuse(f"its output {output[0]} with loss {output[1]!r} is not one of its heads")
+    if expected is not None and output != (expected.activation, expected.loss):
+        raise refuse(f"its output is not {expected.activation} with loss {expected.loss!r}")
     if not all(d.use_bias for d in (*dense, head)):
         raise refuse("a Dense layer has no bias")
-    if model.loss != task.head.loss:
-        raise refuse(f"its loss is {model.loss!r}, not {task.head.loss!r}")
     opt = model.optimizer
     if type(opt) is not keras.optimizers.Adam:
         raise refuse(f"its optimizer is {type(opt).__name__}, not Adam")
@@ -113,7 +117,7 @@ def describe_model(model: keras.Model, task: Task) -> MLP:
     return MLP(
         layers=len(dense),
         activation=next(iter(activations)),
-        head=_HEADS[task.head.activation, task.head.loss],
+        head=_HEADS[output],
         dropout=next(iter(rates)),
         learning_rate=float(opt.learning_rate),
         beta_1=float(opt.beta_1),
@@ -280,8 +284,9 @@ def epoch_graph(layers: int, activation: str, head: str = "binary") -> Any:
     return epoch.get_concrete_function()
 
 
-class GraphFit(TaskHyperModel):
-    """`build` as given; `fit` trains through the shared graph (see the module docstring)."""
+class GraphFit(QuickFit):
+    """`build` as given; `fit` trains through the shared graph (see the module docstring),
+    or, a model the graph does not accept, with Keras' fit (`QuickFit`)."""
 
     shares_graphs = True  # hpo.run.search keeps TensorFlow's kernel cache between its trials
 
@@ -299,9 +304,26 @@ class GraphFit(TaskHyperModel):
         initial_epoch: int = 0,
         **kwargs: Any,
     ) -> keras.callbacks.History:
+        try:
+            mlp = describe_model(model, self.task)
+        except HpoError as refused:
+            self.refusal = str(refused)
+            return super().fit(
+                hp,
+                model,
+                x,
+                y,
+                validation_data=validation_data,
+                batch_size=batch_size,
+                epochs=epochs,
+                callbacks=callbacks,
+                initial_epoch=initial_epoch,
+                **kwargs,
+            )
+        self.trained_by, self.refusal = "graph", None
         return train(
             model,
-            describe_model(model, self.task),
+            mlp,
             (x, y),
             validation_data,
             batch_size=batch_size,

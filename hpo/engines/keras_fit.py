@@ -103,7 +103,11 @@ def _build_state_eagerly(model: keras.Model, x: np.ndarray, y: np.ndarray) -> No
 
 
 class TaskHyperModel(kt.HyperModel):
-    """A task's model-building function as a Keras Tuner HyperModel; engines subclass `fit`."""
+    """A task's model-building function as a Keras Tuner HyperModel; engines subclass `fit`.
+
+    `trained_by` says which engine trained the last model fitted ("graph" or "keras"),
+    and `refusal` why the graph engine did not, if it did not.
+    """
 
     def __init__(
         self,
@@ -112,14 +116,30 @@ class TaskHyperModel(kt.HyperModel):
     ) -> None:
         super().__init__()
         self.task = get_task(task) if isinstance(task, str) else task
-        self._build = build if build is not None else model_builder(self.task)
+        self._build = build if build is not None else task_builder(self.task)
+        self.trained_by: str | None = None
+        self.refusal: str | None = None
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         return self._build(hp)
 
 
+def task_builder(task: Task) -> Callable[[kt.HyperParameters], keras.Model]:
+    """The function building a task's model from `hp`: its hypermodel's, or hpo's MLP."""
+    if task.hypermodel is None:
+        return model_builder(task)
+    if isinstance(task.hypermodel, kt.HyperModel):
+        return task.hypermodel.build
+    build: Callable[[kt.HyperParameters], keras.Model] = task.hypermodel
+    return build
+
+
 class QuickFit(TaskHyperModel):
-    """`build` as given; `fit` trains the same batches and epochs with less overhead."""
+    """`build` as given; `fit` trains the same batches and epochs with less overhead.
+
+    A task of the user's own (its hypermodel, any metrics) is trained by Keras' `fit`
+    as Keras Tuner would, or by its HyperModel's own `fit` when it has one.
+    """
 
     def fit(
         self,
@@ -134,6 +154,12 @@ class QuickFit(TaskHyperModel):
         callbacks: list[keras.callbacks.Callback] | None = None,
         **kwargs: Any,
     ) -> keras.callbacks.History:
+        self.trained_by = "keras"
+        if not self.task.builtin:
+            return self._fit_as_keras_tuner(
+                hp, model, x, y, validation_data, batch_size, epochs, callbacks, **kwargs
+            )
+        assert self.task.head is not None  # a built-in task has one
         steps = math.ceil(len(x) / batch_size)
         if epochs - kwargs.get("initial_epoch", 0) >= ONE_CALL_MIN_EPOCHS:
             model.steps_per_execution = steps
@@ -156,9 +182,47 @@ class QuickFit(TaskHyperModel):
             # Validation first (the others read its logs); the divergence check last, so
             # the tuner has counted the epoch in which the trial failed.
             callbacks=[
-                ValidationMetrics(*validation_data, head=self.task.head),
+                ValidationMetrics(*validation_data, head=self.task.mlp_head),
                 *(callbacks or []),
                 FailOnNonFiniteLoss(),
             ],
             **{"verbose": 0, **kwargs},
+        )
+
+    def _fit_as_keras_tuner(
+        self,
+        hp: kt.HyperParameters,
+        model: keras.Model,
+        x: np.ndarray,
+        y: np.ndarray,
+        validation_data: tuple[np.ndarray, np.ndarray],
+        batch_size: int,
+        epochs: int,
+        callbacks: list[keras.callbacks.Callback] | None,
+        **kwargs: Any,
+    ) -> Any:
+        """Keras Tuner's own way: the HyperModel's `fit`, or `model.fit`, divergence checked."""
+        callbacks = [*(callbacks or []), FailOnNonFiniteLoss()]
+        hypermodel = self.task.hypermodel
+        kwargs = {"verbose": 0, **kwargs}
+        if isinstance(hypermodel, kt.HyperModel):
+            return hypermodel.fit(
+                hp,
+                model,
+                x,
+                y,
+                validation_data=validation_data,
+                batch_size=batch_size,
+                epochs=epochs,
+                callbacks=callbacks,
+                **kwargs,
+            )
+        return model.fit(
+            x,
+            y,
+            validation_data=validation_data,
+            batch_size=batch_size,
+            epochs=epochs,
+            callbacks=callbacks,
+            **kwargs,
         )

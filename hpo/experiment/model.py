@@ -23,11 +23,11 @@ def build_model(hp: kt.HyperParameters, task: Task | str = DEFAULT_TASK) -> kera
     for i in range(values["num_layers"]):
         layers.append(keras.layers.Dense(values[f"units_{i}"], activation=values["activation"]))
         layers.append(keras.layers.Dropout(values["dropout"]))
-    layers.append(keras.layers.Dense(task.head.units, activation=task.head.activation))
+    layers.append(keras.layers.Dense(task.mlp_head.units, activation=task.mlp_head.activation))
     model = keras.Sequential(layers)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=values["learning_rate"]),
-        loss=task.head.loss,
+        loss=task.mlp_head.loss,
         metrics=[] if task.regression else ["accuracy"],
     )
     return model

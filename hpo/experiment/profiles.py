@@ -81,7 +81,8 @@ class CellId:
         """The file stem of its record: TUNER-PROFILE-seedN (TASK- first for other tasks,
         -ENGINE last for the non-default engine)."""
         stem = f"{self.tuner.replace(':', '.')}-{self.profile}-seed{self.seed}"
-        stem = stem if self.task == DEFAULT_TASK else f"{self.task}-{stem}"
+        task = self.task.replace(":", ".")
+        stem = stem if self.task == DEFAULT_TASK else f"{task}-{stem}"
         return stem if self.engine == DEFAULT_ENGINE else f"{stem}-{self.engine}"
 
     @property

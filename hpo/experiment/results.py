@@ -50,6 +50,11 @@ class CellResult:
     # The accuracy-versus-size front (hpo.analysis.pareto): per trial on it, its id, validation
     # objective, parameters and its best-epoch model's test score (accuracy, or R²).
     pareto: list[dict[str, Any]] | None = None
+    # A test score that is neither accuracy nor R² (a task's own metric or callable).
+    test_value: float | None = None
+    # What analysis needs to know of the task without its code (hpo.experiment.tasks.Task.info):
+    # objective, minimise, score (its name), counts (whether the score counts test rows), builtin.
+    task_info: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -59,8 +64,10 @@ class CellResult:
 
     @property
     def test_score(self) -> float:
-        """The task's test score: accuracy, or R² for a regression task."""
-        value = self.test_r2 if self.test_accuracy is None else self.test_accuracy
+        """The task's test score: accuracy, R² for a regression task, or the task's own."""
+        value = next(
+            (v for v in (self.test_accuracy, self.test_r2, self.test_value) if v is not None), None
+        )
         if value is None:
             raise HpoError(f"{self.id.label}: the record has no test score")
         return value
@@ -126,10 +133,10 @@ def trial_score(entry: dict[str, Any]) -> float | None:
 def _check_scores(data: dict[str, Any], source: str) -> None:
     """A record has a test score: accuracy (with its best validation accuracy) or, for a
     regression task, R² -- never neither."""
-    if data.get("test_accuracy") is None and data.get("test_r2") is None:
+    if all(data.get(name) is None for name in ("test_accuracy", "test_r2", "test_value")):
         raise HpoError(
             f"{source}: field test_accuracy must be a number in [0, 1]"
-            " (null only beside a regression task's test_r2)"
+            " (null only beside a regression task's test_r2 or a task's own test_value)"
         )
     if data.get("test_accuracy") is not None and data.get("best_val_accuracy") is None:
         raise HpoError(
@@ -165,6 +172,8 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "best_val_accuracy": (lambda x: x is None or _share(x), "null or a number in [0, 1]"),
     "test_accuracy": (lambda x: x is None or _share(x), "null or a number in [0, 1]"),
     "test_r2": (lambda x: x is None or (_number(x) and x <= 1), "null or a number <= 1"),
+    "test_value": (lambda x: x is None or _number(x), "null or a finite number"),
+    "task_info": (lambda x: x is None or isinstance(x, dict), "null or an object"),
     "pareto": (
         lambda x: x is None or (isinstance(x, list) and all(map(_pareto_entry, x))),
         "null or a list of trials with trial_id, score, params and test_score",

@@ -116,7 +116,7 @@ def param_count(values: Mapping[str, Any], task: Task | str = DEFAULT_TASK) -> i
     """
     task = get_task(task) if isinstance(task, str) else task
     widths = [task.n_features, *(values[f"units_{i}"] for i in range(values["num_layers"]))]
-    widths.append(task.head.units)
+    widths.append(task.mlp_head.units)
     return sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))
 
 

@@ -17,9 +17,11 @@ seed, so nothing is downloaded:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,8 @@ from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK
 
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
+
+Arrays = tuple[np.ndarray, np.ndarray]  # features (rows first), labels or targets
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,97 @@ class Head:
 
 
 @dataclass(frozen=True)
+class FixedSplits:
+    """A task's own train / validation / test rows, used as given for every seed."""
+
+    train: Arrays
+    validation: Arrays
+    test: Arrays
+
+
+Data = Arrays | FixedSplits | Callable[[], "Arrays | FixedSplits"]
+Score = str | Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True, eq=False)
 class Task:
+    """A dataset, the model searched on it, what the tuners optimise and how the best is judged.
+
+    The built-in tasks search the seed report's MLP on top of a `head`; a task of
+    your own gives a `hypermodel` (a `keras_tuner.HyperModel`, or a function
+    `build_model(hp)` returning a compiled Keras model) with any search space:
+
+        task = hpo.Task(name="signals", data=load, hypermodel=build_model)
+
+    - `data`: `(x, y)` arrays of all rows, or a function returning them -- hpo then
+      holds out the test rows (stratified by label when `stratify`), splits the rest
+      80/20 into train and validation by the seed, and fits a StandardScaler on the
+      train rows when `scale` -- or a `FixedSplits`, used as given for every seed.
+    - `objective`: the Keras log the tuners optimise (`val_accuracy`, `val_loss`, or any
+      `val_` metric the model is compiled with), minimised when `direction` is "min"
+      (default: when its name ends in "loss").
+    - `score`: how the best model is judged on the test rows, higher is better:
+      "accuracy", "r2", a Keras metric's name, or `f(y_true, y_pred) -> float`.
+    - `batch_size`, and `epochs_scale` (a trial trains the profile's epochs times it).
+
+    A task named on the command line as `MODULE:ATTR`, or by an installed package's
+    entry point in the group `hpo.tasks`, is recorded under that name.
+    """
+
     name: str
-    load: Callable[[], tuple[np.ndarray, np.ndarray]]  # all rows: features, labels
-    head: Head
+    data: Data
+    head: Head | None = None  # the seed's MLP's output layer; None: the hypermodel has its own
     objective: str = "val_accuracy"
     stratify: bool = True  # stratify the hold-outs by label (classification)
+    hypermodel: Any = None  # kt.HyperModel or build_model(hp); None: the seed's MLP on `head`
+    direction: str | None = None  # "max" or "min"; None: "min" for a loss objective
+    score: Score | None = None  # None: "r2" for a regression head, else "accuracy"
+    scale: bool = True  # StandardScaler on the train rows' features
+    batch_size: int = BATCH_SIZE
+    epochs_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.head is None and self.hypermodel is None:
+            raise HpoError(f"task {self.name!r}: give a hypermodel (or a head for hpo's MLP)")
+        if self.direction not in (None, "max", "min"):
+            raise HpoError(f"task {self.name!r}: direction must be 'max' or 'min'")
+        if not self.objective.startswith("val_"):
+            raise HpoError(
+                f"task {self.name!r}: objective {self.objective!r} is not a validation log"
+                " (val_accuracy, val_loss, val_<metric>)"
+            )
+        if isinstance(self.batch_size, bool) or not (
+            isinstance(self.batch_size, int) and self.batch_size > 0
+        ):
+            raise HpoError(f"task {self.name!r}: batch_size must be a positive integer")
+        if not (isinstance(self.epochs_scale, (int, float)) and self.epochs_scale > 0):
+            raise HpoError(f"task {self.name!r}: epochs_scale must be a positive number")
+        if self.score is not None and not (callable(self.score) or isinstance(self.score, str)):
+            raise HpoError(f"task {self.name!r}: score must be a name or a callable")
+
+    def load(self) -> Arrays | FixedSplits:
+        """The task's rows: all of them, or its own fixed splits."""
+        data = self.data() if callable(self.data) else self.data
+        if isinstance(data, FixedSplits):
+            return data
+        if not (isinstance(data, tuple) and len(data) == 2):
+            raise HpoError(
+                f"task {self.name!r}: data must be (features, labels), a FixedSplits, or a"
+                f" function returning one; got {type(data).__name__}"
+            )
+        return data
+
+    @property
+    def mlp_head(self) -> Head:
+        """The head hpo's MLP ends in; HpoError for a task that brings its own model."""
+        if self.head is None:
+            raise HpoError(f"task {self.name!r} brings its own model: it has no head for hpo's MLP")
+        return self.head
+
+    @property
+    def builtin(self) -> bool:
+        """Searches hpo's own MLP space (`hpo.experiment.space`)."""
+        return self.hypermodel is None
 
     @property
     def n_features(self) -> int:
@@ -54,23 +143,52 @@ class Task:
     @property
     def regression(self) -> bool:
         """A regression task: no accuracy; its test score is R²."""
-        return self.head.metric is None
+        if self.head is not None and self.hypermodel is None:
+            return self.head.metric is None
+        return self.score_kind == "r2"
 
     @property
     def minimise(self) -> bool:
         """Whether the tuners' objective is minimised (a loss) rather than maximised."""
+        if self.direction is not None:
+            return self.direction == "min"
         return self.objective.endswith("loss")
 
     @property
+    def score_kind(self) -> str:
+        """"accuracy", "r2", a Keras metric's name, or "callable"."""
+        if self.score is None:
+            return "r2" if self.head is not None and self.head.metric is None else "accuracy"
+        return self.score if isinstance(self.score, str) else "callable"
+
+    @property
     def score_name(self) -> str:
-        """What the task's test score is called: accuracy, or R² for regression."""
-        return "R²" if self.regression else "accuracy"
+        """What the task's test score is called: accuracy, R², or the metric's name."""
+        kind = self.score_kind
+        if kind == "callable":
+            return getattr(self.score, "__name__", "score")
+        return {"r2": "R²"}.get(kind, kind)
+
+    def scaled_epochs(self, epochs: int) -> int:
+        """A profile's epochs for this task (`epochs_scale`), at least one."""
+        return max(1, round(epochs * self.epochs_scale))
+
+    def info(self) -> dict[str, Any]:
+        """What a record keeps of the task, so that analysis never needs its code."""
+        return {
+            "objective": self.objective,
+            "minimise": self.minimise,
+            "score": self.score_name,
+            "counts": self.score_kind == "accuracy",  # a test score that counts rows
+            "builtin": self.builtin,
+        }
 
 
 @functools.cache
 def _n_features(task: Task) -> int:
-    x, _ = task.load()
-    return int(x.shape[1])
+    data = task.load()
+    x = data.train[0] if isinstance(data, FixedSplits) else data[0]
+    return int(np.asarray(x).shape[1])
 
 
 def _breast_cancer() -> tuple[np.ndarray, np.ndarray]:
@@ -131,23 +249,26 @@ def _softmax(classes: int) -> Head:
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task(name=DEFAULT_TASK, load=_breast_cancer, head=BINARY),
-        Task(name="wine", load=_wine, head=_softmax(3)),
-        Task(name="digits", load=_digits, head=_softmax(10)),
+        Task(name=DEFAULT_TASK, data=_breast_cancer, head=BINARY),
+        Task(name="wine", data=_wine, head=_softmax(3)),
+        Task(name="digits", data=_digits, head=_softmax(10)),
         Task(
             name="diabetes",
-            load=_diabetes,
+            data=_diabetes,
             head=Head(units=1, activation="linear", loss="mean_squared_error", metric=None),
             objective="val_loss",
             stratify=False,
         ),
-        Task(name="synthetic", load=_synthetic, head=BINARY),
+        Task(name="synthetic", data=_synthetic, head=BINARY),
     )
 }
 
 
+ENTRY_POINT_GROUP = "hpo.tasks"
+
+
 def parse_tasks(text: str) -> list[str]:
-    """A comma-separated list of task names (`all`: every task), checked, in order."""
+    """A comma-separated list of task names (`all`: every built-in task), checked, in order."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise HpoError("no task named; choose from " + ", ".join(TASKS))
@@ -160,7 +281,26 @@ def parse_tasks(text: str) -> list[str]:
 
 
 def get_task(name: str) -> Task:
-    try:
+    """A built-in task, an installed one (entry point group `hpo.tasks`), or `MODULE:ATTR`
+    (a Task, or a function returning one), named by `name` in its records."""
+    if name in TASKS:
         return TASKS[name]
-    except KeyError:
-        raise HpoError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
+    return _user_task(name)
+
+
+@functools.cache
+def _user_task(name: str) -> Task:
+    from hpo.experiment.registry import entry_point, load, module_attr
+
+    loaded = entry_point(ENTRY_POINT_GROUP, name)
+    if loaded is None:
+        if ":" not in name:
+            raise HpoError(
+                f"unknown task {name!r}; choose one of {', '.join(TASKS)}, or MODULE:ATTR"
+            )
+        loaded = module_attr(name, "task")
+    if not isinstance(loaded, Task) and callable(loaded) and not isinstance(loaded, type):
+        loaded = load(loaded, f"task {name!r}")  # a function returning the task
+    if not isinstance(loaded, Task):
+        raise HpoError(f"task {name!r} is {type(loaded).__name__}, not an hpo.Task")
+    return dataclasses.replace(loaded, name=name)

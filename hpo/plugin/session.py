@@ -103,17 +103,38 @@ def _parse_selection(config: pytest.Config) -> Selection:
     from hpo.experiment.tasks import parse_tasks
     from hpo.tuners import parse_tuners
 
+    from hpo.experiment.tasks import TASKS
+
+    if any(t.strip() not in (*TASKS, "all", "") for t in config.getoption("hpo_tasks").split(",")):
+        from hpo.run.runtime import import_tensorflow_quietly  # a user's task imports Keras
+
+        import_tensorflow_quietly()
     try:
         check_engine(config.getoption("hpo_engine"))
-        return Selection(
+        selection = Selection(
             parse_tuners(config.getoption("hpo_tuners")),
             parse_seeds(config.getoption("hpo_seeds")),
             get_profile(config.getoption("hpo_profile")).name,
             parse_tasks(config.getoption("hpo_tasks")),
         )
+        _check_user_tasks(selection)
+        return selection
     except HpoError as e:
         bad_input(str(e))
         raise  # pytest.exit raised already
+
+
+def _check_user_tasks(selection: Selection) -> None:
+    """A user's task is checked on its first seed's split before any cell starts."""
+    from hpo.experiment.tasks import TASKS
+
+    own = [t for t in selection.tasks if t not in TASKS]
+    if not own:
+        return
+    from hpo.run.cell import Cell, check_cell
+
+    for task in own:
+        check_cell(Cell.of(selection.tuners[0], selection.seeds[0], selection.profile, task))
 
 
 def _check_limits(config: pytest.Config) -> None:

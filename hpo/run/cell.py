@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,9 +101,17 @@ class Cell:
         return self.id.label
 
     @property
+    def trained_profile(self) -> Profile:
+        """The profile as the task trains it: its epochs times the task's `epochs_scale`."""
+        epochs = self.task.scaled_epochs(self.profile.epochs)
+        if epochs == self.profile.epochs:
+            return self.profile
+        return replace(self.profile, epochs=epochs)
+
+    @property
     def budget(self) -> Budget:
         """Trials and epochs its search trains if no trial fails."""
-        return self.spec.budget(self.profile)
+        return self.spec.budget(self.trained_profile)
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,18 @@ class SearchStats:
     workers: int = 1
     peak_rss_mb: float | None = None
     resumes: int = 0
+
+
+def check_cell(cell: Cell) -> None:
+    """Check a user's task on the cell's split before anything is written (HpoError: one line)."""
+    if cell.task.builtin:
+        return
+    from hpo.experiment.data import load_splits
+    from hpo.run.preflight import preflight
+    from hpo.run.runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    preflight(cell.task, load_splits(cell.seed, cell.task))
 
 
 def run_cell(
@@ -134,6 +154,7 @@ def run_cell(
     from sklearn.exceptions import ConvergenceWarning
 
     from hpo.experiment.data import load_splits
+    from hpo.run.preflight import preflight
     from hpo.run.search import atomic_state_writes, make_tuner, released
 
     if workdir is None:
@@ -141,6 +162,8 @@ def run_cell(
             return run_cell(cell, tmp, progress, hypermodel)
 
     splits = load_splits(cell.seed, cell.task)
+    if not cell.task.builtin:
+        preflight(cell.task, splits)
     seed_everything(cell.seed)
     with atomic_state_writes():
         search = make_tuner(
@@ -177,8 +200,8 @@ def search_kwargs(splits: Splits, cell: Cell) -> tuple[tuple[Any, ...], dict[str
     """What `search()` is given: training rows, validation rows, epochs, batch size."""
     return (splits.x_train, splits.y_train), {
         "validation_data": (splits.x_val, splits.y_val),
-        "epochs": cell.profile.epochs,  # multi-fidelity tuners set their own
-        "batch_size": BATCH_SIZE,
+        "epochs": cell.trained_profile.epochs,  # multi-fidelity tuners set their own
+        "batch_size": cell.task.batch_size,
         "verbose": 0,
     }
 
@@ -195,6 +218,7 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         warnings.filterwarnings("ignore", message=OPTIMIZER_RELOAD_WARNING)
         best_model = search.get_best_models(1)[0]
         test_loss, test_score = _test(best_model, splits, task)
+        score_field = _score_field(task)
         pareto = [
             {
                 "trial_id": entry["trial_id"],
@@ -212,10 +236,12 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         profile=cell.profile.name,
         task=cell.task.name,
         engine=cell.engine,
-        best_val_accuracy=None if task.regression else float(best_trial.score),
+        best_val_accuracy=_best_val_accuracy(best_trial, task),
         best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
-        test_accuracy=None if task.regression else test_score,
-        test_r2=test_score if task.regression else None,
+        test_accuracy=test_score if score_field == "test_accuracy" else None,
+        test_r2=test_score if score_field == "test_r2" else None,
+        test_value=test_score if score_field == "test_value" else None,
+        task_info=None if task.builtin else task.info(),
         pareto=pareto,
         test_loss=float(test_loss),
         wall_time_s=stats.wall_time_s,
@@ -236,8 +262,26 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
     )
 
 
+def _score_field(task: Task) -> str:
+    """Which field of the record holds the task's test score."""
+    if task.builtin:
+        return "test_r2" if task.regression else "test_accuracy"
+    return {"accuracy": "test_accuracy", "r2": "test_r2"}.get(task.score_kind, "test_value")
+
+
+def _best_val_accuracy(best_trial: Any, task: Task) -> float | None:
+    """The best trial's validation accuracy: its score, when the objective is accuracy."""
+    if task.builtin:
+        return None if task.regression else float(best_trial.score)
+    if task.objective != "val_accuracy":
+        return None
+    return float(best_trial.score)
+
+
 def _test(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
     """A model's loss and score on the test rows: accuracy, or R² for regression."""
+    if not task.builtin:
+        return _test_own(model, splits, task)
     if not task.regression:
         loss, accuracy = model.evaluate(
             splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
@@ -250,6 +294,49 @@ def _test(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
     return float(loss), float(r2_score(splits.y_test, predicted))
 
 
+def _test_own(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
+    """A user's task: the compiled loss on the test rows, and the task's own score."""
+    evaluated = model.evaluate(
+        splits.x_test, splits.y_test, batch_size=task.batch_size, verbose=0, return_dict=True
+    )
+    predicted = np.asarray(model.predict(splits.x_test, batch_size=task.batch_size, verbose=0))
+    return float(evaluated["loss"]), own_score(task, splits.y_test, predicted)
+
+
+def own_score(task: Task, y: np.ndarray, predicted: np.ndarray) -> float:
+    """The task's test score of predictions: accuracy, R², a Keras metric, or its callable."""
+    kind = task.score_kind
+    if kind == "callable":
+        assert callable(task.score)
+        return float(task.score(y, predicted))
+    if kind == "r2":
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(y.reshape(len(y), -1), predicted.reshape(len(y), -1)))
+    if kind == "accuracy":
+        return accuracy(y, predicted)
+    import keras
+
+    metric = keras.metrics.get(kind)
+    if isinstance(metric, type):
+        metric = metric()
+    if isinstance(metric, keras.metrics.Metric):
+        metric.update_state(y, predicted)
+        return float(metric.result())
+    return float(np.mean(np.asarray(metric(y, predicted))))
+
+
+def accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of rows classified right: one output column is a probability of class 1
+    (threshold 0.5); several are classes (argmax), against integer or one-hot labels."""
+    p = predicted.reshape(len(predicted), -1)
+    guess = (p[:, 0] > 0.5).astype(np.int64) if p.shape[1] == 1 else np.argmax(p, axis=1)
+    labels = np.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] == p.shape[1] and p.shape[1] > 1:
+        labels = np.argmax(labels, axis=-1)
+    return float(np.mean(guess == labels.reshape(-1)))
+
+
 def test_score_eagerly(model: Any, splits: Splits, task: Task) -> float:
     """`_test`'s score from one eager forward pass: no test graph traced for the model.
 
@@ -257,6 +344,8 @@ def test_score_eagerly(model: Any, splits: Splits, task: Task) -> float:
     models need only their score, computed with the head's own Keras metric (or R²).
     """
     predicted = np.asarray(model(splits.x_test, training=False))
+    if not task.builtin:
+        return own_score(task, splits.y_test, predicted)
     if task.regression:
         from sklearn.metrics import r2_score
 
@@ -264,9 +353,9 @@ def test_score_eagerly(model: Any, splits: Splits, task: Task) -> float:
     import keras
 
     y = splits.y_test.astype("float32")
-    if task.head.units == 1:  # one output column: labels as one column too
+    if task.mlp_head.units == 1:  # one output column: labels as one column too
         y = y.reshape(-1, 1)
-    return float(np.mean(getattr(keras.metrics, str(task.head.metric))(y, predicted)))
+    return float(np.mean(getattr(keras.metrics, str(task.mlp_head.metric))(y, predicted)))
 
 
 def _load(search: kt.Tuner, trial_id: str) -> Any:

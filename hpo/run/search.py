@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import keras
 import keras_tuner as kt
+import numpy as np
 from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.engine import oracle as oracle_module
 
@@ -78,6 +79,8 @@ class TrialRecorder:
         self._progress = progress
         self._epochs: dict[str, int] = {}
         self._curves: dict[str, dict[str, list[float | None]]] = {}
+        self._built: dict[str, dict[str, Any]] = {}  # per trial: params, engine
+        self._trial_id: str | None = None
         self.history: list[dict[str, Any]] = []
         self.resumes = 0
         self.elapsed_before_s = 0.0  # search time spent before the last resume
@@ -98,6 +101,7 @@ class TrialRecorder:
             and self._finished(pending["trial_id"])
         ):
             # Killed after the oracle saved this trial's end but before its entry was written.
+            self._built[pending["trial_id"]] = pending.get("built") or {}
             entry = self._entry(
                 pending["trial_id"], pending["epochs"], log["elapsed_s"], pending.get("curve")
             )
@@ -140,7 +144,23 @@ class TrialRecorder:
         seed = trial_seed(self._cell_seed, trial_index(trial.trial_id))
         with _kernel_cache_kept(self._shares_graphs()):
             keras.utils.set_random_seed(seed)  # TensorFlow's part empties the kernel cache
-        return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        self._trial_id = trial.trial_id
+        self._built[trial.trial_id] = {}
+        if hasattr(self.hypermodel, "trained_by"):  # type: ignore[attr-defined]
+            self.hypermodel.trained_by = None  # type: ignore[attr-defined]
+        try:
+            return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        finally:
+            engine = getattr(self.hypermodel, "trained_by", None)  # type: ignore[attr-defined]
+            if engine is not None:
+                self._built[trial.trial_id]["engine"] = engine
+
+    def _count_params(self, model: keras.Model) -> keras.Model:
+        """Note the built model's trainable parameters for the running trial's log entry."""
+        if self._trial_id is not None and isinstance(model, keras.Model):
+            params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+            self._built.setdefault(self._trial_id, {})["params"] = params
+        return model
 
     def _shares_graphs(self) -> bool:
         return getattr(self.hypermodel, "shares_graphs", False)  # type: ignore[attr-defined]
@@ -156,7 +176,7 @@ class TrialRecorder:
         each trial's collection scans only the objects made since the last one.
         """
         if not self._shares_graphs():
-            return super()._try_build(hp)  # type: ignore[misc]
+            return self._count_params(super()._try_build(hp))  # type: ignore[misc]
         with _kernel_cache_kept():
             keras.backend.clear_session(free_memory=False)
         gc.collect()
@@ -168,7 +188,7 @@ class TrialRecorder:
                 "Expected the model-building function, or HyperModel.build() to return a"
                 f" valid Keras Model instance. Received: {model} of type {type(model)}."
             )
-        return model
+        return self._count_params(model)
 
     def on_epoch_end(
         self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None
@@ -188,7 +208,10 @@ class TrialRecorder:
     def on_trial_end(self, trial: Any) -> None:
         epochs = self._epochs.get(trial.trial_id, 0)
         curve = self._curves.get(trial.trial_id)
-        self._save_log(pending={"trial_id": trial.trial_id, "epochs": epochs, "curve": curve})
+        built = self._built.get(trial.trial_id, {})
+        self._save_log(
+            pending={"trial_id": trial.trial_id, "epochs": epochs, "curve": curve, "built": built}
+        )
         try:
             super().on_trial_end(trial)  # type: ignore[misc]
         finally:
@@ -208,6 +231,10 @@ class TrialRecorder:
         completed = status == kt.engine.trial.TrialStatus.COMPLETED
         values = dict(trial.hyperparameters.values)
         score = float(trial.score) if completed and trial.score is not None else None
+        built = self._built.get(trial_id, {})
+        params = built.get("params")
+        if params is None and self._task.builtin:  # not built (it failed first): the space's
+            params = param_count(values, self._task)
         entry = {
             "trial_id": trial_id,
             "status": status,
@@ -215,13 +242,15 @@ class TrialRecorder:
             # The oracle's score is val_accuracy, or for another objective (a regression's
             # val_loss) `score`; hpo.experiment.results.trial_score reads either.
             "val_accuracy": None if self._task.objective != "val_accuracy" else score,
-            "params": param_count(values, self._task),
+            "params": params,
             "epochs": epochs,
             "elapsed_s": elapsed_s,
             "rss_mb": rss_mb(),
         }
         if self._task.objective != "val_accuracy":
             entry["score"] = score
+        if "engine" in built:
+            entry["engine"] = built["engine"]  # which engine trained it: graph or keras
         if curve is not None:
             entry["curve"] = curve  # per epoch of this trial: loss, val_loss, val_accuracy
         if not completed and trial.message:

@@ -8,7 +8,6 @@ import functools
 import importlib
 import importlib.util
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import Profile
+from hpo.experiment.registry import entry_point, module_attr
 
 ENTRY_POINT_GROUP = "hpo.tuners"
 BUILTIN = {  # name -> module holding its SPEC
@@ -145,14 +145,11 @@ def get_tuner(name: str) -> TunerSpec:
     """
     if name in BUILTIN:
         return _available(importlib.import_module(BUILTIN[name]).SPEC)
-    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
-        return _as_spec(_load(ep.load, f"entry point {name!r}"), name)
+    loaded = entry_point(ENTRY_POINT_GROUP, name)
+    if loaded is not None:
+        return _as_spec(loaded, name)
     if ":" in name:
-        module, _, attr = name.partition(":")
-        loaded = _load(lambda: _import_here(module), f"module {module!r} of {name!r}")
-        if not hasattr(loaded, attr):
-            raise HpoError(f"tuner {name!r}: module {module!r} has no attribute {attr!r}")
-        return _as_spec(getattr(loaded, attr), name)
+        return _as_spec(module_attr(name, "tuner"), name)
     raise HpoError(
         f"unknown tuner {name!r}; choose one of {', '.join(tuner_names())}, or MODULE:ATTR"
     )
@@ -175,21 +172,6 @@ def _available(spec: TunerSpec) -> TunerSpec:
         module, install = spec.requires
         raise HpoError(f"tuner {spec.name!r} needs {module}, which is not installed: {install}")
     return spec
-
-
-def _import_here(module: str) -> Any:
-    """Import `module`, also from the current folder (as `python -m` would; the `hpo`
-    command's own folder is the virtualenv's bin/)."""
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.append(os.getcwd())
-    return importlib.import_module(module)
-
-
-def _load(load: Callable[[], Any], what: str) -> Any:
-    try:
-        return load()
-    except Exception as e:  # an import error of the user's code: say whose, in one line
-        raise HpoError(f"cannot load {what}: {type(e).__name__}: {e}") from None
 
 
 def _as_spec(obj: Any, name: str) -> TunerSpec:

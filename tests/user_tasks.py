@@ -1,0 +1,100 @@
+"""Tasks a user might bring, good and bad, for tests/test_user_tasks.py (imported by name:
+`tests.user_tasks:ATTR`, as `hpo run --task` would)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+import hpo
+
+
+def signals(n: int = 240) -> tuple[np.ndarray, np.ndarray]:
+    """Three classes of 16-step signals: which half has the larger mean, or neither."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 16, 1)).astype("float32")
+    y = (x[:, :8, 0].mean(axis=1) > 0).astype(int) + (x[:, 8:, 0].mean(axis=1) > 0).astype(int)
+    return x, y
+
+
+def conv(hp: object) -> keras.Model:
+    """A Conv1D model: not the graph engine's kind, so Keras' fit trains it."""
+    model = keras.Sequential(
+        [
+            keras.Input((16, 1)),
+            keras.layers.Conv1D(hp.Int("filters", 4, 12, step=4), 3, activation="relu"),  # type: ignore[attr-defined]
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp.Choice("lr", [0.01, 0.003])),  # type: ignore[attr-defined]
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def mlp(hp: object) -> keras.Model:
+    """A Dense/Dropout MLP with Adam: the graph engine's kind."""
+    model = keras.Sequential(
+        [
+            keras.Input((16,)),
+            keras.layers.Dense(hp.Int("units", 8, 24, step=8), activation="relu"),  # type: ignore[attr-defined]
+            keras.layers.Dropout(0.1),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp.Choice("lr", [0.01, 0.003])),  # type: ignore[attr-defined]
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def flat_signals() -> tuple[np.ndarray, np.ndarray]:
+    x, y = signals()
+    return x.reshape(len(x), -1), y
+
+
+conv_task = hpo.Task(name="conv", data=signals, hypermodel=conv)
+mlp_task = hpo.Task(name="mlp", data=flat_signals, hypermodel=mlp)
+
+
+# Bad ones: each must end `hpo run` in one line, exit 2, before anything is written.
+def _with(x: np.ndarray, y: np.ndarray) -> hpo.Task:
+    return hpo.Task(name="bad", data=(x, y), hypermodel=conv)
+
+
+_x, _y = signals()
+not_a_task = 42
+nan_features = _with(np.where(np.arange(_x.size).reshape(_x.shape) == 5, np.nan, _x), _y)
+inf_labels = hpo.Task(name="bad", data=(_x, np.where(_y == 1, np.inf, _y)), hypermodel=conv)
+lengths_differ = _with(_x, _y[:-3])
+too_few_rows = _with(_x[:4], _y[:4])
+labels_head_cannot_fit = _with(_x, _y * 5)  # labels 0..10, three outputs
+
+
+def _raises(hp: object) -> keras.Model:
+    raise ValueError("no such layer")
+
+
+def _not_a_model(hp: object) -> object:
+    return "a model"
+
+
+def _not_compiled(hp: object) -> keras.Model:
+    return keras.Sequential([keras.Input((16, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+
+
+def _empty_space(hp: object) -> keras.Model:
+    model = keras.Sequential([keras.Input((16, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+build_raises = hpo.Task(name="bad", data=signals, hypermodel=_raises)
+build_returns_no_model = hpo.Task(name="bad", data=signals, hypermodel=_not_a_model)
+build_returns_uncompiled = hpo.Task(name="bad", data=signals, hypermodel=_not_compiled)
+empty_space = hpo.Task(name="bad", data=signals, hypermodel=_empty_space)
