@@ -8,6 +8,7 @@ does not import TensorFlow):
     results = hpo.load_results(["results/benchmarks-smoke.json"])
     summary = hpo.write_report(results, "report/")
     verdicts = hpo.compare(baseline_results, candidate_results)
+    task = hpo.Task(name="signals", data=load, hypermodel=build_model)   # your model, your data
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from hpo.analysis.compare import compare
     from hpo.analysis.report import write_report
     from hpo.experiment.results import CellResult, Results, load_results
-    from hpo.experiment.tasks import Task, get_task
+    from hpo.experiment.tasks import FixedSplits, Task, get_task
     from hpo.run.cell import Cell, run_cell
     from hpo.tuners import TunerContext, TunerSpec, get_tuner
 
@@ -30,6 +31,7 @@ __all__ = [
     "Cell",
     "CellResult",
     "CellStopped",
+    "FixedSplits",
     "HpoError",
     "Profile",
     "Results",
@@ -55,6 +57,7 @@ _LAZY = {
     "Results": "hpo.experiment.results",
     "load_results": "hpo.experiment.results",
     "Task": "hpo.experiment.tasks",
+    "FixedSplits": "hpo.experiment.tasks",
     "get_task": "hpo.experiment.tasks",
     "TunerContext": "hpo.tuners",
     "TunerSpec": "hpo.tuners",

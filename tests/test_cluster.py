@@ -216,3 +216,31 @@ def test_a_lost_scheduler_stops_the_session_in_one_line_and_a_rerun_reuses_what_
     assert again.returncode == 0, again.stdout[-3000:]
     assert again.stdout.count("(reused)") >= done
     assert len(list((tmp_path / "b-cells").glob("*.json"))) == 6
+
+
+@pytest.mark.slow
+def test_a_users_task_runs_on_the_workers_as_it_runs_here(tmp_path):
+    cell = Cell.of("random", 0, "smoke", "tests.user_tasks:mlp_task")
+    here, _ = run_cell_isolated(cell, record_path=tmp_path / "here.json")
+    cluster = Cluster(parse_cluster("local:1"))
+    try:
+        there, how = cluster.result(cell, tmp_path / "there.json", RunOptions())
+    finally:
+        cluster.close()
+    assert how == Outcome.RAN
+    assert there.without_times() == here.without_times()
+
+
+@pytest.mark.slow
+def test_a_task_the_workers_cannot_load_is_refused_before_any_cell(tmp_path, monkeypatch):
+    cluster = Cluster(parse_cluster("local:1"))  # its worker starts without the folder below
+    try:
+        (tmp_path / "only_here.py").write_text("from tests.user_tasks import mlp_task as task\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        cell = Cell.of("random", 0, "smoke", "only_here:task")
+        with pytest.raises(HpoError, match="cannot load task 'only_here:task'") as e:
+            cluster.result(cell, tmp_path / "r.json", RunOptions())
+        assert "\n" not in str(e.value)
+        assert not (tmp_path / "r.json").exists()
+    finally:
+        cluster.close()

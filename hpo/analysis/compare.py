@@ -2,7 +2,8 @@
 
 Per task and tuner, cells are paired by seed. Accuracy regresses when the mean
 test accuracy drop exceeds a practical threshold (default: one test row; for a
-regression task, test R² and 0.01) *and* a one-sided paired Wilcoxon test says
+regression task, test R² and 0.01; for a task's own score, 0.01 of it) *and* a
+one-sided paired Wilcoxon test says
 the drop is not noise. Cost regresses when
 the time / calibration ratio grows by more than a threshold (default 25 %,
 geometric mean over seeds) *and* the same kind of test agrees. Budgets (trials,
@@ -141,7 +142,8 @@ def compare(
             regression=regression,
         )
         if v.accuracy_drop > threshold and v.accuracy_p < alpha:
-            what, fmt = ("test R²", "{:.3f}") if regression else ("test accuracy", "{:.2%}")
+            own = (b[0].task_info or {}).get("score", "R²")  # a task's own score, by name
+            what, fmt = (f"test {own}", "{:.3f}") if regression else ("test accuracy", "{:.2%}")
             v.problems.append(
                 f"{what} fell by {fmt.format(v.accuracy_drop)} on average"
                 f" (> {fmt.format(threshold)}; one-sided Wilcoxon p={v.accuracy_p:.3f})"

@@ -18,8 +18,8 @@ from hpo.analysis import stats
 from hpo.analysis.anytime import quartiles
 from hpo.analysis.paired import Pair, Ranks, holm_in_place, pair, ranks, seeds_text
 from hpo.analysis.pareto import REFERENCE_POINT, hypervolume, hypervolume_curve, trial_points
+from hpo.analysis.tasks import Judged
 from hpo.experiment.results import CellResult
-from hpo.experiment.tasks import get_task
 
 
 class Curve(TypedDict):
@@ -43,21 +43,25 @@ class HypervolumeBlock(TypedDict):
     text: str
 
 
-def cell_hypervolume(cell: CellResult) -> float | None:
-    """The hypervolume of every completed trial of the cell (that of its Pareto set); None
-    for a record made before trials recorded their model's size."""
+def cell_hypervolume(cell: CellResult, task: Judged) -> float | None:
+    """The hypervolume of every completed trial of the cell (that of its Pareto set), judged
+    as `task` (`hpo.analysis.tasks.judged_tasks`); None for a record made before trials
+    recorded their model's size."""
     if any("params" not in h for h in cell.history):
         return None
-    task = get_task(cell.task)
     return hypervolume([(e, s) for _, e, s in trial_points(cell.history, task)])
 
 
 def hypervolume_block(
-    by_key: Mapping[tuple[str, int], CellResult], tuners: list[str], seeds: list[int], alpha: float
+    by_key: Mapping[tuple[str, int], CellResult],
+    tuners: list[str],
+    seeds: list[int],
+    alpha: float,
+    task: Judged,
 ) -> HypervolumeBlock | None:
-    """Hypervolume per tuner over seeds, its paired comparisons, ranks and anytime curve
-    (None if a record predates model sizes)."""
-    values = {t: [cell_hypervolume(by_key[t, s]) for s in seeds] for t in tuners}
+    """Hypervolume per tuner over seeds of one task's records, judged as `task`: its paired
+    comparisons, ranks and anytime curve (None if a record predates model sizes)."""
+    values = {t: [cell_hypervolume(by_key[t, s], task) for s in seeds] for t in tuners}
     if any(v is None for vs in values.values() for v in vs):
         return None
     table = {t: np.array(v, dtype=float) for t, v in values.items()}
@@ -77,7 +81,7 @@ def hypervolume_block(
         "per_seed": {str(s): {t: float(table[t][i]) for t in tuners} for i, s in enumerate(seeds)},
         "pairs": pairs,
         "friedman": friedman,
-        "anytime_epochs": _anytime({t: [by_key[t, s] for s in seeds] for t in tuners}),
+        "anytime_epochs": _anytime({t: [by_key[t, s] for s in seeds] for t in tuners}, task),
         "text": hypervolume_verdict(pairs, per_tuner, friedman, len(seeds)),
     }
 
@@ -117,14 +121,14 @@ def hypervolume_verdict(
     )
 
 
-def _anytime(cells: Mapping[str, Sequence[CellResult]]) -> dict[str, Curve]:
+def _anytime(cells: Mapping[str, Sequence[CellResult]], task: Judged) -> dict[str, Curve]:
     """Median (and quartiles) over seeds of the hypervolume so far, against epochs trained."""
     out: dict[str, Curve] = {}
     for tuner, group in cells.items():
         curves = []
         for c in group:
             xs = np.cumsum([h["epochs"] for h in c.history]).tolist()
-            curves.append((xs, hypervolume_curve(c.history, get_task(c.task))))
+            curves.append((xs, hypervolume_curve(c.history, task)))
         horizon = max(xs[-1] for xs, _ in curves)
         grid = np.linspace(0, horizon, stats.ANYTIME_POINTS)
         matrix = np.array([stats.best_so_far(xs, hv, grid) for xs, hv in curves])

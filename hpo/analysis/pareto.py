@@ -6,8 +6,14 @@ point serves every task and tuner:
 - error: 1 - validation accuracy, or for a loss objective (regression) the
   validation loss itself (mean squared error on standardised targets, about
   1 - R²), capped at 1 -- a model no better than predicting the mean;
-- size: log10 of the model's parameters, placed between the smallest and the
-  largest model of the search space for the task (`hpo.experiment.space.param_range`).
+- size: log10 of the model's parameters, placed between the task's `size_range`: for
+  hpo's own MLP space, its smallest and largest model (`hpo.experiment.space.param_range`);
+  for a task with a model of its own, the smallest and largest built in the records
+  (`hpo.analysis.tasks.judged_tasks`).
+
+A task is anything with `minimise` and `size_range` (`hpo.analysis.tasks.Judged`, such as
+a `JudgedTask`); an `hpo.experiment.tasks.Task` is judged on the spot
+(`hpo.analysis.tasks.judged_task_of`, on the history given, if any).
 
 The reference point is (1, 1): the worst error and the largest model. The
 hypervolume is Optuna's exact computation (`optuna._hypervolume`, WFG): the
@@ -23,22 +29,37 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hpo.analysis.tasks import Judged, judged_task_of
+from hpo.errors import HpoError
 from hpo.experiment.tasks import Task
 
 REFERENCE_POINT = (1.0, 1.0)
 
+AnyTask = Judged | Task  # a Task is judged on the spot (`judged`)
 
-def error(score: float, task: Task) -> float:
+
+def judged(task: AnyTask, history: Sequence[dict[str, Any]] = ()) -> Judged:
+    """`task` as the objectives judge it: itself, or a Task's `judged_task_of(task, history)`."""
+    return judged_task_of(task, history) if isinstance(task, Task) else task
+
+
+def error(score: float, task: AnyTask) -> float:
     """The task's validation objective as an error in [0, 1] (lower is better)."""
     value = score if task.minimise else 1.0 - score
     return float(min(max(value, 0.0), 1.0))
 
 
-def size(params: int, task: Task) -> float:
-    """A model's parameter count on [0, 1]: log scale, the space's smallest to largest."""
-    from hpo.experiment.space import param_range
-
-    low, high = param_range(task)
+def size(params: int, task: AnyTask) -> float:
+    """A model's parameter count on [0, 1]: log scale, the task's `size_range` smallest to
+    largest (0.0 if that range is one size: nothing to place it between)."""
+    if isinstance(task, Task) and not task.builtin:
+        raise HpoError(
+            f"task {task.name!r} builds models of its own: place their sizes on the range its"
+            " trials built (hpo.analysis.tasks.judged_task_of(task, history))"
+        )
+    low, high = judged(task).size_range
+    if low == high:
+        return 0.0
     return float((math.log10(params) - math.log10(low)) / (math.log10(high) - math.log10(low)))
 
 
@@ -69,10 +90,13 @@ def hypervolume(points: Iterable[tuple[float, float]]) -> float:
     return float(compute_hypervolume(np.asarray(inside, float), np.asarray(REFERENCE_POINT)))
 
 
-def trial_points(history: Sequence[dict[str, Any]], task: Task) -> list[tuple[int, float, float]]:
+def trial_points(
+    history: Sequence[dict[str, Any]], task: AnyTask
+) -> list[tuple[int, float, float]]:
     """(position in history, error, size) of every completed trial that has a size."""
     from hpo.experiment.results import trial_score
 
+    task = judged(task, history)
     out = []
     for i, h in enumerate(history):
         score = trial_score(h)
@@ -81,13 +105,13 @@ def trial_points(history: Sequence[dict[str, Any]], task: Task) -> list[tuple[in
     return out
 
 
-def pareto_set(history: Sequence[dict[str, Any]], task: Task) -> list[int]:
+def pareto_set(history: Sequence[dict[str, Any]], task: AnyTask) -> list[int]:
     """Positions in `history` of the trials on the accuracy-versus-size front."""
     points = trial_points(history, task)
     return [points[k][0] for k in front([(e, s) for _, e, s in points])]
 
 
-def hypervolume_curve(history: Sequence[dict[str, Any]], task: Task) -> list[float | None]:
+def hypervolume_curve(history: Sequence[dict[str, Any]], task: AnyTask) -> list[float | None]:
     """The hypervolume of the trials so far, after each trial of `history` (None before any)."""
     points = {i: (e, s) for i, e, s in trial_points(history, task)}
     out: list[float | None] = []
@@ -106,11 +130,12 @@ def hypervolume_curve(history: Sequence[dict[str, Any]], task: Task) -> list[flo
 
 
 def attainment(
-    histories: Sequence[Sequence[dict[str, Any]]], task: Task, grid: ArrayLike
+    histories: Sequence[Sequence[dict[str, Any]]], task: AnyTask, grid: ArrayLike
 ) -> np.ndarray:
     """The 50 % attainment curve over seeds (the empirical attainment function's median):
     at each size of `grid` (on [0, 1]), the lowest error that at least half the histories
     reached with a model of that size or smaller; NaN where fewer than half have one."""
+    task = judged(task, [h for history in histories for h in history])
     sizes = np.asarray(grid, dtype=float)
     curves = np.full((len(histories), len(sizes)), np.inf)
     for k, history in enumerate(histories):

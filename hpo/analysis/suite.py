@@ -1,9 +1,10 @@
 """Tuners over several tasks, and accuracy against size: the suite's numbers and verdicts.
 
 Per task, each tuner's test score (correct test rows for classification, R²
-for regression) and the hypervolume of its trials' accuracy-versus-size set
-(`hpo.analysis.pareto`) are compared pair by pair with the paired Wilcoxon test over
-that task's seeds, Holm-corrected across the pairs of the task.
+for regression, or a task's own score as it is) and the hypervolume of its
+trials' accuracy-versus-size set (`hpo.analysis.pareto`) are compared pair by
+pair with the paired Wilcoxon test over that task's seeds, Holm-corrected
+across the pairs of the task.
 
 Across tasks, every (task, seed) is one block, as in HPOBench, YAHPO Gym and
 CARP-S: tuners are ranked within each block on the test score, the average
@@ -28,9 +29,9 @@ import numpy as np
 from hpo.analysis import stats
 from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
 from hpo.analysis.paired import MIN_SEEDS_FOR_CD, Pair, Ranks, counts, holm_in_place, pair, ranks
+from hpo.analysis.tasks import JudgedTask, judged_tasks, suite_order
 from hpo.errors import HpoError
 from hpo.experiment.results import CellResult, Results
-from hpo.experiment.tasks import TASKS, Task, get_task
 
 
 class TaskComparison(TypedDict):
@@ -119,8 +120,9 @@ class SuiteSummary:
         return [self.verdict.replace("**", "")]
 
 
-def score_rows(cells: Sequence[CellResult], task: Task) -> np.ndarray:
-    """Test scores as the paired tests take them, shape (n_cells,): correct rows, or R²."""
+def score_rows(cells: Sequence[CellResult], task: JudgedTask) -> np.ndarray:
+    """Test scores as the paired tests take them, shape (n_cells,): correct rows, or the
+    score itself (R², or the task's own)."""
     if task.regression:
         return np.asarray([c.test_score for c in cells], dtype=float)
     return counts("test_accuracy", [c.test_score for c in cells], cells[0].n_test)
@@ -139,9 +141,15 @@ def _compare(table: dict[str, np.ndarray], metric: str, alpha: float) -> list[Pa
     return rows
 
 
-def task_summary(cells: Sequence[CellResult], alpha: float = stats.ALPHA) -> TaskComparison:
-    """One task's comparison: test score and hypervolume per tuner, paired by seed."""
-    task = get_task(cells[0].task)
+def task_summary(
+    cells: Sequence[CellResult], alpha: float = stats.ALPHA, task: JudgedTask | None = None
+) -> TaskComparison:
+    """One task's comparison: test score and hypervolume per tuner, paired by seed.
+
+    `task`: how to judge it (`hpo.analysis.tasks.judged_tasks`; by default, from `cells`).
+    """
+    if task is None:
+        task = judged_tasks(cells)[cells[0].task]
     tuners, seeds, by_key = _paired_cells(cells)
     if not seeds:
         raise HpoError(f"task {task.name}: no seed was run by every tuner: nothing to pair")
@@ -153,7 +161,7 @@ def task_summary(cells: Sequence[CellResult], alpha: float = stats.ALPHA) -> Tas
         for p in pairs:
             p["mean_difference_rows"] = p["mean_difference"]
             p["mean_difference"] = p["mean_difference"] / n_test
-    bounds = (-np.inf, 1.0) if task.regression else (0.0, 1.0)
+    bounds = task.score_bounds
     return {
         "task": task.name,
         "score": task.score_name,
@@ -177,7 +185,7 @@ def task_summary(cells: Sequence[CellResult], alpha: float = stats.ALPHA) -> Tas
         "per_seed": {str(s): {t: float(scores[t][i]) for t in tuners} for i, s in enumerate(seeds)},
         "pairs": pairs,
         "friedman": ranks(scores, alpha),
-        "hypervolume": hypervolume_block(by_key, tuners, seeds, alpha),
+        "hypervolume": hypervolume_block(by_key, tuners, seeds, alpha, task),
         "min_p_adjusted": min(
             1.0, max(1, len(tuners) * (len(tuners) - 1) // 2) * stats.min_wilcoxon_p(len(seeds))
         ),
@@ -228,15 +236,25 @@ def across_tasks(per_task: Mapping[str, TaskComparison], alpha: float) -> Across
     }
 
 
-def summarize_suite(results: Results, alpha: float = stats.ALPHA) -> SuiteSummary:
-    """The summary of results over several tasks (or a regression task)."""
+def summarize_suite(
+    results: Results,
+    alpha: float = stats.ALPHA,
+    judged: Mapping[str, JudgedTask] | None = None,
+) -> SuiteSummary:
+    """The summary of results over several tasks (or a task whose test score is not accuracy).
+
+    `judged`: how to judge each task (`hpo.analysis.tasks.judged_tasks`; by default, from
+    the results).
+    """
     profiles = sorted({c.profile for c in results.cells})
     if len(profiles) > 1:
         raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
-    order = list(TASKS)  # the suite's order, not the order the records were merged in
-    tasks = sorted({c.task for c in results.cells}, key=lambda t: (order.index(t), t))
+    judged = judged if judged is not None else judged_tasks(results.cells)
+    # The suite's order (built-in tasks first), not the order the records were merged in.
+    tasks = suite_order(c.task for c in results.cells)
     per_task = {
-        name: task_summary([c for c in results.cells if c.task == name], alpha) for name in tasks
+        name: task_summary([c for c in results.cells if c.task == name], alpha, judged[name])
+        for name in tasks
     }
     across = across_tasks(per_task, alpha)
     return SuiteSummary(

@@ -28,11 +28,11 @@ from hpo.analysis.anytime import Anytime, anytime
 from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
 from hpo.analysis.paired import Pair, Ranks, counts, holm_in_place, pair, ranks
 from hpo.analysis.suite import SuiteSummary, summarize_suite
+from hpo.analysis.tasks import judged_tasks
 from hpo.analysis.verdict import REFERENCES, Recommendation, Verdict, recommendation, verdict
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK
 from hpo.experiment.results import CellResult, Results
-from hpo.experiment.tasks import get_task
 
 METRICS: list[tuple[str, str, bool, str]] = [
     ("best_val_accuracy", "best val acc (biased)", True, "accuracy"),
@@ -245,15 +245,17 @@ def summarize(
 ) -> TaskSummary | SuiteSummary:
     """Everything the report says, as numbers (`to_json()` is summary.json).
 
-    Results over several tasks, or on a regression task, give a `SuiteSummary`.
+    Results over several tasks, or on a task whose test score does not count test rows
+    (regression's R², or a task's own score), give a `SuiteSummary`.
     `normalise_to` is the tuner that scores 1 in the bayesmark-style normalised
     score (0 = best seen on each seed), when it is among the results. `budgets`
     is each tuner's planned budget in words (`hpo.tuners.budget_texts`), for the
     provenance: the analysis never imports a tuner.
     """
     tasks = list(dict.fromkeys(c.task for c in results.cells))
-    if len(tasks) > 1 or get_task(tasks[0]).regression:
-        return summarize_suite(results, alpha)
+    judged = judged_tasks(results.cells)  # once: how each task's records are judged
+    if len(tasks) > 1 or judged[tasks[0]].regression:
+        return summarize_suite(results, alpha, judged)
     tuners, seeds, all_seeds, by_key = _paired(results.cells)
     n_val, n_test = results.cells[0].n_val, results.cells[0].n_test
     values = {
@@ -336,7 +338,7 @@ def summarize(
             if normalised is not None and all(v is None for v in normalised.values())
             else None
         ),
-        hypervolume=hypervolume_block(by_key, tuners, seeds, alpha),
+        hypervolume=hypervolume_block(by_key, tuners, seeds, alpha, judged[tasks[0]]),
         provenance=_provenance(results, tuners, budgets),
         recommendation=recommendation(test_rows, n_test, alpha),
     )

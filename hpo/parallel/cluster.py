@@ -111,6 +111,7 @@ class Cluster:
         self.address = address
         self._local: Any = None
         self._futures: dict[Cell, Any] = {}
+        self._tasks_checked: set[str] = set()
         self._session = uuid.uuid4().hex[:8]
         target: Any = address.text
         if address.local_workers is not None:
@@ -170,6 +171,20 @@ class Cluster:
             per_host.setdefault(theirs["host"], []).append(theirs)
         return {host: max(1, w[0]["cores"] // len(w)) for host, w in per_host.items()}
 
+    def _check_task(self, name: str) -> None:
+        """A task brought as MODULE:ATTR (or by entry point) must load on every worker."""
+        from hpo.experiment.tasks import TASKS
+
+        if name in TASKS or name in self._tasks_checked:
+            return
+        for worker, error in sorted(self.client.run(task_error, name).items()):
+            if error is not None:
+                raise HpoError(
+                    f"Dask worker {worker} cannot load task {name!r} ({error}); make its module"
+                    " importable there (install it, or start the worker in its folder)"
+                )
+        self._tasks_checked.add(name)
+
     def submit(self, cells: Iterable[tuple[Cell, Path]], options: RunOptions) -> None:
         """Start `cells` (each with its record path) on the cluster; reusable records are not
         sent. With `options.force`, each record and saved state is discarded here first, so
@@ -177,6 +192,7 @@ class Cluster:
         for cell, record_path in cells:
             if cell in self._futures:
                 continue
+            self._check_task(cell.task.name)
             if options.force:
                 discard(record_path)
             elif saved_record(record_path, cell) is not None:
@@ -238,6 +254,17 @@ def _lost_connection(error: BaseException) -> bool:
         isinstance(error, CommClosedError | OSError | TimeoutError)
         or "scheduler" in str(error).lower()
     )
+
+
+def task_error(name: str) -> str | None:
+    """Run on a worker: why the task `name` does not load there, or None if it does."""
+    from hpo.experiment.tasks import get_task
+
+    try:
+        get_task(name)
+    except HpoError as e:
+        return str(e)
+    return None
 
 
 def run_on_worker(

@@ -100,10 +100,8 @@ def _distributes(config: pytest.Config) -> bool:
 def _parse_selection(config: pytest.Config) -> Selection:
     """Bad values end the session in one line (exit 2), before pytest prints anything."""
     from hpo.experiment.profiles import check_engine, get_profile, parse_seeds
-    from hpo.experiment.tasks import parse_tasks
+    from hpo.experiment.tasks import TASKS, parse_tasks
     from hpo.tuners import parse_tuners
-
-    from hpo.experiment.tasks import TASKS
 
     if any(t.strip() not in (*TASKS, "all", "") for t in config.getoption("hpo_tasks").split(",")):
         from hpo.run.runtime import import_tensorflow_quietly  # a user's task imports Keras

@@ -29,7 +29,7 @@ from hpo.experiment.profiles import (
     get_profile,
 )
 from hpo.experiment.results import CellResult, trial_score
-from hpo.experiment.tasks import BATCH_SIZE, Task, get_task
+from hpo.experiment.tasks import BATCH_SIZE, TASKS, Task, get_task
 from hpo.run.memory import peak_rss_mb, reset_peak
 from hpo.run.progress import ProgressFn
 from hpo.run.provenance import versions
@@ -241,7 +241,7 @@ def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchS
         test_accuracy=test_score if score_field == "test_accuracy" else None,
         test_r2=test_score if score_field == "test_r2" else None,
         test_value=test_score if score_field == "test_value" else None,
-        task_info=None if task.builtin else task.info(),
+        task_info=None if task.name in TASKS else task.info(),  # built-ins: by their name
         pareto=pareto,
         test_loss=float(test_loss),
         wall_time_s=stats.wall_time_s,

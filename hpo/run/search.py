@@ -34,6 +34,7 @@ from hpo.experiment.tasks import Task
 from hpo.run.memory import peak_rss_mb, rss_mb
 from hpo.run.progress import ProgressFn
 from hpo.tuners import TunerContext, TunerSpec, oracle_seed, trial_seed
+from hpo.tuners._optuna_oracle import SIZE_METRIC
 
 
 class SearchedCell(Protocol):
@@ -193,6 +194,10 @@ class TrialRecorder:
     def on_epoch_end(
         self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None
     ) -> None:
+        params = self._built.get(trial.trial_id, {}).get("params")
+        if logs is not None and params is not None and not self._task.builtin:
+            # The oracle never sees the model: a size objective (nsga2, motpe) reads this.
+            logs = {**logs, SIZE_METRIC: float(params)}
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
         curve = self._curves.setdefault(trial.trial_id, {name: [] for name in CURVE})

@@ -204,7 +204,7 @@ class OptunaOracle(kt.Oracle):
         import optuna
 
         check_space(self.hyperparameters)  # also a space declared without update_space
-        if self._sizes_for is not None:  # the whole space is known by the first trial
+        if self._sizes_for is not None and self._own_mlp():  # known by the first trial
             _check_sizable(self.hyperparameters)
         study = self._open_study()
         index = len(self.trials)  # the index of the trial being created (its id, unpadded)
@@ -317,16 +317,40 @@ class OptunaOracle(kt.Oracle):
         if trial.status == kt.engine.trial.TrialStatus.COMPLETED and np.isfinite(score or np.nan):
             values = [float(score)]
             if self._sizes_for is not None:
-                # The size of hpo's own MLP, from its hyperparameters (hpo.experiment.space).
-                from hpo.analysis.pareto import size
-                from hpo.experiment.space import param_count
-                from hpo.experiment.tasks import get_task
-
-                task = get_task(self._sizes_for)
-                values.append(size(param_count(trial.hyperparameters.values, task), task))
+                values.append(self._size(trial))
             study.tell(number, values, skip_if_finished=True)
         else:
             study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+
+    def _own_mlp(self) -> bool:
+        """Whether the sized task searches hpo's own MLP (else its models are its own)."""
+        from hpo.experiment.tasks import get_task
+
+        return self._sizes_for is not None and get_task(self._sizes_for).builtin
+
+    def _size(self, trial: kt.engine.trial.Trial) -> float:
+        """The size objective: hpo's own MLP's, from its hyperparameters (on [0, 1], as the
+        report places it); a task's own model's, log10 of the parameters its built model
+        has, which hpo's search logs as the trial's `params` metric (SIZE_METRIC)."""
+        from hpo.experiment.tasks import get_task
+
+        assert self._sizes_for is not None
+        task = get_task(self._sizes_for)
+        if task.builtin:
+            from hpo.analysis.pareto import size
+            from hpo.experiment.space import param_count
+
+            return size(param_count(trial.hyperparameters.values, task), task)
+        params = trial.metrics.get_last_value(SIZE_METRIC)
+        if params is None:
+            raise HpoError(
+                f"the model-size objective needs each trial's {SIZE_METRIC!r} metric, which"
+                " hpo's search logs; this trial has none"
+            )
+        return float(np.log10(params))
+
+
+SIZE_METRIC = "params"  # a trial's parameter count, logged for a task's own models
 
 
 def _check_sizable(hyperparameters: Any) -> None:

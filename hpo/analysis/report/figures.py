@@ -182,16 +182,16 @@ def plot_pareto(
     """pareto.png: per task, each tuner's 50 % attainment curve over seeds (bold) and each
     seed's front (faint); hypervolume.png: the hypervolume so far against epochs."""
     from hpo.analysis.pareto import attainment, pareto_set, trial_points
-    from hpo.experiment.space import param_range
-    from hpo.experiment.tasks import get_task
+    from hpo.analysis.tasks import judged_tasks
 
     plt = _pyplot()
+    judged = judged_tasks(results.cells)
     figs = {}
     fig, axes = _panels(plt, len(panels))
     grid = np.linspace(0, 1, stats.ANYTIME_POINTS)
     for ax, (name, p) in zip(axes, panels.items(), strict=False):
-        task = get_task(name)
-        low, high = param_range(task)
+        task = judged[name]
+        low, high = task.size_range
         for t in p.tuners:
             cells = [
                 next(c for c in results.cells if (c.task, c.tuner, c.seed) == (name, t, seed))
@@ -206,7 +206,7 @@ def plot_pareto(
                 )
                 if front:
                     xs, ys = zip(*front, strict=True)
-                    # The boundary runs on to the space's largest model: what the front dominates.
+                    # The boundary runs on to the largest size: what the front dominates.
                     ax.step([*xs, high], [*ys, ys[-1]], where="post", c=colours[t], lw=0.6,
                             alpha=0.25)  # fmt: skip
             median = attainment([c.history for c in cells], task, grid)
@@ -214,9 +214,7 @@ def plot_pareto(
                     lw=1.8, label=f"{t}: attained on half of {len(cells)} seeds")  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel("parameters (log scale)")
-        ax.set_ylabel(
-            "validation error" if not task.regression else "validation loss (capped at 1)"
-        )
+        ax.set_ylabel("validation error" if not task.minimise else "validation loss (capped at 1)")
         ax.set_title(f"{name}: accuracy against size (faint: each seed's front)", fontsize=9)
         if ax.get_legend_handles_labels()[0]:  # records older than sizes draw no front
             ax.legend(fontsize=7)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from hpo.analysis.paired import MIN_SEEDS_FOR_CD, Pair
 from hpo.analysis.report.tables import fmt, measured_table, task_table
+from hpo.analysis.tasks import OBSERVED_SIZES_TEXT, sizes_observed
 
 if TYPE_CHECKING:
     from hpo.analysis.hypervolume import HypervolumeBlock
@@ -88,7 +89,7 @@ def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
             s.recommendation["text"],
             "",
         ]
-    out += ["## Accuracy against size", "", *_hypervolume_text(s.hypervolume), ""]
+    out += ["## Accuracy against size", "", *_hypervolume_text(s.hypervolume, s.task), ""]
     out += ["## Failures and dropped seeds", "", *_failures_text(s), ""]
     out += ["## Anytime performance", ""]
     for axis, data in s.anytime.items():
@@ -239,7 +240,7 @@ def _files_section(figures: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _hypervolume_text(hv: HypervolumeBlock | None) -> list[str]:
+def _hypervolume_text(hv: HypervolumeBlock | None, task: str) -> list[str]:
     if hv is None:
         return [
             "Not in these records: they were made before each trial recorded its model's size."
@@ -248,7 +249,7 @@ def _hypervolume_text(hv: HypervolumeBlock | None) -> list[str]:
     lines = [
         hv["text"],
         "",
-        PARETO_TEXT,
+        PARETO_TEXT + (f" {OBSERVED_SIZES_TEXT}" if sizes_observed(task) else ""),
         "",
         "| tuner | hypervolume | average rank |",
         "|---|---|---|",
@@ -325,7 +326,7 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
         out.append("")
     for name, task in s.per_task.items():
         out += [f"## Task {name}", "", task_table(task), ""]
-        unit = "correct test rows" if task["score"] != "R²" else "test R²"
+        unit = "correct test rows" if task["score"] == "accuracy" else f"test {task['score']}"
         out.append(
             f"Paired Wilcoxon on {unit} by seed, Holm-corrected across the task's pairs (smallest"
             f" possible p_adj with {task['n_seeds']} seeds: {task['min_p_adjusted']:.3f}):"
@@ -347,7 +348,8 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
             out += ["", f"Friedman p = {fr['p_value']:.3f}; average ranks: {ranks_text}."]
         if task["dropped_seeds"]:
             out += ["", f"Seeds not run by every tuner, left out: {task['dropped_seeds']}."]
-        out += ["", "### Accuracy against size", "", *_hypervolume_text(task["hypervolume"]), ""]
+        hv_text = _hypervolume_text(task["hypervolume"], name)
+        out += ["", "### Accuracy against size", "", *hv_text, ""]
     if s.stopped:
         out += ["## Stopped cells", ""]
         out += [

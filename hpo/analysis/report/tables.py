@@ -13,6 +13,7 @@ import numpy as np
 from hpo.analysis.hypervolume import cell_hypervolume
 from hpo.analysis.paired import counts
 from hpo.analysis.summary import METRICS
+from hpo.analysis.tasks import judged_tasks
 from hpo.experiment.results import CellResult, trial_score
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 def tuner_table(records: Sequence[CellResult]) -> str:
     """One row per task and tuner: seeds, mean test score (accuracy, or R² for regression),
     mean hypervolume, mean time, mean epochs and trials."""
+    judged = judged_tasks(records)
     w = max([10, *(len(r.tuner) for r in records)])  # MODULE:ATTR names are long
     tw = max(len(r.task) for r in records)
     header = (
@@ -37,9 +39,9 @@ def tuner_table(records: Sequence[CellResult]) -> str:
         def mean(attr: str, rows: Sequence[CellResult] = rows) -> float:
             return float(np.mean([getattr(r, attr) for r in rows]))
 
-        volumes = [cell_hypervolume(r) for r in rows]
+        volumes = [cell_hypervolume(r, judged[task]) for r in rows]
         hv = "—" if None in volumes else f"{np.mean(volumes):.4f}"  # type: ignore[arg-type]
-        kind = "R²" if rows[0].test_accuracy is None else "acc"
+        kind = "acc" if rows[0].test_accuracy is not None else judged[task].score_name[:3]
         lines.append(
             f"{task:<{tw}} {tuner:<{w}} {profiles:<7} {len(rows):>5}"
             f" {kind:>3} {mean('test_score'):>6.4f} {hv:>8} {mean('wall_time_s'):>8.1f}"
@@ -53,7 +55,7 @@ def fmt(metric: str, d: Mapping[str, float]) -> str:
     mean [95 % CI] (median), or the mean alone for a value a budget fixes."""
     if metric.endswith("accuracy"):
         f = "{:.2%}"
-    elif metric in ("test_loss", "test_r2", "hypervolume"):
+    elif metric in ("test_loss", "test_r2", "test_value", "hypervolume"):
         f = "{:.3f}"
     else:
         f = "{:.0f}" if metric != "wall_time_s" else "{:.1f}"
@@ -92,7 +94,7 @@ def measured_table(s: TaskSummary) -> str:
 def task_table(s: TaskComparison) -> str:
     """One task of a suite: test score, hypervolume, time, epochs, Pareto set size per tuner."""
     score = s["score"]
-    metric = "test_r2" if score == "R²" else "test_accuracy"
+    metric = {"accuracy": "test_accuracy", "R²": "test_r2"}.get(score, "test_value")
     lines = [
         f"**{s['task']}** ({s['n_seeds']} seeds; {s['n_train']} train / {s['n_val']} validation"
         f" / {s['n_test']} test rows; objective {s['objective']})",
@@ -125,13 +127,14 @@ CELL_COLUMNS = [
 
 def cell_rows(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
     """One row per cell for cells.csv."""
+    judged = judged_tasks(cells)
     return [
         {
             **{k: getattr(c, k) for k in CELL_COLUMNS if hasattr(c, k)},
             "test_correct": None
             if c.test_accuracy is None
             else int(counts("test_accuracy", [c.test_accuracy], c.n_test)[0]),
-            "hypervolume": cell_hypervolume(c),
+            "hypervolume": cell_hypervolume(c, judged[c.task]),
             "pareto_size": None if c.pareto is None else len(c.pareto),
             "calibrated_time": c.wall_time_s / c.calibration_s if c.calibration_s else None,
         }
