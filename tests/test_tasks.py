@@ -13,7 +13,7 @@ from hpo.errors import HpoError
 from hpo.experiment.data import MAX_SEED, load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
 from hpo.experiment.space import param_count, param_range
-from hpo.experiment.tasks import TASKS, get_task, parse_tasks
+from hpo.experiment.tasks import TASKS, FixedSplits, get_task, parse_tasks
 from hpo.testing.strategies import space_values
 
 SEEDS = st.integers(0, MAX_SEED)
@@ -24,11 +24,20 @@ HEADS = {  # task -> (output units, output activation, loss, test score)
     "digits": (10, "softmax", "sparse_categorical_crossentropy", "accuracy"),
     "diabetes": (1, "linear", "mean_squared_error", "R²"),
     "synthetic": (1, "sigmoid", "binary_crossentropy", "accuracy"),
+    "mnist1d": (10, "softmax", "sparse_categorical_crossentropy", "accuracy"),
 }
 
 
-def test_the_five_tasks_of_the_suite():
-    assert NAMES == ["breast_cancer", "wine", "digits", "diabetes", "synthetic"]
+def all_rows(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A task's rows, whether it gives them all or as its own train and test parts."""
+    data = get_task(name).load()
+    if isinstance(data, FixedSplits):
+        return tuple(np.concatenate([a, b]) for a, b in zip(data.train, data.test, strict=True))
+    return data
+
+
+def test_the_six_tasks_of_the_suite():
+    assert NAMES == ["breast_cancer", "wine", "digits", "diabetes", "synthetic", "mnist1d"]
     assert get_task("diabetes").objective == "val_loss" and get_task("diabetes").minimise
     assert all(get_task(t).objective == "val_accuracy" for t in NAMES if t != "diabetes")
 
@@ -37,11 +46,16 @@ def test_the_five_tasks_of_the_suite():
 @settings(max_examples=5, deadline=None)
 @given(seed=SEEDS)
 def test_splits_are_disjoint_complete_and_sized(name, seed):
-    x, _ = get_task(name).load()
+    x, _ = all_rows(name)
     s = load_splits(seed, name)
     n = len(x)
     assert sum(s.sizes.values()) == n
-    assert s.sizes["test"] == int(np.ceil(0.2 * n))  # scikit-learn rounds the test part up
+    own = get_task(name).load()
+    if isinstance(own, FixedSplits):  # its own test rows are the hold-out
+        assert s.sizes["test"] == len(own.test[1])
+        np.testing.assert_array_equal(s.y_test, own.test[1])
+    else:
+        assert s.sizes["test"] == int(np.ceil(0.2 * n))  # scikit-learn rounds the test part up
     rows = [
         {r.tobytes() for r in np.round(s.scaler.inverse_transform(p), 4)}
         for p in (s.x_train, s.x_val, s.x_test)
@@ -55,9 +69,12 @@ def test_splits_are_disjoint_complete_and_sized(name, seed):
 @settings(max_examples=5, deadline=None)
 @given(seed=SEEDS)
 def test_classes_keep_their_shares_in_every_part(name, seed):
-    _, y = get_task(name).load()
+    _, y = all_rows(name)
     s = load_splits(seed, name)
-    for part in (s.y_train, s.y_val, s.y_test):
+    own = isinstance(get_task(name).load(), FixedSplits)
+    if own:  # stratified within its own train rows; its test rows are as given
+        y = get_task(name).load().train[1]
+    for part in (s.y_train, s.y_val) if own else (s.y_train, s.y_val, s.y_test):
         for label in np.unique(y):
             assert abs((part == label).sum() - (y == label).mean() * len(part)) <= 1
 

@@ -51,18 +51,25 @@ def load_splits(seed: int, task: Task | str = DEFAULT_TASK) -> Splits:
     seed = check_seed(seed)
     task = get_task(task) if isinstance(task, str) else task
     data = task.load()
-    if isinstance(data, FixedSplits):
-        parts = [_checked(task, data.train, "train"), _checked(task, data.validation, "validation")]
-        x_train, y_train = parts[0]
-        x_val, y_val = parts[1]
+    if isinstance(data, FixedSplits) and data.validation is not None:
+        x_train, y_train = _checked(task, data.train, "train")
+        x_val, y_val = _checked(task, data.validation, "validation")
         x_test, y_test = _checked(task, data.test, "test")
     else:
-        x, y = _checked(task, data, "data")
         stratify = task.stratify and not task.regression
         try:
-            x_rest, x_test, y_rest, y_test = train_test_split(
-                x, y, test_size=TEST_FRACTION, stratify=y if stratify else None, random_state=seed
-            )
+            if isinstance(data, FixedSplits):  # its own test rows; the seed splits the rest
+                x_rest, y_rest = _checked(task, data.train, "train")
+                x_test, y_test = _checked(task, data.test, "test")
+            else:
+                x, y = _checked(task, data, "data")
+                x_rest, x_test, y_rest, y_test = train_test_split(
+                    x,
+                    y,
+                    test_size=TEST_FRACTION,
+                    stratify=y if stratify else None,
+                    random_state=seed,
+                )
             x_train, x_val, y_train, y_val = train_test_split(
                 x_rest,
                 y_rest,
@@ -71,7 +78,8 @@ def load_splits(seed: int, task: Task | str = DEFAULT_TASK) -> Splits:
                 random_state=seed,
             )
         except ValueError as e:  # too few rows, or a class too rare to stratify
-            raise HpoError(f"task {task.name!r}: cannot split its {len(y)} rows: {e}") from None
+            rows = len(y_rest) if isinstance(data, FixedSplits) else len(y)
+            raise HpoError(f"task {task.name!r}: cannot split its {rows} rows: {e}") from None
     scaler = StandardScaler(with_mean=task.scale, with_std=task.scale).fit(_flat(x_train))
 
     def scale(part: np.ndarray) -> np.ndarray:

@@ -12,7 +12,10 @@ seed, so nothing is downloaded:
   error on targets standardised with the training rows' mean and deviation,
   objective `val_loss` (minimised), R² on the test rows;
 - `synthetic`: `make_classification`, 2,000 rows, 20 features (6 informative,
-  4 redundant), 5 % of labels flipped -- binary, and far from saturated.
+  4 redundant), 5 % of labels flipped -- binary, and far from saturated;
+- `mnist1d`: MNIST-1D's 4,000 training and 1,000 test signals of 40 values, 10
+  classes (`mnist1d.data.make_dataset`, offline): its test signals are the
+  hold-out, the seed splits the rest 80/20; configurations differ widely here.
 """
 
 from __future__ import annotations
@@ -45,11 +48,12 @@ class Head:
 
 @dataclass(frozen=True)
 class FixedSplits:
-    """A task's own train / validation / test rows, used as given for every seed."""
+    """A task's own train and test rows, used as given for every seed; its validation rows
+    too, or (None) the seed's 80/20 split of the train rows, as for all rows."""
 
     train: Arrays
-    validation: Arrays
     test: Arrays
+    validation: Arrays | None = None
 
 
 Data = Arrays | FixedSplits | Callable[[], "Arrays | FixedSplits"]
@@ -69,7 +73,8 @@ class Task:
     - `data`: `(x, y)` arrays of all rows, or a function returning them -- hpo then
       holds out the test rows (stratified by label when `stratify`), splits the rest
       80/20 into train and validation by the seed, and fits a StandardScaler on the
-      train rows when `scale` -- or a `FixedSplits`, used as given for every seed.
+      train rows when `scale` -- or a `FixedSplits`, used as given for every seed
+      (without validation rows, the seed splits the train rows 80/20).
     - `objective`: the Keras log the tuners optimise (`val_accuracy`, `val_loss`, or any
       `val_` metric the model is compiled with), minimised when `direction` is "min"
       (default: when its name ends in "loss").
@@ -156,7 +161,7 @@ class Task:
 
     @property
     def score_kind(self) -> str:
-        """"accuracy", "r2", a Keras metric's name, or "callable"."""
+        """ "accuracy", "r2", a Keras metric's name, or "callable"."""
         if self.score is None:
             return "r2" if self.head is not None and self.head.metric is None else "accuracy"
         return self.score if isinstance(self.score, str) else "callable"
@@ -234,6 +239,21 @@ def _synthetic() -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+@functools.cache
+def _mnist1d() -> FixedSplits:
+    """MNIST-1D (Greydanus, 2020): the `mnist1d` package's offline `make_dataset` with its
+    default arguments -- 4,000 training and 1,000 test signals of 40 values, 10 classes,
+    generated from its fixed seed, nothing downloaded. Its test signals are the hold-out."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    state = np.random.get_state()  # make_dataset seeds NumPy's global generator
+    try:
+        d = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(state)
+    return FixedSplits(train=(d["x"], d["y"]), test=(d["x_test"], d["y_test"]))
+
+
 BINARY = Head(units=1, activation="sigmoid", loss="binary_crossentropy", metric="binary_accuracy")
 
 
@@ -260,6 +280,7 @@ TASKS: dict[str, Task] = {
             stratify=False,
         ),
         Task(name="synthetic", data=_synthetic, head=BINARY),
+        Task(name="mnist1d", data=_mnist1d, head=_softmax(10)),
     )
 }
 
