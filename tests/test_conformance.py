@@ -23,6 +23,7 @@ from hpo.tuners import tuner_names
 pytestmark = pytest.mark.slow
 
 EXTRA = ["examples.mytuners:make_oracle"]  # the README's bring-your-own-tuner example
+EXAMPLE_TASK = "examples.signals:task"  # docs/your-task.md's bring-your-own-task example
 TUNERS = [*tuner_names(), *EXTRA]
 OTHER_TASKS = [t for t in TASKS if t != DEFAULT_TASK]
 
@@ -31,6 +32,22 @@ class TestEveryTuner(TunerConformance):
     @pytest.fixture(scope="class", params=TUNERS)
     def conformance_tuner(self, request: pytest.FixtureRequest) -> str:
         return str(request.param)
+
+
+class TestTheExampleTaskOnEveryTuner(TunerConformance):
+    """docs/your-task.md's example (examples/signals.py): a Conv1D HyperModel of its own."""
+
+    task = EXAMPLE_TASK
+
+    @pytest.fixture(scope="class", params=tuner_names())
+    def conformance_tuner(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    def test_its_records_name_the_engine_and_the_built_models_sizes(self, uninterrupted):
+        record = uninterrupted[0]
+        assert {h["engine"] for h in record.history} == {"keras"}
+        assert all(h["params"] >= 244 for h in record.history)  # its smallest model
+        assert record.task_info is not None and record.task_info["score"] == "accuracy"
 
 
 class TestEveryTask(TaskConformance):
@@ -70,3 +87,9 @@ def test_the_readme_example_is_the_example_file():
     root = Path(__file__).parents[1]
     example = (root / "examples" / "mytuners.py").read_text()
     assert f"```python\n{example}```" in (root / "README.md").read_text()
+
+
+def test_the_docs_example_task_is_the_example_file():
+    root = Path(__file__).parents[1]
+    example = (root / "examples" / "signals.py").read_text()
+    assert f"```python\n{example}```" in (root / "docs" / "your-task.md").read_text()

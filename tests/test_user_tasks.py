@@ -21,10 +21,10 @@ BAD = {
     "tests.user_tasks:inf_labels": "labels hold",
     "tests.user_tasks:lengths_differ": "240 rows of features but 237 labels",
     "tests.user_tasks:too_few_rows": "cannot split its 4 rows",
-    "tests.user_tasks:labels_head_cannot_fit": "labels 0..10 but the model outputs 3 column(s)",
+    "tests.user_tasks:labels_head_cannot_fit": "labels 0..10 but the model outputs 3 columns",
     "tests.user_tasks:build_raises": "building the model failed: ValueError: no such layer",
     "tests.user_tasks:build_returns_no_model": "returned str, not a compiled Keras model",
-    "tests.user_tasks:build_returns_uncompiled": "the model is not compiled",
+    "tests.user_tasks:build_returns_uncompiled": "is not compiled",
     "tests.user_tasks:empty_space": "declares no hyperparameters",
 }
 
@@ -115,3 +115,32 @@ def test_the_report_reads_a_user_tasks_records(conv_record, tmp_path):
     write_report(Results([conv_record]), tmp_path)
     assert (tmp_path / "report.md").exists()
     assert Path(tmp_path / "summary.json").exists()
+
+
+@pytest.mark.parametrize("tuner", ["bayesian", "random"])
+def test_a_space_declared_in_a_loop_gives_the_same_record_for_the_same_seed(tuner, tmp_path):
+    """Keras Tuner fills a value declared after its trial was drawn with an unseeded random
+    sample; hpo's search gives it its default, which the build used."""
+    cell = Cell.of(tuner, 1, "quick", "tests.user_tasks:loop_task")
+    first = run_cell(cell, tmp_path / "a")
+    again = run_cell(cell, tmp_path / "b")
+    assert first.without_times() == again.without_times()
+    assert any(h["hyperparameters"]["layers"] > 1 for h in first.history)
+
+
+def test_a_value_keras_tuner_would_fill_at_random_gets_its_default():
+    import keras_tuner as kt
+
+    from hpo.run.search import defaults_for_missing_values
+
+    def filled() -> int:
+        hp = kt.HyperParameters()
+        hp.Int("units", 1, 10_000, default=7)
+        hp.values.clear()  # declared, active, and without a value
+        hp.ensure_active_values()
+        return hp.values["units"]
+
+    assert len({filled() for _ in range(5)}) > 1  # Keras Tuner's own: unseeded
+    with defaults_for_missing_values():
+        assert {filled() for _ in range(5)} == {7}
+    assert len({filled() for _ in range(5)}) > 1  # restored after the block

@@ -98,3 +98,17 @@ build_raises = hpo.Task(name="bad", data=signals, hypermodel=_raises)
 build_returns_no_model = hpo.Task(name="bad", data=signals, hypermodel=_not_a_model)
 build_returns_uncompiled = hpo.Task(name="bad", data=signals, hypermodel=_not_compiled)
 empty_space = hpo.Task(name="bad", data=signals, hypermodel=_empty_space)
+
+
+def loop(hp: object) -> keras.Model:
+    """Layers declared in a loop over a searched count: later trials declare new ones."""
+    layers = [keras.Input((16,))]
+    for i in range(hp.Int("layers", 1, 3)):  # type: ignore[attr-defined]
+        layers.append(keras.layers.Dense(hp.Int(f"units_{i}", 4, 16, step=4), "relu"))  # type: ignore[attr-defined]
+    layers.append(keras.layers.Dense(3, activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+loop_task = hpo.Task(name="loop", data=flat_signals, hypermodel=loop)

@@ -166,9 +166,9 @@ def _record(cell: Cell, workdir: Path, wall: float, workers: int) -> CellResult:
     from hpo.experiment.data import load_splits
     from hpo.experiment.results import read_json
     from hpo.run.cell import SearchStats, evaluate_search
-    from hpo.run.search import atomic_state_writes, make_tuner
+    from hpo.run.search import keras_tuner_made_safe, make_tuner
 
-    with atomic_state_writes():
+    with keras_tuner_made_safe():
         search = make_tuner(cell, str(workdir), overwrite=False)
         history, peaks = [], []
         for part in sorted(Path(search.project_dir).glob("hpo-history-tuner*.json")):
@@ -185,7 +185,7 @@ def _serve(role: str, args: argparse.Namespace) -> None:
     from hpo.experiment.data import load_splits
     from hpo.run.cell import search_kwargs
     from hpo.run.runtime import seed_everything, set_threads
-    from hpo.run.search import atomic_state_writes, make_tuner
+    from hpo.run.search import keras_tuner_made_safe, make_tuner
 
     if args.threads:
         set_threads(args.threads)
@@ -200,7 +200,7 @@ def _serve(role: str, args: argparse.Namespace) -> None:
 
         budget = cell.budget
         progress = trial_printer(f"{cell.label} [{tuner_id}]", budget)
-    with atomic_state_writes():
+    with keras_tuner_made_safe():
         search = make_tuner(
             cell,
             args.dir,

@@ -155,7 +155,7 @@ def run_cell(
 
     from hpo.experiment.data import load_splits
     from hpo.run.preflight import preflight
-    from hpo.run.search import atomic_state_writes, make_tuner, released
+    from hpo.run.search import keras_tuner_made_safe, make_tuner, released
 
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-{cell.name}-") as tmp:
@@ -165,7 +165,7 @@ def run_cell(
     if not cell.task.builtin:
         preflight(cell.task, splits)
     seed_everything(cell.seed)
-    with atomic_state_writes():
+    with keras_tuner_made_safe():
         search = make_tuner(
             cell, str(workdir), hypermodel=hypermodel, progress=progress, overwrite=not resume
         )

@@ -197,7 +197,8 @@ class TrialRecorder:
         params = self._built.get(trial.trial_id, {}).get("params")
         if logs is not None and params is not None and not self._task.builtin:
             # The oracle never sees the model: a size objective (nsga2, motpe) reads this.
-            logs = {**logs, SIZE_METRIC: float(params)}
+            # Set in place, so Keras' History (the last callback) reports it to the oracle.
+            logs[SIZE_METRIC] = float(params)
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
         curve = self._curves.setdefault(trial.trial_id, {name: [] for name in CURVE})
@@ -378,6 +379,43 @@ def atomic_state_writes() -> Iterator[None]:
         yield
     finally:
         kt_utils.save_json = original
+
+
+@contextlib.contextmanager
+def defaults_for_missing_values() -> Iterator[None]:
+    """Within the block, an active hyperparameter a trial has no value for gets its default.
+
+    Keras Tuner fills such a value (one the build declared after the trial's values were
+    drawn, as a loop over `hp.Int("blocks", ...)` does) with an unseeded random sample
+    (`HyperParameters.ensure_active_values`), so the same seed would record, and with a
+    Bayesian oracle fit, different values. The default is what the build itself uses for
+    a hyperparameter it declares anew. Spaces declared whole up front (hpo's own) never
+    reach this.
+    """
+    from keras_tuner.src.engine.hyperparameters import hyperparameters as hp_module
+
+    original = hp_module.HyperParameters.ensure_active_values
+
+    def ensure_active_values(self: Any) -> None:
+        for hp in self.space:
+            if self.is_active(hp):
+                if hp.name not in self.values:
+                    self.values[hp.name] = hp.default
+            else:
+                self.values.pop(hp.name, None)
+
+    hp_module.HyperParameters.ensure_active_values = ensure_active_values
+    try:
+        yield
+    finally:
+        hp_module.HyperParameters.ensure_active_values = original
+
+
+@contextlib.contextmanager
+def keras_tuner_made_safe() -> Iterator[None]:
+    """Keras Tuner's state written atomically, and no unseeded values (the two above)."""
+    with atomic_state_writes(), defaults_for_missing_values():
+        yield
 
 
 @contextlib.contextmanager
