@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from hpo.errors import EXIT_BAD_INPUT, EXIT_STOPPED, CellStopped, HpoError
 from hpo.options import (
     add_cell_options,
+    add_report_options,
     add_run_options,
     add_tracking_options,
     default_report_dir,
@@ -41,6 +42,7 @@ EXAMPLES = {
     "report": """examples:
   hpo report results/benchmarks-smoke.json   # into results/benchmarks-smoke-report/
   hpo report results/*.json --out report/     # pytest benchmarks JSON and hpo run records mix
+  hpo report results/benchmarks-smoke.json --smallest-effect 2   # 2 test rows matter
 """,
     "compare": """examples:
   hpo compare benchmarks/baselines/smoke.json results/benchmarks-smoke.json
@@ -187,7 +189,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     results = load_results(args.results)
     out = Path(args.out) if args.out is not None else default_report_dir(args.results[0])
-    summary = write_report(results, out, budgets=_budgets(results))
+    summary = write_report(
+        results, out, budgets=_budgets(results), smallest_effect=args.smallest_effect
+    )
     print(main_table(summary))
     print()
     print("\n".join(conclusions(summary)))
@@ -313,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for report.md, summary.json, CSV files and PNGs (default: beside the first"
         " RESULTS file, named after it: X.json -> X-report/, as `pytest benchmarks` writes it)",
     )
+    add_report_options(report.add_argument, prefix="")
     report.set_defaults(func=_cmd_report)
 
     comp = command("compare", "regression gate: exit 0 ok, 1 regression, 2 bad input")

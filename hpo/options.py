@@ -96,6 +96,33 @@ def add_tracking_options(addoption: AddOption, prefix: str) -> None:
     )
 
 
+def positive_number_type(text: str) -> float:
+    """argparse `type` of a positive finite number: argparse then prints one `hpo: error:`
+    line and exits 2. (Under pytest the plugin checks the text itself, as for choices.)"""
+    import argparse
+
+    from hpo.errors import HpoError
+    from hpo.experiment.profiles import positive_number
+
+    try:
+        return positive_number(text, "the value")
+    except HpoError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("the value ")) from None
+
+
+def add_report_options(addoption: AddOption, prefix: str) -> None:
+    """How the report judges differences: the smallest effect that matters."""
+    addoption(
+        f"--{prefix}smallest-effect",
+        metavar="X",
+        default=None,
+        **({} if prefix else {"type": positive_number_type}),
+        help="the smallest difference in test score that matters: X test rows on accuracy"
+        " tasks, X in the score's units (R², a task's own score) on others; pairs are called"
+        " equivalent within it (TOST) or different by at least it (default: 1 test row; 0.01)",
+    )
+
+
 def default_report_dir(first_input: str | Path) -> Path:
     """Where a report goes unless --out says: beside its first input, named after it.
 

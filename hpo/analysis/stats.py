@@ -95,6 +95,31 @@ def wilcoxon_p(a: ArrayLike, b: ArrayLike) -> float:
     return float(stats.wilcoxon(a, b, zero_method="wilcox", method="auto").pvalue)
 
 
+def tost_p(a: ArrayLike, b: ArrayLike, margin: float) -> float:
+    """Paired TOST p-value of equivalence: H0 |mean(a - b)| >= margin, H1 |mean| < margin.
+
+    Two one-sided paired t-tests; p is the larger of the two (statsmodels' `ttost_paired`).
+    The t-based TOST, not a Wilcoxon one: the margin bounds the mean difference, and
+    p < alpha exactly when the (1 - 2 alpha) t-interval of the mean (`t_interval`) lies
+    inside (-margin, margin), so equivalence agrees with the interval the report prints,
+    where a signed-rank TOST would test the pseudo-median of differences in whole rows.
+    Differences all equal (sd 0) are the t-test's limit: p 0 if that difference lies
+    inside the margin, else 1; fewer than two pairs give 1 (nothing is shown).
+    """
+    from statsmodels.stats.weightstats import ttost_paired  # lazily: the gate needs no TOST
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = x - y
+    if not (margin > 0 and math.isfinite(margin)):
+        raise ValueError(f"the equivalence margin must be positive and finite, got {margin}")
+    if len(d) < 2:
+        return 1.0
+    if np.ptp(d) == 0:
+        return 0.0 if abs(float(d[0])) < margin else 1.0
+    p = float(ttost_paired(x, y, -margin, margin)[0])
+    return 1.0 if math.isnan(p) else p
+
+
 def a12(a: ArrayLike, b: ArrayLike) -> float:
     """Vargha-Delaney A12: P(A > B) + P(A = B) / 2 over all pairs; 0.5 means no effect."""
     x = np.asarray(a, dtype=float)[:, None]

@@ -13,12 +13,17 @@ ranks are tested with Friedman's test and the Nemenyi critical difference
 counts, per pair of tuners, the tasks where one beats the other by the task's
 paired test (a tie is a task where the test does not separate them, not where
 the means are equal).
+
+Each pair of test scores is also judged against the task's smallest effect that
+matters (one test row, or 0.01 of a score that does not count rows): equivalent
+within it by a paired TOST, or different by at least it (`hpo.analysis.paired`).
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,10 +33,22 @@ import numpy as np
 
 from hpo.analysis import stats
 from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
-from hpo.analysis.paired import MIN_SEEDS_FOR_CD, Pair, Ranks, counts, holm_in_place, pair, ranks
+from hpo.analysis.paired import (
+    MIN_SEEDS_FOR_CD,
+    Pair,
+    Ranks,
+    SmallestEffect,
+    counts,
+    holm_in_place,
+    in_shares,
+    pair,
+    practical_sentence,
+    ranks,
+    smallest_effect_of,
+)
 from hpo.analysis.tasks import JudgedTask, judged_tasks, suite_order
 from hpo.errors import HpoError
-from hpo.experiment.results import CellResult, Results
+from hpo.experiment.results import CellResult, Results, trial_engines
 
 
 class TaskComparison(TypedDict):
@@ -56,6 +73,7 @@ class TaskComparison(TypedDict):
     friedman: Ranks | None
     hypervolume: HypervolumeBlock | None
     min_p_adjusted: float
+    smallest_effect: SmallestEffect
 
 
 class AcrossTasks(TypedDict):
@@ -135,19 +153,41 @@ def _paired_cells(cells: Sequence[CellResult]) -> tuple[list[str], list[int], di
     return tuners, seeds, by_key
 
 
-def _compare(table: dict[str, np.ndarray], metric: str, alpha: float) -> list[Pair]:
-    rows = [pair(a, b, metric, table[a], table[b]) for a, b in itertools.combinations(table, 2)]
+def _compare(
+    table: dict[str, np.ndarray], metric: str, alpha: float, margin: float | None = None
+) -> list[Pair]:
+    rows = [
+        pair(a, b, metric, table[a], table[b], margin=margin, alpha=alpha)
+        for a, b in itertools.combinations(table, 2)
+    ]
     holm_in_place(rows, alpha)
     return rows
 
 
+def check_smallest_effect(value: float | None) -> None:
+    """HpoError unless `value` is None (the default) or a positive finite number."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise HpoError(f"the smallest effect that matters must be a positive number, got {value}")
+
+
+def _unit(task: JudgedTask) -> str:
+    """What a smallest effect given for `task` is counted in: test rows, or its score."""
+    return task.score_name if task.regression else "test rows"
+
+
 def task_summary(
-    cells: Sequence[CellResult], alpha: float = stats.ALPHA, task: JudgedTask | None = None
+    cells: Sequence[CellResult],
+    alpha: float = stats.ALPHA,
+    task: JudgedTask | None = None,
+    smallest_effect: float | None = None,
 ) -> TaskComparison:
     """One task's comparison: test score and hypervolume per tuner, paired by seed.
 
     `task`: how to judge it (`hpo.analysis.tasks.judged_tasks`; by default, from `cells`).
+    `smallest_effect`: the smallest effect that matters, in test rows where the score
+    counts them, else in the score's units (None: one row, or 0.01).
     """
+    check_smallest_effect(smallest_effect)
     if task is None:
         task = judged_tasks(cells)[cells[0].task]
     tuners, seeds, by_key = _paired_cells(cells)
@@ -156,11 +196,11 @@ def task_summary(
     paired = {t: [by_key[t, s] for s in seeds] for t in tuners}
     scores = {t: score_rows(group, task) for t, group in paired.items()}
     n_test = cells[0].n_test
-    pairs = _compare(scores, "test_score", alpha)
+    margin = smallest_effect_of(smallest_effect, not task.regression, task.score_name, n_test)
+    pairs = _compare(scores, "test_score", alpha, margin["value"])
     if not task.regression:  # in rows, and as a share of the test rows
         for p in pairs:
-            p["mean_difference_rows"] = p["mean_difference"]
-            p["mean_difference"] = p["mean_difference"] / n_test
+            in_shares(p, n_test)
     bounds = task.score_bounds
     return {
         "task": task.name,
@@ -189,6 +229,7 @@ def task_summary(
         "min_p_adjusted": min(
             1.0, max(1, len(tuners) * (len(tuners) - 1) // 2) * stats.min_wilcoxon_p(len(seeds))
         ),
+        "smallest_effect": margin,
     }
 
 
@@ -240,26 +281,42 @@ def summarize_suite(
     results: Results,
     alpha: float = stats.ALPHA,
     judged: Mapping[str, JudgedTask] | None = None,
+    smallest_effect: float | None = None,
 ) -> SuiteSummary:
     """The summary of results over several tasks (or a task whose test score is not accuracy).
 
     `judged`: how to judge each task (`hpo.analysis.tasks.judged_tasks`; by default, from
-    the results).
+    the results). `smallest_effect`: the smallest effect that matters, in each task's
+    unit (test rows, or the score's); refused when the tasks' units differ, where one
+    number would mean different things (None: each task's default).
     """
+    check_smallest_effect(smallest_effect)
     profiles = sorted({c.profile for c in results.cells})
     if len(profiles) > 1:
         raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
     judged = judged if judged is not None else judged_tasks(results.cells)
     # The suite's order (built-in tasks first), not the order the records were merged in.
     tasks = suite_order(c.task for c in results.cells)
+    units = {name: _unit(judged[name]) for name in tasks}
+    if smallest_effect is not None and len(set(units.values())) > 1:
+        said = ", ".join(f"{u} on {name}" for name, u in units.items())
+        raise HpoError(
+            f"a smallest effect of {smallest_effect:g} would be counted in {said}:"
+            " report tasks whose scores differ separately to set it"
+        )
     per_task = {
-        name: task_summary([c for c in results.cells if c.task == name], alpha, judged[name])
+        name: task_summary(
+            [c for c in results.cells if c.task == name],
+            alpha,
+            judged[name],
+            smallest_effect,
+        )
         for name in tasks
     }
     across = across_tasks(per_task, alpha)
     return SuiteSummary(
         profile=profiles[0],
-        engines=sorted({c.engine for c in results.cells}),
+        engines=trial_engines(results.cells),
         tasks=tasks,
         tuners=list(dict.fromkeys(c.tuner for c in results.cells)),
         alpha=alpha,
@@ -268,7 +325,7 @@ def summarize_suite(
         stopped=results.stopped,
         report_written=datetime.now(UTC).isoformat(timespec="seconds"),
         runs=[{k: v for k, v in p.items() if v is not None} for p in results.provenance],
-        verdict=_verdict_text(per_task, across),
+        verdict=_verdict_text(per_task, across, alpha),
     )
 
 
@@ -277,7 +334,9 @@ def _said(p: Pair) -> str:
     return f"{better} > {worse} (p_adj {p['p_adjusted']:.3f})"
 
 
-def _verdict_text(per_task: Mapping[str, TaskComparison], across: AcrossTasks | None) -> str:
+def _verdict_text(
+    per_task: Mapping[str, TaskComparison], across: AcrossTasks | None, alpha: float
+) -> str:
     parts = []
     if across and across["friedman"]:
         f = across["friedman"]
@@ -292,6 +351,7 @@ def _verdict_text(per_task: Mapping[str, TaskComparison], across: AcrossTasks | 
                 else "."
             )
         )
+    judged = False
     for name, s in per_task.items():
         sig = [p for p in s["pairs"] if p["significant"]]
         text = f"{name} ({s['n_seeds']} seeds): test {s['score']} " + (
@@ -301,4 +361,15 @@ def _verdict_text(per_task: Mapping[str, TaskComparison], across: AcrossTasks | 
             hv = [p for p in s["hypervolume"]["pairs"] if p["significant"]]
             text += "; hypervolume " + ("; ".join(map(_said, hv)) if hv else "no pair differs")
         parts.append(text + ".")
+        practical = practical_sentence(
+            s["pairs"], s["smallest_effect"], alpha, f"On {name}, test {s['score']}", method=False
+        )
+        if practical:
+            parts.append(practical)
+            judged = True
+    if judged:
+        parts.append(
+            "Equivalence on each task: two one-sided paired t-tests (TOST) at its smallest"
+            " effect that matters, Holm-corrected across its pairs."
+        )
     return " ".join(parts)

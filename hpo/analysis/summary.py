@@ -26,13 +26,24 @@ import numpy as np
 from hpo.analysis import stats
 from hpo.analysis.anytime import Anytime, anytime
 from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
-from hpo.analysis.paired import Pair, Ranks, counts, holm_in_place, pair, ranks
-from hpo.analysis.suite import SuiteSummary, summarize_suite
+from hpo.analysis.paired import (
+    Pair,
+    Ranks,
+    SmallestEffect,
+    counts,
+    holm_in_place,
+    in_shares,
+    pair,
+    practical_sentence,
+    ranks,
+    smallest_effect_of,
+)
+from hpo.analysis.suite import SuiteSummary, check_smallest_effect, summarize_suite
 from hpo.analysis.tasks import judged_tasks
 from hpo.analysis.verdict import REFERENCES, Recommendation, Verdict, recommendation, verdict
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK
-from hpo.experiment.results import CellResult, Results
+from hpo.experiment.results import CellResult, Results, trial_engines
 
 METRICS: list[tuple[str, str, bool, str]] = [
     ("best_val_accuracy", "best val acc (biased)", True, "accuracy"),
@@ -127,6 +138,8 @@ class TaskSummary:
     hypervolume: HypervolumeBlock | None
     provenance: Provenance
     recommendation: Recommendation | None
+    # The margin of each test-accuracy pair's equivalence and relevance (`Pair["margin"]`).
+    smallest_effect: SmallestEffect | None = None
 
     @property
     def n_seeds(self) -> int:
@@ -134,8 +147,14 @@ class TaskSummary:
 
     @cached_property
     def verdict(self) -> Verdict:
-        """The winner (or None), every significant pair, and the sentence."""
-        return verdict(self)
+        """The winner (or None), every significant pair, and the sentence; then the smallest
+        effect that matters and each pair of tuners against it (`paired.practical_text`)."""
+        said = verdict(self)
+        if self.smallest_effect is not None:
+            accuracy = [p for p in self.pairs if p["metric"] == "test_accuracy"]
+            more = practical_sentence(accuracy, self.smallest_effect, self.alpha, "Test accuracy")
+            said["text"] = f"{said['text']} {more}" if more else said["text"]
+        return said
 
     @property
     def winner(self) -> str | None:
@@ -242,6 +261,7 @@ def summarize(
     alpha: float = stats.ALPHA,
     normalise_to: str = "random",
     budgets: Mapping[str, str] | None = None,
+    smallest_effect: float | None = None,
 ) -> TaskSummary | SuiteSummary:
     """Everything the report says, as numbers (`to_json()` is summary.json).
 
@@ -250,12 +270,15 @@ def summarize(
     `normalise_to` is the tuner that scores 1 in the bayesmark-style normalised
     score (0 = best seen on each seed), when it is among the results. `budgets`
     is each tuner's planned budget in words (`hpo.tuners.budget_texts`), for the
-    provenance: the analysis never imports a tuner.
+    provenance: the analysis never imports a tuner. `smallest_effect`: the smallest
+    difference in test score that matters, in test rows on accuracy tasks and in the
+    score's units otherwise (None: one test row, or 0.01; `paired.smallest_effect_of`).
     """
     tasks = list(dict.fromkeys(c.task for c in results.cells))
     judged = judged_tasks(results.cells)  # once: how each task's records are judged
     if len(tasks) > 1 or judged[tasks[0]].regression:
-        return summarize_suite(results, alpha, judged)
+        return summarize_suite(results, alpha, judged, smallest_effect)
+    check_smallest_effect(smallest_effect)
     tuners, seeds, all_seeds, by_key = _paired(results.cells)
     n_val, n_test = results.cells[0].n_val, results.cells[0].n_test
     values = {
@@ -266,18 +289,21 @@ def summarize(
     test_rows = tables["test_accuracy"]
 
     n_pairs = max(1, len(tuners) * (len(tuners) - 1) // 2)
+    margin = smallest_effect_of(smallest_effect, True, "accuracy", n_test)
     pairs: list[Pair] = []
     for metric in COMPARED:
         rows = [
-            pair(a, b, metric, tables[metric][a], tables[metric][b])
+            pair(
+                a, b, metric, tables[metric][a], tables[metric][b],
+                margin=margin["value"] if metric == "test_accuracy" else None, alpha=alpha,
+            )
             for a, b in itertools.combinations(tuners, 2)
-        ]
+        ]  # fmt: skip
         holm_in_place(rows, alpha)
         pairs.extend(rows)
     for p in pairs:
         if p["metric"] == "test_accuracy":
-            p["mean_difference_rows"] = p["mean_difference"]
-            p["mean_difference"] = p["mean_difference"] / n_test
+            in_shares(p, n_test)
             diffs = np.subtract(test_rows[p["a"]], test_rows[p["b"]])
             p["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=n_pairs)
 
@@ -294,7 +320,7 @@ def summarize(
     return TaskSummary(
         task=tasks[0],
         profile=results.cells[0].profile,
-        engines=sorted({c.engine for c in results.cells}),
+        engines=trial_engines(results.cells),
         tuners=tuners,
         seeds=seeds,
         n_val=n_val,
@@ -341,6 +367,7 @@ def summarize(
         hypervolume=hypervolume_block(by_key, tuners, seeds, alpha, judged[tasks[0]]),
         provenance=_provenance(results, tuners, budgets),
         recommendation=recommendation(test_rows, n_test, alpha),
+        smallest_effect=margin,
     )
 
 
@@ -369,8 +396,7 @@ def _references(
         }
         for t, rows in test_rows.items():
             row = pair(t, name, "test_accuracy", rows, ref)
-            row["mean_difference_rows"] = row["mean_difference"]
-            row["mean_difference"] = row["mean_difference"] / n_test
+            in_shares(row, n_test)
             out[name]["vs_tuners"][t] = row
             family.append(row)
     holm_in_place(family, stats.ALPHA)

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,12 @@ def _share(x: Any) -> bool:
 
 def _non_negative(x: Any) -> bool:
     return _number(x) and x >= 0
+
+
+def trial_engines(cells: Sequence[CellResult]) -> list[str]:
+    """The engines that trained the cells' trials: as each trial records it (the graph
+    engine hands a model it does not accept to Keras' fit), else the cell's option."""
+    return sorted({h.get("engine", c.engine) for c in cells for h in c.history})
 
 
 def trial_score(entry: dict[str, Any]) -> float | None:

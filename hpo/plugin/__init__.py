@@ -30,7 +30,12 @@ from typing import Any
 
 import pytest
 
-from hpo.options import add_cell_options, add_run_options, add_tracking_options
+from hpo.options import (
+    add_cell_options,
+    add_report_options,
+    add_run_options,
+    add_tracking_options,
+)
 from hpo.plugin.session import (
     SESSION_NAME,
     HpoSession,
@@ -60,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_cell_options(group.addoption, prefix="hpo-")
     add_run_options(group.addoption, prefix="hpo-")
     add_tracking_options(group.addoption, prefix="hpo-")
+    add_report_options(group.addoption, prefix="hpo-")
     group.addoption(
         "--hpo-verbose",
         action="store_true",

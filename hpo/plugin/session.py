@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 SESSION_NAME = "hpo-session"
 RESULTS_DIR = Path("results")
 PARAMETRIZED = ("hpo_tuner", "hpo_seed", "hpo_task")
-LIMITS = ("hpo_min_speedup", "hpo_min_search_speedup", "hpo_max_rss_mb")
+# Positive numbers, checked once: the peer comparison's goals and the report's margin.
+LIMITS = ("hpo_min_speedup", "hpo_min_search_speedup", "hpo_max_rss_mb", "hpo_smallest_effect")
 _CELL_TEST = re.compile(r"(?m)^def test_\w*\([^)]*\bhpo_tuner\b")  # a test asking for cells
 
 
@@ -136,7 +137,8 @@ def _check_user_tasks(selection: Selection) -> None:
 
 
 def _check_limits(config: pytest.Config) -> None:
-    """The peer comparison's goals: positive numbers, stored back as floats."""
+    """The peer comparison's goals and the report's smallest effect: positive numbers,
+    stored back as floats."""
     from hpo.experiment.profiles import positive_number
 
     for name in LIMITS:
@@ -421,6 +423,7 @@ class HpoSession:
                 results,
                 out,
                 budgets=budget_texts(self.selection.tuners, self.selection.profile),
+                smallest_effect=self.config.getoption("hpo_smallest_effect"),
             )
         except HpoError as e:
             terminalreporter.write_line(f"hpo: no report: {e}", red=True)

@@ -111,15 +111,21 @@ def conclusions(summary: Summary) -> list[str]:
 
 
 def write_report(
-    results: Results, out: str | os.PathLike[str], budgets: Mapping[str, str] | None = None
+    results: Results,
+    out: str | os.PathLike[str],
+    budgets: Mapping[str, str] | None = None,
+    smallest_effect: float | None = None,
 ) -> TaskSummary | SuiteSummary:
     """Write report.md, summary.json, cells.csv, trials.csv and PNG figures into `out`.
 
     `budgets`: each tuner's planned budget in words for the provenance
-    (`hpo.tuners.budget_texts(tuners, profile)`; None leaves it out).
+    (`hpo.tuners.budget_texts(tuners, profile)`; None leaves it out). `smallest_effect`:
+    the smallest difference in test score that matters, in test rows on accuracy tasks
+    and in the score's units otherwise (None: one test row, or 0.01).
     """
     out = Path(out)
-    summary = summarize(results, budgets=budgets)  # bad input fails here, before any writing
+    # bad input fails here, before any writing
+    summary = summarize(results, budgets=budgets, smallest_effect=smallest_effect)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from hpo.analysis.paired import MIN_SEEDS_FOR_CD, Pair
+from hpo.analysis.paired import CONCLUSIONS, MIN_SEEDS_FOR_CD, Pair
 from hpo.analysis.report.tables import fmt, measured_table, task_table
 from hpo.analysis.tasks import OBSERVED_SIZES_TEXT, sizes_observed
 
@@ -33,8 +33,12 @@ def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
         "",
         f"Seeds: {', '.join(map(str, s.seeds))}. Trials trained by the"
         f" {' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''} (`--engine`)."
-        " Every figure below comes from these runs; the seed report's claims are shown beside"
-        " them, marked as claimed.",
+        " Every figure below comes from these runs"
+        + (
+            "; the seed report's claims are shown beside them, marked as claimed."
+            if s.claimed
+            else "."
+        ),
         "",
         "## Verdict",
         "",
@@ -64,6 +68,7 @@ def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
         " Vargha–Delaney effect size (0.5 = no effect, > 0.5 = a tends to be larger).",
         f" With {n} seeds the smallest two-sided p-value is {s.min_p_value:.4f},"
         f" {s.min_p_adjusted:.4f} after Holm across the pairs.",
+        *([" " + _margin_text(s.smallest_effect["text"], s.alpha)] if s.smallest_effect else []),
         "",
         _pairs_table(s.pairs, n_test),
         "",
@@ -111,10 +116,24 @@ def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
     return "\n".join([*out, *_files_section(figures)]) + "\n"
 
 
+def _margin_text(margin: str, alpha: float) -> str:
+    """How the report judges a difference against the smallest effect that matters."""
+    return (
+        f"Smallest effect that matters: {margin} (`hpo report --smallest-effect`). *TOST* is the"
+        " equivalence test within it, two one-sided paired t-tests on the mean difference,"
+        " Holm-corrected across pairs; the conclusion puts both tests together: different"
+        f" by at least the margin when the whole {(1 - alpha) * 100:g} % t-interval of the"
+        " mean difference lies beyond it, below the margin when a significant difference is"
+        " also equivalent within it, equivalent when only TOST rejects, undecided when"
+        " neither test does."
+    )
+
+
 def _pairs_table(pairs: Sequence[Pair], n_test: int) -> str:
     lines = [
-        "| pair | metric | mean difference (a − b) | p | p (Holm) | A12 | significant |",
-        "|---|---|---|---|---|---|---|",
+        "| pair | metric | mean difference (a − b) | p | p (Holm) | A12 | significant"
+        " | TOST p (Holm) | conclusion |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for p in pairs:
         diff = (
@@ -122,10 +141,15 @@ def _pairs_table(pairs: Sequence[Pair], n_test: int) -> str:
             if p["metric"].endswith("accuracy")
             else f"{p['mean_difference']:+.1f} s"
         )
+        tost, said = (
+            (f"{p['tost_p_adjusted']:.4f}", CONCLUSIONS[p["conclusion"]])
+            if "conclusion" in p
+            else ("—", "—")
+        )
         lines.append(
             f"| {p['a']} vs {p['b']} | {p['metric']} | {diff} | {p['p_value']:.4f} |"
             f" {p['p_adjusted']:.4f} | {p['effect_size']:.2f} |"
-            f" {'yes' if p['significant'] else 'no'} |"
+            f" {'yes' if p['significant'] else 'no'} | {tost} | {said} |"
         )
     return "\n".join(lines)
 
@@ -329,7 +353,8 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
         unit = "correct test rows" if task["score"] == "accuracy" else f"test {task['score']}"
         out.append(
             f"Paired Wilcoxon on {unit} by seed, Holm-corrected across the task's pairs (smallest"
-            f" possible p_adj with {task['n_seeds']} seeds: {task['min_p_adjusted']:.3f}):"
+            f" possible p_adj with {task['n_seeds']} seeds: {task['min_p_adjusted']:.3f})."
+            f" {_margin_text(task['smallest_effect']['text'], s.alpha)}"
         )
         out.append("")
         for p in task["pairs"]:
@@ -338,9 +363,14 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
                 if "mean_difference_rows" in p
                 else f"{p['mean_difference']:+.4f}"
             )
+            judged = (
+                f"; TOST p_adj {p['tost_p_adjusted']:.3f}: {CONCLUSIONS[p['conclusion']]}"
+                if "conclusion" in p
+                else ""
+            )
             out.append(
                 f"- {p['a']} − {p['b']}: {diff}, p_adj {p['p_adjusted']:.3f}, A12"
-                f" {p['effect_size']:.2f}{' **significant**' if p['significant'] else ''}"
+                f" {p['effect_size']:.2f}{' **significant**' if p['significant'] else ''}{judged}"
             )
         fr = task["friedman"]
         if fr:
