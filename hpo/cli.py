@@ -110,6 +110,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         cluster_address = parse_cluster(args.cluster)
         if args.workers > 1:
             raise HpoError("--cluster and --workers: choose one")
+    if args.mlflow:
+        from hpo.run.tracking import check_mlflow_uri
+
+        check_mlflow_uri(args.mlflow)
     json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
     _check_writable(json_path)
 

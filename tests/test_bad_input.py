@@ -179,6 +179,7 @@ BAD_PYTEST_OPTIONS = [
     ("--hpo-max-rss-mb=-1", "--hpo-max-rss-mb must be a positive number"),
     ("--hpo-min-search-speedup=0", "--hpo-min-search-speedup must be a positive number"),
     ("--hpo-engine=jax", "unknown engine 'jax'"),
+    ("--hpo-mlflow=mlruns", "MLflow keeps runs in a database or on a server"),
     ("--hpo-cluster=local:0", "a local cluster needs at least 1 worker"),
     ("--hpo-cluster=localhost 8786", "bad cluster 'localhost 8786'"),
 ]

@@ -144,3 +144,20 @@ def test_a_value_keras_tuner_would_fill_at_random_gets_its_default():
     with defaults_for_missing_values():
         assert {filled() for _ in range(5)} == {7}
     assert len({filled() for _ in range(5)}) > 1  # restored after the block
+
+
+def test_tensorboard_shows_a_users_task_trial_by_trial(conv_record, tmp_path):
+    from hpo.run.tracking import track
+
+    [said] = track(conv_record, tmp_path, None)
+    runs = sorted(p.name for p in (tmp_path / conv_record.id.name).iterdir())
+    assert runs == [f"trial_{h['trial_id']}" for h in conv_record.history]
+    assert "tests.user_tasks.conv_task-random-smoke-seed0" in said
+
+
+def test_an_mlflow_folder_is_refused_before_the_search(tmp_path, capsys):
+    argv = ["run", "--task", "tests.user_tasks:conv_task", "--tuner", "random", "--seed", "0"]
+    code = main([*argv, "--profile", "smoke", "--out", str(tmp_path / "r"), "--mlflow", "mlruns"])
+    [line] = error_lines(capsys.readouterr().err)
+    assert code == 2 and "MLflow keeps runs in a database" in line
+    assert not (tmp_path / "r").exists()

@@ -136,6 +136,19 @@ def _check_user_tasks(selection: Selection) -> None:
         check_cell(Cell.of(selection.tuners[0], selection.seeds[0], selection.profile, task))
 
 
+def _check_tracking(config: pytest.Config) -> None:
+    """An MLflow URI it cannot log to ends the session before any cell runs."""
+    uri = config.getoption("hpo_mlflow")
+    if not uri:
+        return
+    from hpo.run.tracking import check_mlflow_uri
+
+    try:
+        check_mlflow_uri(uri)
+    except HpoError as e:
+        bad_input(str(e))
+
+
 def _check_limits(config: pytest.Config) -> None:
     """The peer comparison's goals and the report's smallest effect: positive numbers,
     stored back as floats."""
@@ -161,6 +174,7 @@ class HpoSession:
         self.config = config
         self.selection = _parse_selection(config)  # the options' own values: cheap, checked
         _check_limits(config)
+        _check_tracking(config)
         self.engine: str = config.getoption("hpo_engine")
         self.worker = worker_id()
         self.uses_cells = uses_cells(config)

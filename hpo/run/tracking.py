@@ -19,8 +19,8 @@ from hpo.experiment.results import CellResult, trial_score, write_json
 
 CURVE_METRICS = ("loss", "val_loss", "val_accuracy")
 CELL_METRICS = (
-    "test_accuracy", "test_r2", "test_loss", "best_val_accuracy", "best_val_loss", "wall_time_s",
-    "epochs_trained", "trials_completed", "trials_failed",
+    "test_accuracy", "test_r2", "test_value", "test_loss", "best_val_accuracy", "best_val_loss",
+    "wall_time_s", "epochs_trained", "trials_completed", "trials_failed",
 )  # fmt: skip
 
 
@@ -71,8 +71,27 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
     return root
 
 
+MLFLOW_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
+
+
+def check_mlflow_uri(uri: str) -> str:
+    """`uri` if MLflow can keep runs there; one-line HpoError before any search otherwise.
+
+    MLflow 3 refuses a plain folder (its file store is in maintenance mode), so a path
+    is refused here, with the database URI that would work, rather than after a search.
+    """
+    scheme = uri.split("://", 1)[0].split("+", 1)[0] if "://" in uri else ""
+    if scheme not in MLFLOW_SCHEMES:
+        raise HpoError(
+            f"--mlflow {uri!r}: MLflow keeps runs in a database or on a server, not a folder;"
+            f" give e.g. sqlite:///{Path(uri).name or 'mlflow'}.db or http://HOST:PORT"
+        )
+    return uri
+
+
 def log_mlflow(record: CellResult, tracking_uri: str, experiment: str = "hpo") -> str:
     """Log `record` to MLflow: a run for the cell, a nested run per trial. Returns the run id."""
+    check_mlflow_uri(tracking_uri)
     try:
         import mlflow
     except ImportError:
