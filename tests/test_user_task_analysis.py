@@ -206,3 +206,26 @@ def test_a_running_user_task_is_judged_on_its_history():
     assert pareto_set(history, task) == [1, 2]  # the smallest, and the most accurate
     with pytest.raises(HpoError, match="builds models of its own"):
         size(300, task)  # no history: no range to place it on
+
+
+@pytest.mark.parametrize("info", [ACCURACY_INFO, AUC_INFO], ids=["accuracy", "auc"])
+def test_the_gate_judges_a_user_tasks_score_in_its_own_terms(info, no_user_code):
+    from hpo.analysis.compare import compare
+
+    def run(drop: float) -> Results:
+        cells = []
+        for s in range(8):
+            record = user_record("a", s, info).to_dict()
+            record["calibration_s"] = 1.0
+            if info["counts"]:
+                record["test_accuracy"] -= drop
+            else:
+                record["test_value"] -= drop
+            cells.append(CellResult.from_dict(record))
+        return Results(cells=cells)
+
+    [same] = compare(run(0.0), run(0.0))
+    assert not same.problems
+    [worse] = compare(run(0.0), run(6 / 114))  # six test rows, or 0.053 of an AUC
+    what = "test accuracy" if info["counts"] else "test auc"
+    assert any(p.startswith(f"{what} fell by") for p in worse.problems), worse.problems
