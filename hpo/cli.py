@@ -1,4 +1,4 @@
-"""The `hpo` command: run | report | compare. Bad input: one error line on stderr, exit 2."""
+"""The `hpo` command: run | report | compare | tabulate. Bad input: one error line, exit 2."""
 
 from __future__ import annotations
 
@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hpo {_version()}")
     sub = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser, metavar="{run,report,compare}"
+        dest="command", required=True, parser_class=_Parser, metavar="{run,report,compare,tabulate}"
     )
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
@@ -340,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="growth of time / calibration that counts (default: 0.25)",
     )
     comp.set_defaults(func=_cmd_compare)
+
+    from hpo.tables.cli import TABULATE_EXAMPLES, add_tabulate_parser
+
+    EXAMPLES["tabulate"] = TABULATE_EXAMPLES  # command() reads each epilog from EXAMPLES
+    add_tabulate_parser(command)
     return parser
 
 
