@@ -106,3 +106,16 @@ def test_two_engines_records_of_one_cell_are_not_pooled(tmp_path):
     write_json(tmp_path / "b.json", make_record(engine="keras"))
     with pytest.raises(HpoError, match=r"appears twice \(.*a.json and .*b.json\)"):
         load_records([tmp_path / "a.json", tmp_path / "b.json"])
+
+
+def test_a_folder_stands_for_the_records_in_it(tmp_path):
+    from hpo.experiment.results import load_results, write_json
+    from hpo.testing import made_up_record
+
+    for seed in (0, 1):
+        write_json(tmp_path / f"r{seed}.json", made_up_record(seed=seed))
+    assert sorted(c.seed for c in load_results([tmp_path]).cells) == [0, 1]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(HpoError, match="a folder without .json records"):
+        load_results([empty])

@@ -176,7 +176,8 @@ def _verdict_text(
     if not significant:
         parts.append(
             f"**No significant difference at {n} seeds** ({method}): no tuner differs"
-            " from another in test accuracy or search time, nor from the untuned references."
+            " from another in test accuracy or search time"
+            + (", nor from the untuned references." if summary.references else ".")
         )
     elif winner:
         parts.append(

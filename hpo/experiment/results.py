@@ -352,14 +352,28 @@ def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
     return out
 
 
+def _expanded(paths: Iterable[str | os.PathLike[str]]) -> Iterable[str | os.PathLike[str]]:
+    """`paths`, each folder replaced by its .json files (sorted); HpoError if it has none."""
+    for path in paths:
+        if Path(path).is_dir():
+            found = sorted(Path(path).glob("*.json"))
+            if not found:
+                raise HpoError(f"{path}: a folder without .json records")
+            yield from found
+        else:
+            yield path
+
+
 def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
     """Merge pytest-benchmark JSON files and `hpo run` record files.
 
     Shards of one comparison (say, seeds split across machines) merge into one
-    Results; a cell or baseline that appears twice is an error.
+    Results; a cell or baseline that appears twice is an error. A folder stands for
+    the .json files in it (`hpo run`'s --out folder).
     """
     merged = Results(cells=[])
     origin: dict[tuple[str, int, str, str], str] = {}
+    paths = list(_expanded(paths))
     for path in paths:
         data = read_json(path)
         if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
