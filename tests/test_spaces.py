@@ -328,3 +328,11 @@ def test_importing_the_module_imports_neither_tensorflow_nor_hypothesis():
         "assert not {'tensorflow', 'keras', 'hypothesis'} & set(sys.modules), 'heavy import'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@TRAINS
+@given(configurations("examples.signals:task"))
+def test_the_docs_example_task_trains_anywhere_in_its_space(hp):
+    """docs/your-task.md's example: every drawn point builds, trains an epoch, fits its labels."""
+    report = check_task("examples.signals:task", hp)
+    assert report.params >= 244 and math.isfinite(report.loss)
