@@ -38,6 +38,7 @@ EXAMPLES = {
   hpo run --tuner mytuners:make_oracle --seed 0 --profile smoke   # your own tuner
   hpo run --tuner random --seed 0 --engine keras           # cross-check with Keras' fit
   hpo run --task signals:task --tuner tpe --seed 0 --profile quick  # your model, your data
+  hpo run --replay bc-quick.npz --tuner hyperband --seed 7  # milliseconds: against a table
 """,
     "report": """examples:
   hpo report results/benchmarks-smoke.json   # into results/benchmarks-smoke-report/
@@ -95,6 +96,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from hpo.experiment.tasks import TASKS
     from hpo.run.cell import Cell, check_cell
 
+    if args.replay is not None:
+        return _cmd_replay(args)
     if args.task not in TASKS:  # a user's task module may import Keras: keep TF's lines out
         from hpo.run.runtime import import_tensorflow_quietly
 
@@ -179,6 +182,62 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"best hyperparameters: {result.best_hyperparameters}")
     print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
+    if args.tensorboard or args.mlflow:
+        from hpo.run.tracking import track
+
+        for line in track(result, args.tensorboard, args.mlflow):
+            print(line)
+    return 0
+
+
+def _given(args: argparse.Namespace, option: str) -> bool:
+    """Whether the command line named `option` (not only its default)."""
+    argv = getattr(args, "argv", None) or []
+    return any(a == option or a.startswith(f"{option}=") for a in argv)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    """`hpo run --replay TABLE`: the tuner searches the table's grid, every epoch looked up."""
+    from hpo.replay import check_table, replay_cell
+    from hpo.tables import Table
+
+    table = Table.load(args.replay)
+    for option, wanted in (("task", table.task), ("profile", str(table.meta.get("profile")))):
+        if _given(args, f"--{option}") and getattr(args, option) != wanted:
+            raise HpoError(
+                f"--{option} {getattr(args, option)}: the table {args.replay} is of {option}"
+                f" {wanted} (a replay's task and profile are its table's)"
+            )
+    for option, default in (("workers", 1), ("cluster", None), ("engine", "graph")):
+        if getattr(args, option) != default:
+            raise HpoError(
+                f"--{option} {getattr(args, option)}: a replay looks trainings up (the table's"
+                f" graph engine), in this process (--replay {args.replay})"
+            )
+    cell = check_table(table, args.tuner, args.seed)
+    json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}-replay.json"
+    _check_writable(json_path)
+    from hpo.experiment.results import write_json
+    from hpo.run.runtime import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # the record names the library versions
+    result = replay_cell(table, cell.spec, cell.seed)
+    write_json(json_path, result.to_dict())
+    if result.test_accuracy is None:
+        scores = f"best val_loss {result.best_val_loss:.4f}  test_r2 {result.test_r2:.4f}  "
+    else:
+        scores = (
+            f"best val_acc {result.best_val_accuracy:.4f}  test_acc {result.test_accuracy:.4f}  "
+        )
+    print(
+        f"{cell.label}: {scores}test_loss {result.test_loss:.4f}  "
+        f"trials {result.trials_completed} (+{result.trials_failed} failed)  "
+        f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s simulated"
+        f"  Pareto set {len(result.pareto or [])}"
+        f"  replayed from {Path(args.replay).name} (real trainings)"
+    )
+    print(f"best hyperparameters: {result.best_hyperparameters}")
+    print(f"wrote {json_path}")
     if args.tensorboard or args.mlflow:
         from hpo.run.tracking import track
 
@@ -297,6 +356,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep Keras Tuner's project (RECORD.work/: trials, checkpoints) after the record",
     )
     run.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    run.add_argument(
+        "--replay",
+        metavar="TABLE",
+        default=None,
+        help="replay the search against a table of real trainings (hpo tabulate): the tuner"
+        " searches its grid, every epoch is looked up; task and profile are the table's;"
+        " writes OUT/TUNER-PROFILE-seedN-replay.json",
+    )
     add_run_options(run.add_argument, prefix="")
     add_tracking_options(run.add_argument, prefix="")
     run.add_argument(
@@ -352,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # which options were given
     with _counting_interrupts() as interrupts:
         return _run(args, interrupts)
 

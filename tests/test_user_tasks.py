@@ -161,3 +161,14 @@ def test_an_mlflow_folder_is_refused_before_the_search(tmp_path, capsys):
     [line] = error_lines(capsys.readouterr().err)
     assert code == 2 and "MLflow keeps runs in a database" in line
     assert not (tmp_path / "r").exists()
+
+
+def test_epochs_scale_scales_every_tuners_budget(tmp_path):
+    cell = Cell.of("hyperband", 0, "smoke", "tests.user_tasks:short_task")
+    assert cell.trained_profile.epochs == 2  # smoke's 3 epochs times 2/3
+    record = run_cell(cell, tmp_path)
+    assert (record.trials_completed, record.epochs_trained) == (
+        cell.budget.trials,
+        cell.budget.epochs,
+    )
+    assert max(h["epochs"] for h in record.history) <= 2

@@ -112,3 +112,6 @@ def loop(hp: object) -> keras.Model:
 
 
 loop_task = hpo.Task(name="loop", data=flat_signals, hypermodel=loop)
+
+
+short_task = hpo.Task(name="short", data=flat_signals, hypermodel=mlp, epochs_scale=2 / 3)

@@ -97,6 +97,9 @@ class Provenance(TypedDict):
     workers_per_cell: list[Any]
     resumed_cells: int
     budgets: dict[str, str] | None
+    # Cells replayed against tables of real trainings (hpo.replay), not trained live:
+    # {"tables": the tables' file names, "cells": how many of the cells}.
+    replayed: dict[str, Any] | None
 
 
 # Keys summary.json leaves out, rather than writing null, when there is nothing to say.
@@ -170,8 +173,12 @@ class TaskSummary:
         return copy.deepcopy(data)
 
     def conclusions(self) -> list[str]:
-        """The verdict, the recommendation's if tested, and accuracy against size."""
+        """The verdict, the recommendation's if tested, and accuracy against size (first, for
+        replayed cells, where their results come from)."""
         lines = [self.verdict["text"]]
+        words = replayed_words(self.provenance.get("replayed"))
+        if words is not None:
+            lines.insert(0, f"Results {words}.")
         if self.recommendation:
             lines.append(self.recommendation["text"])
         if self.hypervolume:
@@ -253,7 +260,26 @@ def _provenance(
         "workers_per_cell": distinct(c.workers for c in cells),
         "resumed_cells": sum(c.resumes > 0 for c in cells),
         "budgets": said or None,
+        "replayed": replayed_from(cells),
     }
+
+
+def replayed_from(cells: Sequence[CellResult]) -> dict[str, Any] | None:
+    """The tables the cells were replayed from (hpo.replay) and how many were, or None."""
+    replays = [c.replay for c in cells if c.replay is not None]
+    if not replays:
+        return None
+    tables = sorted({str(r.get("table")) for r in replays})
+    return {"tables": tables, "cells": len(replays), "of": len(cells)}
+
+
+def replayed_words(replayed: Mapping[str, Any] | None) -> str | None:
+    """'replayed from TABLE (real trainings)', as the report and the pytest summary say it."""
+    if not replayed:
+        return None
+    share = "" if replayed["cells"] == replayed["of"] else f" ({replayed['cells']} of"
+    share += "" if not share else f" {replayed['of']} cells)"
+    return f"replayed from {', '.join(replayed['tables'])} (real trainings){share}"
 
 
 def summarize(

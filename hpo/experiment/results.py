@@ -55,6 +55,9 @@ class CellResult:
     # What analysis needs to know of the task without its code (hpo.experiment.tasks.Task.info):
     # objective, minimise, score (its name), counts (whether the score counts test rows), builtin.
     task_info: dict[str, Any] | None = None
+    # A search replayed against a table of real trainings (hpo.replay), not trained live:
+    # {"table": its file name, "hash": its hash, "seed_rule": how trials got table seeds}.
+    replay: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -180,6 +183,7 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "test_r2": (lambda x: x is None or (_number(x) and x <= 1), "null or a number <= 1"),
     "test_value": (lambda x: x is None or _number(x), "null or a finite number"),
     "task_info": (lambda x: x is None or isinstance(x, dict), "null or an object"),
+    "replay": (lambda x: x is None or isinstance(x, dict), "null or an object"),
     "pareto": (
         lambda x: x is None or (isinstance(x, list) and all(map(_pareto_entry, x))),
         "null or a list of trials with trial_id, score, params and test_score",

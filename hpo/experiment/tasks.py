@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import HpoError
-from hpo.experiment.profiles import DEFAULT_TASK
+from hpo.experiment.profiles import DEFAULT_TASK, Profile
 
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
 
@@ -177,6 +177,11 @@ class Task:
     def scaled_epochs(self, epochs: int) -> int:
         """A profile's epochs for this task (`epochs_scale`), at least one."""
         return max(1, round(epochs * self.epochs_scale))
+
+    def trained(self, profile: Profile) -> Profile:
+        """`profile` as this task trains it: its epochs times `epochs_scale`."""
+        epochs = self.scaled_epochs(profile.epochs)
+        return profile if epochs == profile.epochs else dataclasses.replace(profile, epochs=epochs)
 
     def info(self) -> dict[str, Any]:
         """What a record keeps of the task, so that analysis never needs its code."""

@@ -67,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_tracking_options(group.addoption, prefix="hpo-")
     add_report_options(group.addoption, prefix="hpo-")
     group.addoption(
+        "--hpo-replay",
+        metavar="TABLE",
+        default=None,
+        help="replay every cell against a table of real trainings (hpo tabulate) instead of"
+        " training: its task and profile are the table's; records say replayed from TABLE",
+    )
+    group.addoption(
         "--hpo-verbose",
         action="store_true",
         help="a line per finished trial of every cell (also with -v)",
@@ -210,6 +217,8 @@ def hpo_run_cell(pytestconfig: pytest.Config) -> Callable[..., Any]:
     """`run(cell, record_path, options, threads, reporting) -> (record, Outcome)`: the cell in
     a fresh local process (`hpo.parallel.isolation`), or its task on --hpo-cluster."""
     hpo = hpo_session(pytestconfig)
+    if hpo.replay is not None:
+        return hpo.replay_cell
     if hpo.cluster is None:
         from hpo.parallel.isolation import run_cell_isolated
 

@@ -116,11 +116,32 @@ def _parse_selection(config: pytest.Config) -> Selection:
             get_profile(config.getoption("hpo_profile")).name,
             parse_tasks(config.getoption("hpo_tasks")),
         )
+        if config.getoption("hpo_replay") is not None:
+            return _replayed_selection(config, selection)
         _check_user_tasks(selection)
         return selection
     except HpoError as e:
         bad_input(str(e))
         raise  # pytest.exit raised already
+
+
+def _replayed_selection(config: pytest.Config, selection: Selection) -> Selection:
+    """With --hpo-replay TABLE: the table's task and profile (another one given is refused,
+    in one line; the defaults give way), the graph engine, this machine."""
+    from hpo.tables import Table
+
+    path = config.getoption("hpo_replay")
+    table = Table.load(path)  # HpoError: one line
+    profile = str(table.meta.get("profile"))
+    defaults = {"hpo_profile": "paper", "hpo_tasks": "breast_cancer"}
+    for name, wanted in (("hpo_profile", profile), ("hpo_tasks", table.task)):
+        given = config.getoption(name)
+        if given not in (defaults[name], wanted):
+            option = "--" + name.replace("_", "-")
+            raise HpoError(f"{option} {given}: the table {path} is of {wanted} (--hpo-replay)")
+    if config.getoption("hpo_engine") != "graph" or config.getoption("hpo_cluster"):
+        raise HpoError(f"--hpo-replay {path}: replays look the graph engine's trainings up, here")
+    return selection._replace(profile=profile, tasks=[table.task])
 
 
 def _check_user_tasks(selection: Selection) -> None:
@@ -176,6 +197,7 @@ class HpoSession:
         _check_limits(config)
         _check_tracking(config)
         self.engine: str = config.getoption("hpo_engine")
+        self.replay: str | None = config.getoption("hpo_replay")  # a table's path
         self.worker = worker_id()
         self.uses_cells = uses_cells(config)
         self.active = False  # switched on by collecting a test that asks for an hpo_* fixture
@@ -268,6 +290,22 @@ class HpoSession:
         return RunOptions(
             force=self.config.getoption("hpo_force"), calibration_s=self.calibration_s
         )
+
+    def replay_cell(
+        self, cell: Any, record_path: Path, options: Any, *args: Any, **kwargs: Any
+    ) -> tuple[CellResult, Any]:
+        """`hpo_run_cell` under --hpo-replay: the cell replayed against the table, in this
+        process (milliseconds), its record written as a live cell's is."""
+        from hpo.experiment.results import write_json
+        from hpo.replay import replay_cell
+        from hpo.run.store import Outcome
+        from hpo.tables import Table
+
+        assert self.replay is not None
+        record = replay_cell(Table.load(self.replay), cell.spec, cell.seed)
+        record.calibration_s = getattr(options, "calibration_s", None)
+        write_json(record_path, record.to_dict())
+        return record, Outcome.RAN
 
     def reporting(self, cell: Any) -> Reporting:
         """How a cell's process shows progress in this session."""
@@ -419,10 +457,14 @@ class HpoSession:
         if not self.records:
             return
         from hpo.analysis.report import conclusions, main_table, tuner_table, write_report
+        from hpo.analysis.summary import replayed_from, replayed_words
         from hpo.experiment.results import Results
         from hpo.tuners import budget_texts
 
-        terminalreporter.write_sep("=", "hpo: per-tuner means")
+        replayed = replayed_words(replayed_from(self.records))
+        terminalreporter.write_sep(
+            "=", "hpo: per-tuner means" + (f", {replayed}" if replayed else "")
+        )
         terminalreporter.write_line(tuner_table(self.records))
         json_path = self.target_json
         out = default_report_dir(json_path)

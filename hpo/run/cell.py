@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from hpo.run.memory import peak_rss_mb, reset_peak
 from hpo.run.progress import ProgressFn
 from hpo.run.provenance import versions
 from hpo.run.runtime import frozen_gc, seed_everything
-from hpo.tuners import Budget, TunerSpec, get_tuner
+from hpo.tuners import Budget, TrialSeeds, TunerSpec, get_tuner
 
 if TYPE_CHECKING:
     import keras_tuner as kt
@@ -103,10 +103,7 @@ class Cell:
     @property
     def trained_profile(self) -> Profile:
         """The profile as the task trains it: its epochs times the task's `epochs_scale`."""
-        epochs = self.task.scaled_epochs(self.profile.epochs)
-        if epochs == self.profile.epochs:
-            return self.profile
-        return replace(self.profile, epochs=epochs)
+        return self.task.trained(self.profile)
 
     @property
     def budget(self) -> Budget:
@@ -143,6 +140,7 @@ def run_cell(
     progress: ProgressFn | None = None,
     hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel | None = None,
     resume: bool = False,
+    trial_seeds: TrialSeeds | None = None,
 ) -> CellResult:
     """Search with the cell's tuner on its seed's split and judge its best model on the test rows.
 
@@ -159,7 +157,7 @@ def run_cell(
 
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-{cell.name}-") as tmp:
-            return run_cell(cell, tmp, progress, hypermodel)
+            return run_cell(cell, tmp, progress, hypermodel, trial_seeds=trial_seeds)
 
     splits = load_splits(cell.seed, cell.task)
     if not cell.task.builtin:
@@ -167,7 +165,12 @@ def run_cell(
     seed_everything(cell.seed)
     with keras_tuner_made_safe():
         search = make_tuner(
-            cell, str(workdir), hypermodel=hypermodel, progress=progress, overwrite=not resume
+            cell,
+            str(workdir),
+            hypermodel=hypermodel,
+            progress=progress,
+            overwrite=not resume,
+            trial_seeds=trial_seeds,
         )
         reset_peak()
         with frozen_gc(), warnings.catch_warnings(), released(search.oracle):

@@ -33,7 +33,7 @@ from hpo.experiment.space import param_count
 from hpo.experiment.tasks import Task
 from hpo.run.memory import peak_rss_mb, rss_mb
 from hpo.run.progress import ProgressFn
-from hpo.tuners import TunerContext, TunerSpec, oracle_seed, trial_seed
+from hpo.tuners import TrialSeeds, TunerContext, TunerSpec, oracle_seed, trial_seed
 from hpo.tuners._optuna_oracle import SIZE_METRIC
 
 
@@ -74,8 +74,15 @@ class TrialRecorder:
     entry not yet written) gets its entry from the epochs saved before it ended.
     """
 
-    def _start_recording(self, progress: ProgressFn | None, seed: int, task: Task) -> None:
+    def _start_recording(
+        self,
+        progress: ProgressFn | None,
+        seed: int,
+        task: Task,
+        trial_seeds: TrialSeeds = trial_seed,
+    ) -> None:
         self._cell_seed = seed
+        self._trial_seeds = trial_seeds
         self._task = task
         self._progress = progress
         self._epochs: dict[str, int] = {}
@@ -142,7 +149,7 @@ class TrialRecorder:
         self._t0 = time.perf_counter()
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        seed = trial_seed(self._cell_seed, trial_index(trial.trial_id))
+        seed = self._trial_seeds(self._cell_seed, trial_index(trial.trial_id))
         with _kernel_cache_kept(self._shares_graphs()):
             keras.utils.set_random_seed(seed)  # TensorFlow's part empties the kernel cache
         self._trial_id = trial.trial_id
@@ -303,6 +310,7 @@ def make_tuner(
     progress: ProgressFn | None = None,
     overwrite: bool = True,
     idle_wait_s: float = 0.0,
+    trial_seeds: TrialSeeds | None = None,
 ) -> kt.Tuner:
     """The cell's tuner, working in `directory`.
 
@@ -312,12 +320,15 @@ def make_tuner(
     `HyperModel` is used as given (default: the task's model). `idle_wait_s`
     makes a distributed worker wait that long after the chief answers "idle"
     (a Hyperband round waiting for results) instead of asking again at once.
+    `trial_seeds(cell seed, trial index)` seeds each trial (default
+    `hpo.tuners.trial_seed`; a replay's live check gives its table's rule).
     """
     spec, task = cell.spec, cell.task
     if not isinstance(hypermodel, kt.HyperModel):
         trainer = GraphFit if cell.engine == "graph" else QuickFit
         hypermodel = trainer(hypermodel, task=task)
-    context = TunerContext(oracle_seed(cell.seed), cell.profile, task.objective, task.name)
+    profile = task.trained(cell.profile)  # its epochs times the task's epochs_scale
+    context = TunerContext(oracle_seed(cell.seed), profile, task.objective, task.name)
     runner = spec.runner() if spec.runner is not None else kt.Tuner
     tuner = _recording(runner)(
         oracle=spec.make_oracle(context),
@@ -328,7 +339,7 @@ def make_tuner(
     )
     if hasattr(tuner.oracle, "trials"):  # a local oracle, not a distributed worker's client
         _tidy_reloaded_trials(tuner.oracle)
-    tuner._start_recording(progress, cell.seed, task)
+    tuner._start_recording(progress, cell.seed, task, trial_seeds or trial_seed)
     if idle_wait_s > 0:
         _wait_when_idle(tuner.oracle, idle_wait_s)
     tuner.oracle.verbose = 0  # progress is ours: one line per trial, not a table

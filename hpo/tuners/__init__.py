@@ -8,6 +8,7 @@ Importing this package does not import TensorFlow.
 
 from hpo.tuners._spec import (
     Budget,
+    TrialSeeds,
     TunerContext,
     TunerSpec,
     budget_texts,
@@ -30,6 +31,7 @@ __all__ = [
     "oracle_seed",
     "parse_tuners",
     "planned_budget",
+    "TrialSeeds",
     "trial_seed",
     "tuner_names",
 ]

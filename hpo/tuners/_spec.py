@@ -115,6 +115,9 @@ def oracle_seed(seed: int) -> int:
     return derived % (2**31 - 1) + 1
 
 
+TrialSeeds = Callable[[int, int], int]  # (cell seed, trial index) -> the trial's seed
+
+
 def trial_seed(seed: int, index: int) -> int:
     """The seed of trial number `index` (0, 1, ...): its weights, dropout and shuffles.
 

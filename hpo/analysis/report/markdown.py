@@ -25,14 +25,27 @@ PARETO_TEXT = (
 )
 
 
+def _trained_by(s: TaskSummary) -> str:
+    """Who trained the trials: the engine, or the table a replay looked every epoch up in."""
+    from hpo.analysis.summary import replayed_words
+
+    engines = f"{' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''}"
+    words = replayed_words(s.provenance.get("replayed"))
+    if words is None:
+        return f"Trials trained by the {engines} (`--engine`)."
+    return (
+        f"Results {words}: each trial's epochs were looked up in a table of trainings by the"
+        f" {engines} (`hpo run --replay`), on a simulated clock of the table's training times."
+    )
+
+
 def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
     """report.md for tuners on one classification task."""
     n, n_val, n_test = s.n_seeds, s.n_val, s.n_test
     out = [
         f"# Tuner comparison: profile `{s.profile}`, {n} seeds",
         "",
-        f"Seeds: {', '.join(map(str, s.seeds))}. Trials trained by the"
-        f" {' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''} (`--engine`)."
+        f"Seeds: {', '.join(map(str, s.seeds))}. {_trained_by(s)}"
         " Every figure below comes from these runs"
         + (
             "; the seed report's claims are shown beside them, marked as claimed."

@@ -1,0 +1,47 @@
+"""A live search over a table's grid, trials seeded by the replay's rule: what a replay stands for.
+
+`run_live_on_grid(table, tuner, seed)` runs the cell live (Keras Tuner, the graph
+engine, real training) with two changes from `hpo.run.cell.run_cell`: the
+space is the table's grid (`declare_grid`, then hpo's `build_model`), and each
+trial is seeded with the table seed the replay's rule gives it
+(`hpo.replay.space.table_seed`) instead of `hpo.tuners.trial_seed`. For a
+full-fidelity tuner it then trains, trial by trial and epoch by epoch, exactly
+what `replay_cell` looks up: tests/test_replay.py compares the two. The cell
+seed must be the table's split seed (a live cell trains on its seed's split).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from hpo.errors import HpoError
+from hpo.experiment.results import CellResult
+from hpo.replay.loop import check_table
+from hpo.replay.space import declare_grid, table_seed
+from hpo.tables.table import Table
+
+
+def grid_model(hp: Any, table: Table) -> Any:
+    """The model of a point of the table's grid: the grid's Choices first, then hpo's MLP."""
+    from hpo.experiment.model import build_model
+
+    declare_grid(hp, table.grid)
+    return build_model(hp, table.task)
+
+
+def run_live_on_grid(table: Table, tuner: str, seed: int) -> CellResult:
+    """The live record of `tuner` searching the table's grid on cell seed `seed`."""
+    from hpo.run.cell import run_cell
+
+    if seed != int(table.meta.get("split_seed", 0)):
+        raise HpoError(
+            f"a live search on seed {seed} trains on another split than the table's"
+            f" (split seed {table.meta.get('split_seed')})"
+        )
+    cell = check_table(table, tuner, seed)
+    return run_cell(
+        cell,
+        hypermodel=functools.partial(grid_model, table=table),
+        trial_seeds=functools.partial(table_seed, table.seeds),
+    )

@@ -1,0 +1,393 @@
+"""The replay loop: a tuner's oracle searches a table's grid; every trial is looked up, not trained.
+
+No `keras_tuner.Tuner` and no model: the loop asks the oracle for trials
+(`create_trial`), looks each trial's epochs up in the table, reports to the
+oracle what Keras Tuner's `Tuner` reports after a live trial (the metrics of the
+trial's best epoch, once, at that epoch's step: `_run_and_update_trial`), and
+ends the trial (`end_trial`), until the oracle says STOPPED. The oracle keeps no
+files (its `save` and `_save_trial` are no-ops here, and an Optuna-backed oracle's
+study lives in memory, not in a journal): a replay is never resumed, it is rerun.
+
+See `hpo.replay` for the seed rule, the clock and the Hyperband convention.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpo.errors import CellStopped, HpoError
+from hpo.experiment.results import CellResult, trial_score
+from hpo.replay.space import SEED_RULE, declare_grid, table_seed
+from hpo.tables.table import Table
+from hpo.tuners import TunerContext, TunerSpec, oracle_seed
+
+TUNER_ID = "replay"
+CURVE = ("loss", "val_loss", "val_accuracy")  # per epoch of each trial, as TrialRecorder logs
+
+
+@dataclass
+class ReplayTiming:
+    """Where a replay's time went (real seconds, not the simulated clock)."""
+
+    oracle_s: float = 0.0  # create_trial, update_trial, end_trial: the oracle's own decisions
+    harness_s: float = 0.0  # the loop's own work per trial: lookups, entries
+    trials: int = 0
+
+
+@dataclass
+class _Row:
+    """Where a trial's epochs are in the table: its row and the epochs it trained."""
+
+    config: int
+    seed_index: int
+    start: int
+    stop: int  # exclusive: the epochs it trained are start..stop-1
+    failed: bool = False
+    best_epoch: int | None = None  # absolute epoch of the row
+
+
+@dataclass
+class _State:
+    rows: dict[str, _Row] = field(default_factory=dict)
+    seeds: dict[str, int] = field(default_factory=dict)  # trial id -> table seed
+    history: list[dict[str, Any]] = field(default_factory=list)
+    clock_s: float = 0.0
+
+
+def check_table(table: Table, tuner: TunerSpec | str, seed: int) -> Any:
+    """The cell a replay of `tuner` on `seed` against `table` is (`hpo.run.cell.Cell`).
+
+    HpoError (one line) if the table cannot be replayed: a partial table, a task
+    that is not built in, or epochs that are not the profile's.
+    """
+    from hpo.run.cell import Cell
+
+    name = tuner if isinstance(tuner, str) else tuner.name
+    if table.partial:
+        raise HpoError(f"{table.source}: a partial table (built with --limit) cannot be replayed")
+    profile = str(table.meta.get("profile", ""))
+    cell = Cell.of(name, seed, profile, table.task, "graph")
+    if not isinstance(tuner, str):
+        cell = Cell(tuner, cell.seed, cell.profile, cell.task, cell.engine)
+    if cell.trained_profile.epochs != table.epochs:
+        raise HpoError(
+            f"{table.source}: {table.epochs} epochs per row, but profile {profile} trains"
+            f" {cell.trained_profile.epochs} on {table.task}"
+        )
+    return cell
+
+
+def replay_cell(
+    table: Table,
+    tuner: TunerSpec | str,
+    seed: int,
+    *,
+    timing: ReplayTiming | None = None,
+    table_name: str | None = None,
+) -> CellResult:
+    """The record of `tuner` searching `table`'s grid on cell seed `seed`, every epoch looked up.
+
+    Task and profile are the table's. HpoError (one line) if the tuner proposes a
+    configuration outside the grid; CellStopped if the oracle stops the search on
+    consecutive failures or every trial failed.
+    """
+    from hpo.run.search import released
+
+    cell = check_table(table, tuner, seed)
+    context = TunerContext(oracle_seed(seed), cell.profile, cell.task.objective, cell.task.name)
+    oracle = cell.spec.make_oracle(context)
+    timing = timing if timing is not None else ReplayTiming()
+    with tempfile.TemporaryDirectory(prefix="hpo-replay-") as directory, released(oracle):
+        _quiet(oracle, directory, cell.spec.project)
+        import keras_tuner as kt
+
+        hp = kt.HyperParameters()
+        declare_grid(hp, table.grid)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # samplers' notes on categorical spaces, GP fits
+            oracle.update_space(hp)
+            state = _search(oracle, table, cell, timing)
+        return _record(oracle, table, cell, state, table_name or Path(table.source).name)
+
+
+def _quiet(oracle: Any, directory: str, project: str) -> None:
+    """Give the oracle a folder, as a Tuner does, but let it write nothing there."""
+    oracle._set_project_dir(directory, project)
+    oracle.verbose = 0
+    oracle.save = lambda: None
+    oracle._save_trial = lambda trial: None
+    if hasattr(oracle, "_open_study"):  # hpo's Optuna adapter: its study in memory
+        _study_in_memory(oracle)
+
+
+def _study_in_memory(oracle: Any) -> None:
+    from hpo.tuners._optuna_oracle import STUDY, direction
+
+    def open_study() -> Any:
+        if oracle._study is None:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            directions = [direction(oracle.objective)]
+            if oracle._sizes_for is not None:
+                directions.append(optuna.study.StudyDirection.MINIMIZE)
+            oracle._study = optuna.create_study(study_name=STUDY, directions=directions)
+        return oracle._study
+
+    oracle._open_study = open_study
+
+
+def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _State:
+    import keras_tuner as kt
+
+    status = kt.engine.trial.TrialStatus
+    arrays = table.arrays
+    objective = oracle.objective
+    reported: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
+    if table.objective != "val_accuracy":
+        reported = ("loss", "val_loss")
+    curves = {name: arrays[name] for name in {*reported, *CURVE, table.objective}}
+    epoch_time = arrays["epoch_time_s"]
+    failed_at = arrays["failed_at_epoch"]
+    seeds = table.seeds
+    seed_index = {s: i for i, s in enumerate(seeds)}
+    state = _State()
+    params = arrays["params"]
+    clock = time.perf_counter
+    while True:
+        t0 = clock()
+        trial = oracle.create_trial(TUNER_ID)
+        t1 = clock()
+        timing.oracle_s += t1 - t0
+        if trial.status == status.STOPPED:
+            break
+        if trial.status != status.RUNNING:  # IDLE: only a distributed search waits
+            raise RuntimeError(f"the oracle answered {trial.status} to its only worker")
+        trial_id = trial.trial_id
+        values = trial.hyperparameters.values
+        try:
+            config = table.grid.index_of(values)
+        except HpoError:
+            shown = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+            raise HpoError(
+                f"tuner {cell.tuner!r} proposed {shown}, which is not in the grid of"
+                f" {table.source}: a replay searches the table's grid only"
+            ) from None
+        parent = values.get("tuner/trial_id")
+        if parent is not None and parent in state.seeds:
+            seed = state.seeds[parent]  # a Hyperband continuation: the parent's curve
+        else:
+            seed = table_seed(seeds, cell.seed, int(trial_id))
+        state.seeds[trial_id] = seed
+        si = seed_index[seed]
+        start = int(values.get("tuner/initial_epoch", 0))
+        stop = int(values.get("tuner/epochs", table.epochs))
+        diverged = int(failed_at[config, si])
+        row = _Row(config, si, start, stop)
+        if 0 <= diverged < stop:
+            row.stop, row.failed = max(diverged + 1, start + 1), True
+        state.rows[trial_id] = row
+        state.clock_s += float(epoch_time[config, si, row.start : row.stop].sum())
+        metrics: dict[str, float] | None = None
+        best = None
+        if row.failed:
+            trial.status = status.FAILED
+            trial.message = _diverged(curves, config, si, row.stop - 1)
+        else:
+            score = curves[table.objective][config, si, start : row.stop]
+            best = _best(score, objective)
+            row.best_epoch = start + best
+            metrics = {name: float(curves[name][config, si, row.best_epoch]) for name in reported}
+            _register(oracle, trial_id, metrics)
+            trial.status = status.COMPLETED
+        t2 = clock()
+        timing.harness_s += t2 - t1
+        if metrics is not None:
+            oracle.update_trial(trial_id, metrics, step=best)
+        try:
+            oracle.end_trial(trial)
+        except RuntimeError as e:  # consecutive failures: the oracle stops the search
+            state.history.append(_entry(oracle, trial_id, state, curves, int(params[config])))
+            raise CellStopped(
+                f"{cell.label}: stopped, {e.args[0].splitlines()[0].lower()} (replayed from"
+                f" {table.source})"
+            ) from None
+        t3 = clock()
+        timing.oracle_s += t3 - t2
+        state.history.append(_entry(oracle, trial_id, state, curves, int(params[config])))
+        timing.harness_s += clock() - t3
+        timing.trials += 1
+    return state
+
+
+_DIRECTIONS: dict[tuple[str, str, str], str] = {}
+
+
+def _register(oracle: Any, trial_id: str, metrics: dict[str, float]) -> None:
+    """Register the trial's metrics with the directions `update_trial` would give them.
+
+    For a metric that is not its objective, Keras Tuner infers the direction by
+    deserialising a Keras metric of that name (TensorFlow variables: about 1 ms
+    a trial). The same inference is done once per name here and reused; the
+    oracle then finds the metrics registered, with the same directions.
+    """
+    from keras_tuner.src.engine import oracle as oracle_module
+    from keras_tuner.src.engine.metrics_tracking import MetricsTracker
+
+    tracker = oracle.trials[trial_id].metrics
+    for name in metrics:
+        if tracker.exists(name):
+            continue
+        objective = oracle.objective
+        key = (str(getattr(objective, "name", "")), str(getattr(objective, "direction", "")), name)
+        if key not in _DIRECTIONS:
+            probe = MetricsTracker()
+            direction = oracle_module._maybe_infer_direction_from_objective(objective, name)
+            probe.register(name, direction=direction)
+            _DIRECTIONS[key] = probe.metrics[name].direction
+        tracker.register(name, direction=_DIRECTIONS[key])
+
+
+def _best(score: np.ndarray, objective: Any) -> int:
+    """The epoch (from the trial's first) Keras Tuner calls best: the first strictly better."""
+    values = score.tolist()
+    best = 0
+    for epoch, value in enumerate(values):
+        if objective.better_than(value, values[best]):
+            best = epoch
+    return best
+
+
+def _diverged(curves: dict[str, np.ndarray], config: int, si: int, epoch: int) -> str:
+    """Keras Tuner's message of a trial the engine failed at `epoch` (hpo.engines.keras_fit)."""
+    import keras_tuner as kt
+
+    for name in ("loss", "val_loss"):
+        value = float(curves[name][config, si, epoch])
+        if not math.isfinite(value):
+            break
+    error = kt.errors.FailedTrialError(
+        f"{name} became {value} at epoch {epoch + 1}: the model diverged"
+    )
+    return "".join(traceback.format_exception_only(error))
+
+
+def _entry(
+    oracle: Any,
+    trial_id: str,
+    state: _State,
+    curves: dict[str, np.ndarray],
+    params: int,
+) -> dict[str, Any]:
+    """The trial's log entry, as `hpo.run.search.TrialRecorder._entry` writes it."""
+    import keras_tuner as kt
+
+    trial = oracle.trials[trial_id]
+    row = state.rows[trial_id]
+    completed = trial.status == kt.engine.trial.TrialStatus.COMPLETED
+    values = trial.hyperparameters.values
+    score = float(trial.score) if completed and trial.score is not None else None
+    accuracy = oracle.objective.name == "val_accuracy"
+    curve = {
+        name: [
+            v if math.isfinite(v) else None
+            for v in curves[name][row.config, row.seed_index, row.start : row.stop].tolist()
+        ]
+        for name in CURVE
+    }
+    entry: dict[str, Any] = {
+        "trial_id": trial_id,
+        "status": trial.status,
+        "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
+        "val_accuracy": score if accuracy else None,
+        "params": params,
+        "epochs": row.stop - row.start,
+        "elapsed_s": state.clock_s,
+        "rss_mb": None,
+    }
+    if not accuracy:
+        entry["score"] = score
+    entry["engine"] = "graph"
+    entry["curve"] = curve
+    if not completed and trial.message:
+        entry["error"] = trial.message.strip().splitlines()[-1]
+    if "tuner/bracket" in values:
+        entry["bracket"] = values["tuner/bracket"]
+        entry["round"] = values["tuner/round"]
+    if "tuner/phase" in values:
+        entry["phase"] = values["tuner/phase"]
+    return entry
+
+
+def _record(oracle: Any, table: Table, cell: Any, state: _State, table_name: str) -> CellResult:
+    from hpo.analysis.pareto import pareto_set
+    from hpo.experiment.tasks import TASKS
+    from hpo.run.cell import _score_field
+    from hpo.run.memory import peak_rss_mb
+    from hpo.run.provenance import versions
+
+    history = state.history
+    completed = [h for h in history if trial_score(h) is not None]
+    if not completed:
+        raise CellStopped(f"{cell.label}: every trial failed (replayed from {table.source})")
+    task = cell.task
+    best_trial = oracle.get_best_trials(1)[0]
+    arrays = table.arrays
+
+    def test(trial_id: str) -> tuple[float, float]:
+        row = state.rows[trial_id]
+        assert row.best_epoch is not None
+        at = (row.config, row.seed_index, row.best_epoch)
+        return float(arrays["test_loss"][at]), float(arrays["test_score"][at])
+
+    test_loss, test_score = test(best_trial.trial_id)
+    pareto = [
+        {
+            "trial_id": entry["trial_id"],
+            "score": trial_score(entry),
+            "params": entry["params"],
+            "test_score": test(entry["trial_id"])[1],
+        }
+        for entry in (history[i] for i in pareto_set(history, task))
+    ]
+    score_field = _score_field(task)
+    sizes = table.meta.get("split_sizes") or {}
+    accuracy = task.objective == "val_accuracy"
+    return CellResult(
+        tuner=cell.tuner,
+        seed=cell.seed,
+        profile=cell.profile.name,
+        task=task.name,
+        engine="graph",
+        best_val_accuracy=float(best_trial.score) if accuracy else None,
+        best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
+        test_accuracy=test_score if score_field == "test_accuracy" else None,
+        test_r2=test_score if score_field == "test_r2" else None,
+        test_value=test_score if score_field == "test_value" else None,
+        task_info=None if task.name in TASKS else task.info(),
+        pareto=pareto,
+        test_loss=test_loss,
+        wall_time_s=state.clock_s,
+        peak_rss_mb=peak_rss_mb(),  # of this process, which replays (no training)
+        trials_completed=len(completed),
+        trials_failed=len(history) - len(completed),
+        epochs_trained=sum(h["epochs"] for h in history),
+        best_hyperparameters={
+            k: v for k, v in best_trial.hyperparameters.values.items() if not k.startswith("tuner/")
+        },
+        history=history,
+        n_train=int(sizes.get("train", 0)),
+        n_val=int(sizes.get("val", 0)),
+        n_test=int(sizes.get("test", 0)),
+        versions=versions(),
+        replay={"table": table_name, "hash": table.hash, "seed_rule": SEED_RULE},
+    )
