@@ -238,6 +238,15 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write `text` atomically: a reader sees the old file or the new, never half."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool = False) -> Path:
+    """Write `data` atomically: a temporary file beside `path`, then renamed over it.
+
+    `sync` also flushes it to disk before the rename (a table's chunks: minutes of
+    training each); a trial log, rewritten twice per trial, is not synced.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,8 +254,11 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     except OSError as e:
         raise HpoError(f"cannot write {path}: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from others
         os.replace(tmp, path)
     except BaseException:

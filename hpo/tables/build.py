@@ -54,6 +54,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from hpo.errors import HpoError
+from hpo.experiment.results import write_bytes
 from hpo.experiment.space import param_count
 from hpo.experiment.tasks import TASKS, get_task
 from hpo.tables.plan import (
@@ -73,7 +74,6 @@ from hpo.tables.table import (
     Table,
     npz_bytes,
     read_npz,
-    write_bytes,
     write_table,
 )
 
@@ -323,7 +323,7 @@ def _save_part(parts: Path, rows: list[RowResult], epochs: int) -> None:
         **{name: np.stack([r.curves[name] for r in rows]) for name in CURVES},
     }
     tag = hashlib.sha1(ids.tobytes()).hexdigest()[:12]
-    write_bytes(parts / f"rows-{int(ids[0]):07d}-{tag}.npz", npz_bytes(arrays))
+    write_bytes(parts / f"rows-{int(ids[0]):07d}-{tag}.npz", npz_bytes(arrays), sync=True)
 
 
 def _read_part(path: Path, spec: TableSpec, discard: str) -> list[RowResult]:

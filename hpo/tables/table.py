@@ -34,7 +34,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import HpoError
+from hpo.experiment.results import write_bytes
 from hpo.tables.grid import Grid
 
 FORMAT = "hpo-table"
@@ -87,29 +87,6 @@ def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write `data` atomically: write a temporary file beside `path`, then rename it."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise HpoError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def read_npz(path: str | os.PathLike[str], what: str) -> dict[str, np.ndarray]:
     """Every array of an .npz file, or HpoError (one line) if it is missing or not one."""
     path = Path(path)
@@ -134,7 +111,7 @@ def write_table(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], 
     """Write a table atomically; `meta` gets the arrays' hash (returned in it too)."""
     meta["hash"] = table_hash(arrays)
     text = json.dumps(meta, sort_keys=True, allow_nan=False)
-    return write_bytes(path, npz_bytes({**arrays, "meta": np.array(text)}))
+    return write_bytes(path, npz_bytes({**arrays, "meta": np.array(text)}), sync=True)
 
 
 class Table:
