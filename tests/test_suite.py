@@ -126,6 +126,26 @@ def test_the_suite_report_is_written_with_its_tables_and_figures(tmp_path, capsy
     assert "average ranks on the test score" in capsys.readouterr().out
 
 
+def test_a_suite_of_replayed_cells_says_so_wherever_it_states_a_result(tmp_path, capsys):
+    import dataclasses
+
+    replay = {"table": "made-up.npz", "hash": "0" * 64, "seed_rule": "rule", "epochs": 3}
+    records = [
+        dataclasses.replace(c, replay=replay) if c.task != "wine" else c
+        for c in suite(shift_rows=3, shift_r2=0.05).cells
+    ]
+    summary = summarize_suite(Results(cells=records))
+    said = "Results replayed from made-up.npz (real trainings) (60 of 90 cells)."
+    assert summary.conclusions()[0] == said
+    assert summary.to_json()["replayed"] == {"tables": ["made-up.npz"], "cells": 60, "of": 90}
+    paths = [write_json(tmp_path / f"r{i}.json", c.to_dict()) for i, c in enumerate(records)]
+    assert main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
+    assert said[:-1] in (tmp_path / "report" / "report.md").read_text()
+    assert said in capsys.readouterr().out
+    live = summarize_suite(suite(shift_rows=3, shift_r2=0.05))
+    assert "replayed" not in " ".join(live.conclusions()) and live.replayed is None
+
+
 def test_the_gate_pairs_cells_by_task_and_seed():
     """An R² drop on diabetes is a regression of diabetes/a alone; wine's equal rows are not."""
     import dataclasses

@@ -46,6 +46,7 @@ from hpo.analysis.paired import (
     ranks,
     smallest_effect_of,
 )
+from hpo.analysis.replayed import replayed_from, replayed_words
 from hpo.analysis.tasks import JudgedTask, judged_tasks, suite_order
 from hpo.errors import HpoError
 from hpo.experiment.results import CellResult, Results, trial_engines
@@ -106,6 +107,7 @@ class SuiteSummary:
     report_written: str
     runs: list[dict[str, Any]]
     verdict: str
+    replayed: dict[str, Any] | None = None  # the tables replayed cells came from (summary.py)
 
     @property
     def winner(self) -> None:
@@ -130,12 +132,16 @@ class SuiteSummary:
                 "runs": self.runs,
                 "verdict": {"text": self.verdict, "winner": None},
                 "winner": self.winner,
+                "replayed": self.replayed,
             }
         )
 
     def conclusions(self) -> list[str]:
-        """The verdict, as a terminal prints it."""
-        return [self.verdict.replace("**", "")]
+        """The verdict, as a terminal prints it (first, for replayed cells, where their
+        results come from)."""
+        words = replayed_words(self.replayed)
+        lines = [self.verdict.replace("**", "")]
+        return lines if words is None else [f"Results {words}.", *lines]
 
 
 def score_rows(cells: Sequence[CellResult], task: JudgedTask) -> np.ndarray:
@@ -326,6 +332,7 @@ def summarize_suite(
         report_written=datetime.now(UTC).isoformat(timespec="seconds"),
         runs=[{k: v for k, v in p.items() if v is not None} for p in results.provenance],
         verdict=_verdict_text(per_task, across, alpha),
+        replayed=replayed_from(results.cells),
     )
 
 

@@ -38,6 +38,7 @@ from hpo.analysis.paired import (
     ranks,
     smallest_effect_of,
 )
+from hpo.analysis.replayed import replayed_from, replayed_words
 from hpo.analysis.suite import SuiteSummary, check_smallest_effect, summarize_suite
 from hpo.analysis.tasks import judged_tasks
 from hpo.analysis.verdict import REFERENCES, Recommendation, Verdict, recommendation, verdict
@@ -262,24 +263,6 @@ def _provenance(
         "budgets": said or None,
         "replayed": replayed_from(cells),
     }
-
-
-def replayed_from(cells: Sequence[CellResult]) -> dict[str, Any] | None:
-    """The tables the cells were replayed from (hpo.replay) and how many were, or None."""
-    replays = [c.replay for c in cells if c.replay is not None]
-    if not replays:
-        return None
-    tables = sorted({str(r.get("table")) for r in replays})
-    return {"tables": tables, "cells": len(replays), "of": len(cells)}
-
-
-def replayed_words(replayed: Mapping[str, Any] | None) -> str | None:
-    """'replayed from TABLE (real trainings)', as the report and the pytest summary say it."""
-    if not replayed:
-        return None
-    share = "" if replayed["cells"] == replayed["of"] else f" ({replayed['cells']} of"
-    share += "" if not share else f" {replayed['of']} cells)"
-    return f"replayed from {', '.join(replayed['tables'])} (real trainings){share}"
 
 
 def summarize(

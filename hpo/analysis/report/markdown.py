@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from hpo.analysis.paired import CONCLUSIONS, MIN_SEEDS_FOR_CD, Pair
+from hpo.analysis.replayed import replayed_words
 from hpo.analysis.report.tables import fmt, measured_table, task_table
 from hpo.analysis.tasks import OBSERVED_SIZES_TEXT, sizes_observed
 
@@ -27,8 +28,6 @@ PARETO_TEXT = (
 
 def _trained_by(s: TaskSummary) -> str:
     """Who trained the trials: the engine, or the table a replay looked every epoch up in."""
-    from hpo.analysis.summary import replayed_words
-
     engines = f"{' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''}"
     words = replayed_words(s.provenance.get("replayed"))
     if words is None:
@@ -36,6 +35,16 @@ def _trained_by(s: TaskSummary) -> str:
     return (
         f"Results {words}: each trial's epochs were looked up in a table of trainings by the"
         f" {engines} (`hpo run --replay`), on a simulated clock of the table's training times."
+    )
+
+
+def _suite_trained_by(s: SuiteSummary) -> str:
+    engines = f"the {' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''}"
+    words = replayed_words(s.replayed)
+    if words is None:
+        return f"Trials trained by {engines}."
+    return (
+        f"Results {words}: each trial's epochs were looked up in a table of trainings by {engines}."
     )
 
 
@@ -313,9 +322,8 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
     out = [
         f"# Tuner comparison over {len(s.tasks)} task(s): profile `{s.profile}`",
         "",
-        f"Tasks: {', '.join(s.tasks)}. Tuners: {', '.join(s.tuners)}."
-        f" Trials trained by the {' and '.join(s.engines)} engine. Every figure below"
-        " comes from these runs.",
+        f"Tasks: {', '.join(s.tasks)}. Tuners: {', '.join(s.tuners)}. {_suite_trained_by(s)}"
+        " Every figure below comes from these runs.",
         "",
         "## Verdict",
         "",
