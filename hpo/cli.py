@@ -202,26 +202,26 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from hpo.tables import Table
 
     table = Table.load(args.replay)
-    for option, wanted in (("task", table.task), ("profile", str(table.meta.get("profile")))):
-        if _given(args, f"--{option}") and getattr(args, option) != wanted:
-            raise HpoError(
-                f"--{option} {getattr(args, option)}: the table {args.replay} is of {option}"
-                f" {wanted} (a replay's task and profile are its table's)"
-            )
+    if _given(args, "--task") and args.task != table.task:
+        raise HpoError(
+            f"--task {args.task}: the table {args.replay} is of task {table.task}"
+            " (a replay's task is its table's)"
+        )
+    profile = args.profile if _given(args, "--profile") else None  # None: the table's
     for option, default in (("workers", 1), ("cluster", None), ("engine", "graph")):
         if getattr(args, option) != default:
             raise HpoError(
                 f"--{option} {getattr(args, option)}: a replay looks trainings up (the table's"
                 f" graph engine), in this process (--replay {args.replay})"
             )
-    cell = check_table(table, args.tuner, args.seed)
+    cell = check_table(table, args.tuner, args.seed, profile)
     json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}-replay.json"
     _check_writable(json_path)
     from hpo.experiment.results import write_json
     from hpo.run.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # the record names the library versions
-    result = replay_cell(table, cell.spec, cell.seed)
+    result = replay_cell(table, cell.spec, cell.seed, profile=profile)
     write_json(json_path, result.to_dict())
     if result.test_accuracy is None:
         scores = f"best val_loss {result.best_val_loss:.4f}  test_r2 {result.test_r2:.4f}  "
@@ -361,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TABLE",
         default=None,
         help="replay the search against a table of real trainings (hpo tabulate): the tuner"
-        " searches its grid, every epoch is looked up; task and profile are the table's;"
+        " searches its grid, every epoch is looked up; the task is the table's, the profile"
+        " too unless --profile names one of fewer epochs (the rows' first epochs);"
         " writes OUT/TUNER-PROFILE-seedN-replay.json",
     )
     add_run_options(run.add_argument, prefix="")

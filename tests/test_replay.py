@@ -26,6 +26,7 @@ from hpo.tuners import get_tuner, tuner_names
 
 TASK = "breast_cancer"
 EPOCHS = PROFILES["smoke"].epochs
+COMMITTED = Path(__file__).parents[1] / "tables" / "breast_cancer-paper.npz"
 
 
 def synthetic_table(
@@ -97,7 +98,12 @@ def test_the_same_seed_replays_the_same_record(synthetic: Table) -> None:
     assert [h["elapsed_s"] for h in first.history] == [h["elapsed_s"] for h in again.history]
     other = replay_cell(synthetic, "tpe", 4)
     assert other.history != first.history
-    cited = {"table": "synthetic.npz", "hash": synthetic.hash, "seed_rule": SEED_RULE}
+    cited = {
+        "table": "synthetic.npz",
+        "hash": synthetic.hash,
+        "seed_rule": SEED_RULE,
+        "epochs": EPOCHS,
+    }
     assert first.replay == cited
     # Today's schema: the record reads back as any record does.
     assert CellResult.from_dict(json.loads(json.dumps(first.to_dict()))).replay == first.replay
@@ -218,7 +224,7 @@ def test_the_command_replays_and_says_so(
     ("argv", "expected"),
     [
         (["--task", "mnist1d"], "--task mnist1d: the table"),
-        (["--profile", "quick"], "--profile quick: the table"),
+        (["--profile", "quick"], "but profile quick trains 15"),
         (["--engine", "keras"], "--engine keras: a replay"),
     ],
 )
@@ -336,6 +342,21 @@ def test_a_live_search_trains_what_its_replay_looks_up(real: Table, tuner: str) 
     assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
     assert _comparable(live) == _comparable(replayed)
     assert replayed.replay is not None and live.replay is None
+
+
+def test_a_profile_of_fewer_epochs_replays_what_a_shorter_live_run_trains() -> None:
+    """The committed paper table (50 epochs a row) replayed at smoke (3 epochs) on a seed
+    whose split is not the table's: each row's first 3 epochs are what a 3-epoch live trial
+    of it trains, on the table's split."""
+    from hpo.replay.live import run_live_on_grid
+
+    table = Table.load(COMMITTED)
+    live = run_live_on_grid(table, "random", 7, profile="smoke")
+    replayed = replay_cell(table, "random", 7, profile="smoke")
+    assert replayed.replay is not None and replayed.replay["epochs"] == EPOCHS
+    assert [h["epochs"] for h in replayed.history] == [EPOCHS] * len(replayed.history)
+    assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
+    assert _comparable(live) == _comparable(replayed)
 
 
 def test_records_differ_only_where_a_replay_says_so(real: Table) -> None:

@@ -56,7 +56,8 @@ class CellResult:
     # objective, minimise, score (its name), counts (whether the score counts test rows), builtin.
     task_info: dict[str, Any] | None = None
     # A search replayed against a table of real trainings (hpo.replay), not trained live:
-    # {"table": its file name, "hash": its hash, "seed_rule": how trials got table seeds}.
+    # {"table": its file name, "hash": its hash, "seed_rule": how trials got table seeds,
+    #  "epochs": the epochs of each row looked up (its first; the table's or fewer)}.
     replay: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 

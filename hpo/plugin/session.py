@@ -456,8 +456,8 @@ class HpoSession:
         """Per-tuner means, then the report written beside the JSON and its verdict."""
         if not self.records:
             return
+        from hpo.analysis.replayed import replayed_from, replayed_words
         from hpo.analysis.report import conclusions, main_table, tuner_table, write_report
-        from hpo.analysis.summary import replayed_from, replayed_words
         from hpo.experiment.results import Results
         from hpo.tuners import budget_texts
 

@@ -63,25 +63,30 @@ class _State:
     clock_s: float = 0.0
 
 
-def check_table(table: Table, tuner: TunerSpec | str, seed: int) -> Any:
+def check_table(table: Table, tuner: TunerSpec | str, seed: int, profile: str | None = None) -> Any:
     """The cell a replay of `tuner` on `seed` against `table` is (`hpo.run.cell.Cell`).
 
+    `profile` is the table's unless given: a profile of fewer epochs than the
+    table's rows replays their first epochs (a row's first E epochs are what an
+    E-epoch training of it trains: benchmarks/live_replay.py checks this live).
     HpoError (one line) if the table cannot be replayed: a partial table, a task
-    that is not built in, or epochs that are not the profile's.
+    that is not built in, or a profile of more epochs than the rows hold.
     """
     from hpo.run.cell import Cell
 
     name = tuner if isinstance(tuner, str) else tuner.name
     if table.partial:
         raise HpoError(f"{table.source}: a partial table (built with --limit) cannot be replayed")
-    profile = str(table.meta.get("profile", ""))
+    own = str(table.meta.get("profile", ""))
+    profile = own if profile is None else profile
     cell = Cell.of(name, seed, profile, table.task, "graph")
     if not isinstance(tuner, str):
         cell = Cell(tuner, cell.seed, cell.profile, cell.task, cell.engine)
-    if cell.trained_profile.epochs != table.epochs:
+    epochs = cell.trained_profile.epochs
+    if epochs > table.epochs or (profile == own and epochs != table.epochs):
         raise HpoError(
-            f"{table.source}: {table.epochs} epochs per row, but profile {profile} trains"
-            f" {cell.trained_profile.epochs} on {table.task}"
+            f"{table.source}: its rows hold {table.epochs} epochs, but profile {profile} trains"
+            f" {epochs} on {table.task} (a replay looks up a row's first epochs)"
         )
     return cell
 
@@ -93,16 +98,18 @@ def replay_cell(
     *,
     timing: ReplayTiming | None = None,
     table_name: str | None = None,
+    profile: str | None = None,
 ) -> CellResult:
     """The record of `tuner` searching `table`'s grid on cell seed `seed`, every epoch looked up.
 
-    Task and profile are the table's. HpoError (one line) if the tuner proposes a
+    The task is the table's, and the profile too unless `profile` names one of
+    fewer epochs (the rows' first epochs are looked up). HpoError (one line) if the tuner proposes a
     configuration outside the grid; CellStopped if the oracle stops the search on
     consecutive failures or every trial failed.
     """
     from hpo.run.search import released
 
-    cell = check_table(table, tuner, seed)
+    cell = check_table(table, tuner, seed, profile)
     context = TunerContext(oracle_seed(seed), cell.profile, cell.task.objective, cell.task.name)
     oracle = cell.spec.make_oracle(context)
     timing = timing if timing is not None else ReplayTiming()
@@ -160,6 +167,7 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
     failed_at = arrays["failed_at_epoch"]
     seeds = table.seeds
     seed_index = {s: i for i, s in enumerate(seeds)}
+    epochs = cell.trained_profile.epochs  # a full-fidelity trial's: the table's or fewer
     state = _State()
     params = arrays["params"]
     clock = time.perf_counter
@@ -190,7 +198,7 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
         state.seeds[trial_id] = seed
         si = seed_index[seed]
         start = int(values.get("tuner/initial_epoch", 0))
-        stop = int(values.get("tuner/epochs", table.epochs))
+        stop = int(values.get("tuner/epochs", epochs))
         diverged = int(failed_at[config, si])
         row = _Row(config, si, start, stop)
         if 0 <= diverged < stop:
@@ -389,5 +397,10 @@ def _record(oracle: Any, table: Table, cell: Any, state: _State, table_name: str
         n_val=int(sizes.get("val", 0)),
         n_test=int(sizes.get("test", 0)),
         versions=versions(),
-        replay={"table": table_name, "hash": table.hash, "seed_rule": SEED_RULE},
+        replay={
+            "table": table_name,
+            "hash": table.hash,
+            "seed_rule": SEED_RULE,
+            "epochs": cell.trained_profile.epochs,  # each row's first epochs, looked up
+        },
     )

@@ -141,6 +141,7 @@ def run_cell(
     hypermodel: Callable[[kt.HyperParameters], Any] | kt.HyperModel | None = None,
     resume: bool = False,
     trial_seeds: TrialSeeds | None = None,
+    split_seed: int | None = None,
 ) -> CellResult:
     """Search with the cell's tuner on its seed's split and judge its best model on the test rows.
 
@@ -148,6 +149,8 @@ def run_cell(
     log; a fresh temporary directory is used and removed when it is None. With
     `resume`, a project already in `workdir` is continued, not replaced. The
     same cell gives the same record, apart from times, resumed or not.
+    `split_seed` gives another seed's train/validation split (a table's, for a
+    live search that its replay must equal: `hpo.replay.live`).
     """
     from sklearn.exceptions import ConvergenceWarning
 
@@ -157,9 +160,11 @@ def run_cell(
 
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-{cell.name}-") as tmp:
-            return run_cell(cell, tmp, progress, hypermodel, trial_seeds=trial_seeds)
+            return run_cell(
+                cell, tmp, progress, hypermodel, trial_seeds=trial_seeds, split_seed=split_seed
+            )
 
-    splits = load_splits(cell.seed, cell.task)
+    splits = load_splits(cell.seed if split_seed is None else split_seed, cell.task)
     if not cell.task.builtin:
         preflight(cell.task, splits)
     seed_everything(cell.seed)

@@ -1,0 +1,138 @@
+"""Live searches on a table's grid beside their replays: is a replay what a live run trains?
+
+    python benchmarks/live_replay.py tables/mnist1d-paper.npz --profile quick \
+        --tuners random,tpe,sobol,cmaes,gp,bayesian --seeds 0-2 --out results/live-replay
+
+Each cell runs twice: live (`hpo.replay.live.run_live_on_grid`: Keras Tuner, the
+graph engine, real training, the replay's seed rule, the table's split) and
+replayed (`hpo.replay.replay_cell`). For a full-fidelity tuner the two records
+must be the same apart from times, versions and the test loss (evaluated live,
+tabulated per epoch; equal to 1e-5): every trial, every epoch's metrics (==),
+the best model and its test score. Any difference is printed and the exit
+status is 1. For a multi-fidelity tuner (Hyperband's reload of the best epoch
+and fresh optimiser differ from a table's continued curve by design) the two
+distributions are printed side by side, with the paired difference.
+
+Records go to OUT/live and OUT/replayed, which `hpo report` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpo.errors import EXIT_BAD_INPUT, HpoError
+from hpo.experiment.profiles import parse_seeds
+from hpo.experiment.results import CellResult, write_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table")
+    parser.add_argument("--tuners", default="random,tpe")
+    parser.add_argument("--seeds", default="0-2")
+    parser.add_argument("--profile", default=None, help="default: the table's")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    try:
+        from hpo.replay import check_table
+        from hpo.tables.table import Table
+        from hpo.tuners import parse_tuners
+
+        table = Table.load(args.table)
+        tuners, seeds = parse_tuners(args.tuners), parse_seeds(args.seeds)
+        for tuner in tuners:
+            check_table(table, tuner, seeds[0], args.profile)
+    except HpoError as e:
+        print(f"live_replay: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from hpo.replay import replay_cell
+    from hpo.replay.live import run_live_on_grid
+    from hpo.tuners import get_tuner
+
+    out = Path(args.out)
+    name = Path(args.table).name
+    differing = 0
+    for tuner in tuners:
+        pairs: list[tuple[CellResult, CellResult]] = []
+        for seed in seeds:
+            started = time.perf_counter()
+            live = run_live_on_grid(table, tuner, seed, args.profile)
+            took = time.perf_counter() - started
+            replayed = replay_cell(table, tuner, seed, table_name=name, profile=args.profile)
+            for kind, record in (("live", live), ("replayed", replayed)):
+                path = out / kind / f"{record.id.name}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_json(path, record.to_dict(), indent=None)
+            pairs.append((live, replayed))
+            if get_tuner(tuner).runner is None:
+                diff = first_difference(live, replayed)
+                differing += diff is not None
+                verdict = "identical" if diff is None else f"DIFFERENT: {diff}"
+            else:
+                verdict = "multi-fidelity (compared as distributions below)"
+            print(
+                f"{tuner} seed={seed}: live {took:.1f} s, {live.trials_completed} trials,"
+                f" test {live.test_accuracy}; replayed test {replayed.test_accuracy}: {verdict}",
+                flush=True,
+            )
+        if get_tuner(tuner).runner is not None:
+            print(side_by_side(tuner, pairs), flush=True)
+    return 1 if differing else 0
+
+
+def comparable(result: CellResult) -> dict[str, Any]:
+    """A record without what a live run and its replay legitimately differ in."""
+    d = result.without_times()
+    for key in ("replay", "versions", "test_loss", "peak_rss_mb"):
+        d.pop(key, None)
+    return d
+
+
+def first_difference(live: CellResult, replayed: CellResult) -> str | None:
+    """Where the two records first differ, in words; None if they are the same."""
+    if not math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5):
+        return f"test loss {live.test_loss} against {replayed.test_loss}"
+    a, b = comparable(live), comparable(replayed)
+    for key in sorted(a.keys() | b.keys()):
+        if key == "history":
+            for x, y in zip(a[key], b[key], strict=False):
+                if x != y:
+                    keys = sorted(k for k in x.keys() | y.keys() if x.get(k) != y.get(k))
+                    return f"trial {x.get('trial_id')}: {', '.join(keys)}"
+            if len(a[key]) != len(b[key]):
+                return f"{len(a[key])} trials against {len(b[key])}"
+        elif a.get(key) != b.get(key):
+            return f"{key}: {a.get(key)} against {b.get(key)}"
+    return None
+
+
+def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
+    """Live and replayed distributions of the test and best validation scores, paired by seed."""
+    from scipy import stats
+
+    lines = [f"{tuner}, {len(pairs)} seeds: live | replayed | paired live - replayed"]
+    for field in ("test_accuracy", "best_val_accuracy"):
+        live = np.array([getattr(p[0], field) for p in pairs], dtype=float)
+        replayed = np.array([getattr(p[1], field) for p in pairs], dtype=float)
+        d = live - replayed
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+        p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
+        lines.append(
+            f"  {field}: mean {live.mean():.4f} (sd {live.std(ddof=1):.4f}, median"
+            f" {np.median(live):.4f}) | mean {replayed.mean():.4f} (sd"
+            f" {replayed.std(ddof=1):.4f}, median {np.median(replayed):.4f}) |"
+            f" {d.mean():+.4f} [95 % CI {d.mean() - half:+.4f}, {d.mean() + half:+.4f}],"
+            f" Wilcoxon p {p:.3f}, equal on {int(np.sum(d == 0))} of {len(d)} seeds"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
