@@ -371,6 +371,16 @@ def _run(
 
 
 def _run_in_pool(spec: TableSpec, plan: list[list[int]], workers: int) -> Iterator[ChunkDone]:
+    """The plan on `workers` processes, in rounds of `CHUNKS_PER_PROCESS` chunks a process:
+    each round gets fresh processes (see hpo.tables.worker for why not max_tasks_per_child)."""
+    from hpo.tables import worker
+
+    size = workers * worker.CHUNKS_PER_PROCESS
+    for start in range(0, len(plan), size):
+        yield from _run_round(spec, plan[start : start + size], workers)
+
+
+def _run_round(spec: TableSpec, plan: list[list[int]], workers: int) -> Iterator[ChunkDone]:
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 

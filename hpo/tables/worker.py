@@ -5,6 +5,9 @@ sizes TensorFlow's thread pools to one thread before any op runs: the rows
 are small, and one thread per process keeps N workers on N cores. It trains
 up to `CHUNKS_PER_PROCESS` chunks, reusing its traced graphs, then a fresh
 process takes over (the models it built leave a little memory behind each).
+Pools are recycled by their callers, not by `max_tasks_per_child`: on Python
+3.11-3.13 a pool whose workers retire at that limit can hang forever instead
+of replacing them (CPython gh-115634; a 3,159-row build hung so, at 2 x 40 chunks).
 
 On a Dask cluster each chunk is one task; the Dask worker hands it to such a
 process of its own (`run_chunk_on_dask_worker`), as hpo's cells run there.
@@ -54,25 +57,28 @@ def run_chunk(job: ChunkJob) -> ChunkDone:
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` spawned worker processes."""
+    """`workers` spawned worker processes, kept until the pool is shut down."""
     return ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=prepare_process,
-        max_tasks_per_child=CHUNKS_PER_PROCESS,
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=prepare_process
     )
 
 
 _DASK_POOL: ProcessPoolExecutor | None = None
+_DASK_CHUNKS = 0  # chunks given to _DASK_POOL's process
 _DASK_LOCK = threading.Lock()
 
 
 def run_chunk_on_dask_worker(job: ChunkJob) -> ChunkDone:
-    """A Dask task: the chunk in this Dask worker's own worker process (one, kept)."""
-    global _DASK_POOL
+    """A Dask task: the chunk in this Dask worker's own worker process (one, kept for
+    `CHUNKS_PER_PROCESS` chunks)."""
+    global _DASK_POOL, _DASK_CHUNKS
     with _DASK_LOCK:
+        if _DASK_POOL is not None and _DASK_CHUNKS >= CHUNKS_PER_PROCESS:
+            _DASK_POOL.shutdown(wait=False)  # its process ends after the chunks it was given
+            _DASK_POOL = None
         if _DASK_POOL is None:
-            _DASK_POOL = pool(1)
+            _DASK_POOL, _DASK_CHUNKS = pool(1), 0
+        _DASK_CHUNKS += 1
         executor = _DASK_POOL
     try:
         return executor.submit(run_chunk, job).result()
