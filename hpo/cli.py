@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hpo.errors import EXIT_BAD_INPUT, EXIT_STOPPED, CellStopped, HpoError
 from hpo.options import (
@@ -52,7 +52,12 @@ EXAMPLES = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with hpo's error line: the usage, then `hpo: error: ...`, exit 2."""
+    """argparse with hpo's error line: the usage, then `hpo: error: ...`, exit 2; options are
+    spelled out (no abbreviations: `--prof` would escape the checks of what was given)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)

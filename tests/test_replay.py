@@ -147,6 +147,31 @@ def test_every_tuner_replays_to_its_planned_budget(synthetic: Table, tuner: str)
         assert entry["epochs"] == len(entry["curve"]["loss"])
 
 
+@pytest.mark.parametrize("tuner", ["hyperband", "bohb", "hyperband-bayesian", "random"])
+def test_a_profile_of_fewer_epochs_replays_to_its_own_budget(tuner: str) -> None:
+    """The committed 50-epoch table at smoke: the smoke plan, every trial within 3 epochs."""
+    result = replay_cell(Table.load(COMMITTED), tuner, 0, profile="smoke")
+    budget = get_tuner(tuner).budget(PROFILES["smoke"])
+    assert (len(result.history), result.epochs_trained) == (budget.trials, budget.epochs)
+    assert result.profile == "smoke" and result.replay is not None
+    assert result.replay["epochs"] == EPOCHS
+    assert all(len(h["curve"]["loss"]) == h["epochs"] <= EPOCHS for h in result.history)
+
+
+def test_the_command_replays_at_a_profile_of_fewer_epochs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, _ = _cli(
+        capsys, "--replay", str(COMMITTED), "--tuner", "tpe", "--seed", "4",
+        "--profile", "smoke", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert rc == 0 and "replayed from breast_cancer-paper.npz (real trainings)" in out
+    record = json.loads((tmp_path / "tpe-smoke-seed4-replay.json").read_text())
+    assert record["profile"] == "smoke" and record["replay"]["epochs"] == EPOCHS
+    again = replay_cell(Table.load(COMMITTED), "tpe", 4, profile="smoke")
+    assert CellResult.from_dict(record).without_times() == again.without_times()
+
+
 def test_hyperband_continues_the_parents_curve(synthetic: Table) -> None:
     result = replay_cell(synthetic, "hyperband", 2)
     by_id = {h["trial_id"]: h for h in result.history}

@@ -107,7 +107,7 @@ class SuiteSummary:
     report_written: str
     runs: list[dict[str, Any]]
     verdict: str
-    replayed: dict[str, Any] | None = None  # the tables replayed cells came from (summary.py)
+    replayed: dict[str, Any] | None = None  # the tables replayed cells came from (replayed.py)
 
     @property
     def winner(self) -> None:

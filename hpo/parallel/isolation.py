@@ -79,6 +79,8 @@ def _worker(engine: str, threads: int | None) -> ProcessPoolExecutor:
         _WORKERS[key] = ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("spawn"),
+            # Safe from CPython gh-115634 (a pool whose workers retire at this limit while
+            # tasks wait can hang): one cell is submitted at a time and waited for.
             max_tasks_per_child=CELLS_PER_PROCESS.get(engine, 1),
             # At the start of every process, not at its first cell: the pool starts a
             # replacement when a process has run its cells, and one started as the session

@@ -3,12 +3,13 @@
 `replay_cell(table, tuner, seed)` runs any tuner -- every built-in one, an
 installed one, MODULE:ATTR -- against a table and returns the cell's record in
 the schema of a live one (`CellResult`), marked `replay` with the table's file
-name, its hash and the seed rule. `hpo run --replay TABLE` and `pytest
+name, its hash, the seed rule and the epochs looked up per row. `hpo run --replay TABLE` and `pytest
 benchmarks --hpo-replay TABLE` call it.
 
 - The space: the table's grid, declared as Keras Tuner `Choice`s named as hpo's
-  space names them (`hpo.replay.space.declare_grid`); task and profile are the
-  table's. A configuration outside the grid is refused in one line.
+  space names them (`hpo.replay.space.declare_grid`). The task is the table's,
+  the profile too unless one of fewer epochs is given (each row's first epochs
+  are looked up). A configuration outside the grid is refused in one line.
 - The seed rule: trial k (its creation index, Keras Tuner's trial id) of cell
   seed s trains with the table seed
 

@@ -86,7 +86,8 @@ def check_table(table: Table, tuner: TunerSpec | str, seed: int, profile: str | 
     if epochs > table.epochs or (profile == own and epochs != table.epochs):
         raise HpoError(
             f"{table.source}: its rows hold {table.epochs} epochs, but profile {profile} trains"
-            f" {epochs} on {table.task} (a replay looks up a row's first epochs)"
+            f" {epochs} on {table.task}"
+            + (" (a replay can look up a row's first epochs, not more)" if profile != own else "")
         )
     return cell
 
@@ -110,7 +111,10 @@ def replay_cell(
     from hpo.run.search import released
 
     cell = check_table(table, tuner, seed, profile)
-    context = TunerContext(oracle_seed(seed), cell.profile, cell.task.objective, cell.task.name)
+    # As a live search: the profile's epochs times the task's epochs_scale (Task.trained).
+    context = TunerContext(
+        oracle_seed(seed), cell.trained_profile, cell.task.objective, cell.task.name
+    )
     oracle = cell.spec.make_oracle(context)
     timing = timing if timing is not None else ReplayTiming()
     with tempfile.TemporaryDirectory(prefix="hpo-replay-") as directory, released(oracle):
@@ -199,6 +203,11 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
         si = seed_index[seed]
         start = int(values.get("tuner/initial_epoch", 0))
         stop = int(values.get("tuner/epochs", epochs))
+        if stop > epochs:
+            raise HpoError(
+                f"tuner {cell.tuner!r} asked for {stop} epochs of a trial, but the replay"
+                f" looks up {epochs} of each row of {table.source}"
+            )
         diverged = int(failed_at[config, si])
         row = _Row(config, si, start, stop)
         if 0 <= diverged < stop:

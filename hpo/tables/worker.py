@@ -2,12 +2,13 @@
 
 A worker process is spawned (a clean interpreter), dies with its parent, and
 sizes TensorFlow's thread pools to one thread before any op runs: the rows
-are small, and one thread per process keeps N workers on N cores. It trains
-up to `CHUNKS_PER_PROCESS` chunks, reusing its traced graphs, then a fresh
-process takes over (the models it built leave a little memory behind each).
-Pools are recycled by their callers, not by `max_tasks_per_child`: on Python
-3.11-3.13 a pool whose workers retire at that limit can hang forever instead
-of replacing them (CPython gh-115634; a 3,159-row build hung so, at 2 x 40 chunks).
+are small, and one thread per process keeps N workers on N cores. A pool of N
+processes is given N x `CHUNKS_PER_PROCESS` chunks (a round), reusing its traced
+graphs, then a fresh pool takes over (the models it built leave a little memory
+behind each). Pools are recycled by their callers, not by `max_tasks_per_child`:
+on Python releases without the fix of CPython gh-115634 (3.11 among them) a pool
+whose workers retire at that limit while chunks wait can hang forever instead of
+replacing them (a 3,159-row build hung so, at 2 x 40 chunks).
 
 On a Dask cluster each chunk is one task; the Dask worker hands it to such a
 process of its own (`run_chunk_on_dask_worker`), as hpo's cells run there.
@@ -80,8 +81,11 @@ def run_chunk_on_dask_worker(job: ChunkJob) -> ChunkDone:
             _DASK_POOL, _DASK_CHUNKS = pool(1), 0
         _DASK_CHUNKS += 1
         executor = _DASK_POOL
+        # Submitted under the lock: another thread's swap cannot shut this pool down first
+        # (a pool shut down with wait=False still runs what it was given).
+        future = executor.submit(run_chunk, job)
     try:
-        return executor.submit(run_chunk, job).result()
+        return future.result()
     except BrokenProcessPool:
         with _DASK_LOCK:  # the process died: the next chunk gets a new one
             if _DASK_POOL is executor:

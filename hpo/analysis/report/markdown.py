@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpo.analysis.paired import CONCLUSIONS, MIN_SEEDS_FOR_CD, Pair
 from hpo.analysis.replayed import replayed_words
@@ -28,23 +28,27 @@ PARETO_TEXT = (
 
 def _trained_by(s: TaskSummary) -> str:
     """Who trained the trials: the engine, or the table a replay looked every epoch up in."""
-    engines = f"{' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''}"
-    words = replayed_words(s.provenance.get("replayed"))
-    if words is None:
-        return f"Trials trained by the {engines} (`--engine`)."
-    return (
-        f"Results {words}: each trial's epochs were looked up in a table of trainings by the"
-        f" {engines} (`hpo run --replay`), on a simulated clock of the table's training times."
-    )
+    return trained_by(s.engines, s.provenance.get("replayed"), " (`--engine`)")
 
 
 def _suite_trained_by(s: SuiteSummary) -> str:
-    engines = f"the {' and '.join(s.engines)} engine{'s' if len(s.engines) > 1 else ''}"
-    words = replayed_words(s.replayed)
-    if words is None:
-        return f"Trials trained by {engines}."
+    return trained_by(s.engines, s.replayed)
+
+
+def trained_by(engines: Sequence[str], replayed: Mapping[str, Any] | None, hint: str = "") -> str:
+    """'Trials trained by the graph engine.', or where replayed cells were looked up."""
+    said = f"the {' and '.join(engines)} engine{'s' if len(engines) > 1 else ''}"
+    words = replayed_words(replayed)
+    if replayed is None or words is None:
+        return f"Trials trained by {said}{hint}."
+    if replayed["cells"] == replayed["of"]:
+        return (
+            f"Results {words}: each trial's epochs were looked up in a table of trainings by"
+            f" {said} (`hpo run --replay`), on a simulated clock of the table's training times."
+        )
     return (
-        f"Results {words}: each trial's epochs were looked up in a table of trainings by {engines}."
+        f"Results {words}: the replayed cells' epochs were looked up in a table of trainings"
+        f" by {said}, on a simulated clock; the other cells were trained live."
     )
 
 
