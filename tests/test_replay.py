@@ -425,11 +425,36 @@ def test_a_pytest_session_replays_its_cells_and_says_so(synthetic: Table, tmp_pa
     assert all(json.loads(p.read_text())["replay"]["hash"] == synthetic.hash for p in cells)
 
 
-def test_a_pytest_session_refuses_another_profile_in_one_line(
-    synthetic: Table, tmp_path: Path
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--hpo-profile", "quick"], "but profile quick trains 15"),
+        (["--hpo-tasks", "mnist1d"], "--hpo-tasks mnist1d: the table"),
+    ],
+)
+def test_a_pytest_session_refuses_more_epochs_or_another_task_in_one_line(
+    synthetic: Table, tmp_path: Path, argv: list[str], expected: str
 ) -> None:
     (tmp_path / "test_cells.py").write_text("def test_cell(hpo_tuner, hpo_seed):\n    pass\n")
-    done = _pytest(["--hpo-replay", synthetic.source, "--hpo-profile", "quick"], tmp_path)
+    done = _pytest(["--hpo-replay", synthetic.source, *argv], tmp_path)
     assert done.returncode == EXIT_BAD_INPUT
     lines = (done.stdout + done.stderr).strip().splitlines()
-    assert len(lines) == 1 and "--hpo-profile quick: the table" in lines[0], lines
+    assert len(lines) == 1 and expected in lines[0], lines
+
+
+def test_a_pytest_session_replays_at_a_profile_of_fewer_epochs(tmp_path: Path) -> None:
+    repository = Path(__file__).parents[1]
+    done = _pytest(
+        [
+            str(repository / "benchmarks" / "test_search.py"), "--hpo-replay", str(COMMITTED),
+            "--hpo-profile", "smoke", "--hpo-tuners", "hyperband", "--hpo-seeds", "3",
+            "--benchmark-json", str(tmp_path / "b.json"),
+        ],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (cell,) = (tmp_path / "b-cells").glob("*.json")
+    record = json.loads(cell.read_text())
+    assert cell.name == "hyperband-smoke-seed3.json" and record["replay"]["epochs"] == EPOCHS
+    again = replay_cell(Table.load(COMMITTED), "hyperband", 3, profile="smoke")
+    assert CellResult.from_dict(record).without_times() == again.without_times()

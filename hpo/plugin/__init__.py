@@ -71,7 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="TABLE",
         default=None,
         help="replay every cell against a table of real trainings (hpo tabulate) instead of"
-        " training: its task and profile are the table's; records say replayed from TABLE",
+        " training: its task is the table's, its profile too unless --hpo-profile names one of"
+        " fewer epochs; records say replayed from TABLE",
     )
     group.addoption(
         "--hpo-verbose",

@@ -126,22 +126,37 @@ def _parse_selection(config: pytest.Config) -> Selection:
 
 
 def _replayed_selection(config: pytest.Config, selection: Selection) -> Selection:
-    """With --hpo-replay TABLE: the table's task and profile (another one given is refused,
-    in one line; the defaults give way), the graph engine, this machine."""
+    """With --hpo-replay TABLE: the table's task, and its profile unless --hpo-profile names
+    one of fewer epochs (each row's first epochs); another task, or more epochs, is refused
+    in one line. The graph engine, this machine."""
+    from hpo.replay import check_table
     from hpo.tables import Table
 
     path = config.getoption("hpo_replay")
     table = Table.load(path)  # HpoError: one line
+    tasks = config.getoption("hpo_tasks")
+    if _given(config, "--hpo-tasks") and tasks != table.task:
+        raise HpoError(f"--hpo-tasks {tasks}: the table {path} is of {table.task} (--hpo-replay)")
     profile = str(table.meta.get("profile"))
-    defaults = {"hpo_profile": "paper", "hpo_tasks": "breast_cancer"}
-    for name, wanted in (("hpo_profile", profile), ("hpo_tasks", table.task)):
-        given = config.getoption(name)
-        if given not in (defaults[name], wanted):
-            option = "--" + name.replace("_", "-")
-            raise HpoError(f"{option} {given}: the table {path} is of {wanted} (--hpo-replay)")
+    if _given(config, "--hpo-profile"):
+        profile = config.getoption("hpo_profile")
+        check_table(table, selection.tuners[0], selection.seeds[0], profile)  # one line
     if config.getoption("hpo_engine") != "graph" or config.getoption("hpo_cluster"):
         raise HpoError(f"--hpo-replay {path}: replays look the graph engine's trainings up, here")
     return selection._replace(profile=profile, tasks=[table.task])
+
+
+def _given(config: pytest.Config, option: str) -> bool:
+    """Whether `option` was given (command line, PYTEST_ADDOPTS or the ini's addopts) rather
+    than left at its default: pytest's getoption cannot tell a default from the same value."""
+    import shlex
+
+    args = [
+        *map(str, config.invocation_params.args),
+        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+        *map(str, config.getini("addopts")),
+    ]
+    return any(a == option or a.startswith(f"{option}=") for a in args)
 
 
 def _check_user_tasks(selection: Selection) -> None:
@@ -302,7 +317,8 @@ class HpoSession:
         from hpo.tables import Table
 
         assert self.replay is not None
-        record = replay_cell(Table.load(self.replay), cell.spec, cell.seed)
+        table = Table.load(self.replay)
+        record = replay_cell(table, cell.spec, cell.seed, profile=cell.profile.name)
         record.calibration_s = getattr(options, "calibration_s", None)
         write_json(record_path, record.to_dict())
         return record, Outcome.RAN
