@@ -507,3 +507,22 @@ def test_a_local_dask_cluster_builds_the_same_table(built: Built, tmp_path: Path
     result = build_table(SPEC, out, cluster="local:1", chunk_rows=4, quiet=True)
     assert result.hash == built[1].hash
     assert Table.load(out).meta["build"]["cluster"] == "local:1"
+
+
+# -- the committed tables -----------------------------------------------------------------
+
+COMMITTED = sorted((Path(__file__).parents[1] / "tables").glob("*.npz"))
+
+
+def test_the_committed_tables_are_the_two_the_docs_cite() -> None:
+    assert [p.name for p in COMMITTED] == ["breast_cancer-paper.npz", "mnist1d-paper.npz"]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_a_committed_table_is_whole_and_its_hash_holds(path: Path) -> None:
+    """Every row of the default grid under seeds 0-2 for the paper's 50 epochs; loading
+    recomputes the hash over every array but the timings."""
+    table = Table.load(path)
+    assert table.task == path.name.split("-")[0] and table.meta["profile"] == "paper"
+    assert not table.partial and table.grid == GRID and list(table.seeds) == [0, 1, 2]
+    assert table.arrays["val_accuracy"].shape == (len(GRID), 3, 50)
