@@ -417,6 +417,8 @@ def test_a_pytest_session_replays_its_cells_and_says_so(synthetic: Table, tmp_pa
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "hpo: per-tuner means, replayed from synthetic.npz (real trainings)" in done.stdout
     assert "Results replayed from synthetic.npz (real trainings)." in done.stdout
+    report = (tmp_path / "b-report" / "report.md").read_text()
+    assert "| random (replayed, n=2) |" in report and "(measured" not in report
     cells = sorted((tmp_path / "b-cells").glob("*.json"))
     assert [p.name for p in cells] == [
         "random-smoke-seed0.json", "random-smoke-seed1.json",

@@ -75,9 +75,11 @@ def measured_table(s: TaskSummary) -> str:
     """The seed report's table, measured: mean [95 % CI] (median), and the claims beside it."""
     head = "| tuner | " + " | ".join(label for _, label, _, _ in METRICS) + " |"
     lines = [head, "|" + "---|" * (len(METRICS) + 1)]
+    replayed = s.provenance.get("replayed") or {}
+    kind = "replayed" if replayed and replayed["cells"] == replayed["of"] else "measured"
     for t in s.tuners:
         cells = [fmt(m, s.per_tuner[t][m]) for m, _, _, _ in METRICS]
-        lines.append(f"| {t} (measured, n={s.n_seeds}) | " + " | ".join(cells) + " |")
+        lines.append(f"| {t} ({kind}, n={s.n_seeds}) | " + " | ".join(cells) + " |")
     for t, claim in s.claimed.items():
         cells = []
         for m, _, _, _ in METRICS:
