@@ -373,9 +373,9 @@ def _run(
 def _run_in_pool(spec: TableSpec, plan: list[list[int]], workers: int) -> Iterator[ChunkDone]:
     """The plan on `workers` processes, in rounds of `CHUNKS_PER_PROCESS` chunks a process:
     each round gets fresh processes (see hpo.tables.worker for why not max_tasks_per_child)."""
-    from hpo.tables import worker
+    from hpo.tables.worker import CHUNKS_PER_PROCESS  # read at the call: tests change it
 
-    size = workers * worker.CHUNKS_PER_PROCESS
+    size = workers * CHUNKS_PER_PROCESS
     for start in range(0, len(plan), size):
         yield from _run_round(spec, plan[start : start + size], workers)
 
