@@ -502,6 +502,32 @@ def test_two_worker_processes_build_the_same_table(
 
 
 @pytest.mark.slow
+def test_a_dask_worker_replaces_its_process_after_its_chunks(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a Dask task runs (`run_chunk_on_dask_worker`), called here directly: after
+    CHUNKS_PER_PROCESS chunks the next one goes to a fresh process, and trains the same."""
+    from hpo.tables import worker
+    from hpo.tables.plan import job
+
+    monkeypatch.setattr(worker, "CHUNKS_PER_PROCESS", 1)
+    monkeypatch.setattr(worker, "_DASK_POOL", None)
+    first_rows = chunks(SPEC, range(8), 1)[:2]
+    try:
+        done = [worker.run_chunk_on_dask_worker(job(SPEC, rows)) for rows in first_rows]
+    finally:
+        if worker._DASK_POOL is not None:
+            worker._DASK_POOL.shutdown()
+    assert done[0].facts["pid"] != done[1].facts["pid"]
+    for chunk in done:
+        (row,) = chunk.rows
+        for name in METRICS:
+            assert np.array_equal(
+                row.curves[name], built[1].arrays[name][SPEC.row(row.row)], equal_nan=True
+            ), name
+
+
+@pytest.mark.slow
 def test_a_local_dask_cluster_builds_the_same_table(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "dask.npz"
     result = build_table(SPEC, out, cluster="local:1", chunk_rows=4, quiet=True)
