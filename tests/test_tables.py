@@ -505,20 +505,23 @@ def test_two_worker_processes_build_the_same_table(
 def test_a_dask_worker_replaces_its_process_after_its_chunks(
     built: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What a Dask task runs (`run_chunk_on_dask_worker`), called here directly: after
-    CHUNKS_PER_PROCESS chunks the next one goes to a fresh process, and trains the same."""
+    """What a Dask task runs (`run_chunk_on_dask_worker`), called here directly: a process
+    trains CHUNKS_PER_PROCESS chunks, then a fresh one takes over and trains the same."""
     from hpo.tables import worker
     from hpo.tables.plan import job
 
-    monkeypatch.setattr(worker, "CHUNKS_PER_PROCESS", 1)
+    monkeypatch.setattr(worker, "CHUNKS_PER_PROCESS", 2)
     monkeypatch.setattr(worker, "_DASK_POOL", None)
-    first_rows = chunks(SPEC, range(8), 1)[:2]
     try:
-        done = [worker.run_chunk_on_dask_worker(job(SPEC, rows)) for rows in first_rows]
+        done = [
+            worker.run_chunk_on_dask_worker(job(SPEC, rows))
+            for rows in chunks(SPEC, range(8), 1)[:3]
+        ]
     finally:
         if worker._DASK_POOL is not None:
             worker._DASK_POOL.shutdown()
-    assert done[0].facts["pid"] != done[1].facts["pid"]
+    pids = [chunk.facts["pid"] for chunk in done]
+    assert pids[0] == pids[1] != pids[2]
     for chunk in done:
         (row,) = chunk.rows
         for name in METRICS:
