@@ -185,15 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="mnist1d")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--shapes", default="32,128x128,512x512x512")
+    parser.add_argument("--shapes", default="32,128x128,512,512x512x512")
     args = parser.parse_args(argv)
     try:
         shapes = [tuple(int(u) for u in s.split("x")) for s in args.shapes.split(",")]
     except ValueError:
-        print(
-            f"population: error: --shapes {args.shapes!r}: widths like 32,128x128", file=sys.stderr
-        )
-        return 2
+        shapes = []
+    if not shapes or any(not 1 <= len(s) <= 3 or min(s) < 1 for s in shapes):
+        parser.error(f"--shapes {args.shapes!r}: 1 to 3 positive widths each, like 32,128x128")
+    if args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: at least 1")
     from hpo.errors import HpoError
     from hpo.experiment.tasks import get_task
     from hpo.run.runtime import set_threads
