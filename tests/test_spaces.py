@@ -20,13 +20,17 @@ from hpo.testing import check_task, configurations, declared_space
 from hpo.testing.spaces import check_model
 
 DRAWS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# The first example found, not shrunk: shrinking builds a model per step.
+# The first example found, not shrunk: shrinking builds a model per step. Derandomized:
+# the same draws whatever ran before in the process (one full run failed here once,
+# not reproduced alone), and no health check may stop a search that only needs to
+# reach a value.
 FOUND = settings(
     max_examples=300,
     deadline=None,
     database=None,
     phases=[Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
 )
 TRAINS = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
