@@ -457,6 +457,7 @@ def _counting_interrupts() -> Iterator[list[int]]:
     """Within the block, count SIGINTs (Ctrl-C) as they arrive, raising KeyboardInterrupt as
     Python does; the list stays empty until one arrives. Only in the main thread (where
     signals can be set); the previous handler is restored afterwards."""
+    import _thread
     import signal
     import threading
 
@@ -469,11 +470,22 @@ def _counting_interrupts() -> Iterator[list[int]]:
         received.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, interrupted)
+    def unraisable(hook_args: Any) -> None:
+        # Ctrl-C landing in a weakref callback or a __del__ cannot be raised there: Python
+        # would print it as a traceback and go on. Deliver it to the main thread again,
+        # once this hook has returned (from here it would land in the hook itself).
+        if hook_args.exc_type is KeyboardInterrupt:
+            threading.Timer(0.01, _thread.interrupt_main).start()
+        else:
+            previous_hook(hook_args)
+
+    previous, previous_hook = signal.signal(signal.SIGINT, interrupted), sys.unraisablehook
+    sys.unraisablehook = unraisable
     try:
         yield received
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 def entry() -> None:

@@ -134,3 +134,30 @@ def test_report_without_out_writes_beside_its_first_input(tmp_path, capsys):
     # --out still chooses
     assert main(["report", str(record), "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "report.md").is_file()
+
+
+def test_ctrl_c_in_a_finaliser_is_delivered_again_not_printed():
+    """A KeyboardInterrupt raised where Python cannot raise it (a weakref callback, a
+    __del__) would be printed as a traceback and lost; under hpo it reaches the main
+    thread again. (tests/test_resume.py once saw such a traceback after a SIGINT.)"""
+    import time
+
+    from hpo.cli import _counting_interrupts
+
+    class InterruptedWhileFinalised:
+        def __del__(self) -> None:
+            raise KeyboardInterrupt
+
+    seen: list[object] = []
+    before = sys.unraisablehook
+    sys.unraisablehook = seen.append  # what Python would print
+    try:
+        with pytest.raises(KeyboardInterrupt), _counting_interrupts():
+            obj = InterruptedWhileFinalised()
+            del obj
+            for _ in range(200):  # the interrupt comes back within milliseconds
+                time.sleep(0.01)
+        assert seen == []  # never handed to the printing hook
+        assert sys.unraisablehook == seen.append  # which is back in place afterwards
+    finally:
+        sys.unraisablehook = before
