@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         task = get_task(args.task)
         epochs = get_profile(args.profile).epochs
-        if not task.builtin or args.configs < 1:
+        if not task.searches_mlp or args.configs < 1:
             raise HpoError("--task must be on hpo's MLP space and --configs at least 1")
     except HpoError as e:
         print(f"space_spread: error: {e}", file=sys.stderr)

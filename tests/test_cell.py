@@ -34,11 +34,11 @@ def test_smoke_cell_records_a_real_search(smoke_cells, name):
     assert r.trials_failed == 0
     assert (r.trials_completed, r.epochs_trained) == (budget.trials, budget.epochs)
     assert len(r.history) == r.trials_completed
-    assert sum(h["epochs"] for h in r.history) == r.epochs_trained
-    elapsed = [h["elapsed_s"] for h in r.history]
+    assert sum(h.epochs for h in r.history) == r.epochs_trained
+    elapsed = [h.elapsed_s for h in r.history]
     assert elapsed == sorted(elapsed) and 0 < elapsed[-1] <= r.wall_time_s
     # The best validation score is the max over the trials it was selected from.
-    assert r.best_val_accuracy == max(h["val_accuracy"] for h in r.history)
+    assert r.best_val_accuracy == max(h.val_accuracy for h in r.history)
     assert 0 <= r.test_accuracy <= 1 and r.test_loss > 0
     # Accuracy on n rows is a multiple of 1/n.
     assert round(r.test_accuracy * r.n_test, 3) == round(r.test_accuracy * r.n_test)
@@ -50,7 +50,7 @@ def test_smoke_cell_records_a_real_search(smoke_cells, name):
 def test_another_seed_gives_another_record(smoke_cells, tmp_path):
     other = run_cell(Cell.of("random", 1, "smoke"), workdir=tmp_path)
     assert (
-        other.history[0]["hyperparameters"] != smoke_cells["random"].history[0]["hyperparameters"]
+        other.history[0].hyperparameters != smoke_cells["random"].history[0].hyperparameters
         or other.test_accuracy != smoke_cells["random"].test_accuracy
     )
 

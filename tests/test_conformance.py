@@ -45,9 +45,9 @@ class TestTheExampleTaskOnEveryTuner(TunerConformance):
 
     def test_its_records_name_the_engine_and_the_built_models_sizes(self, uninterrupted):
         record = uninterrupted[0]
-        assert {h["engine"] for h in record.history} == {"keras"}
-        assert all(h["params"] >= 244 for h in record.history)  # its smallest model
-        assert record.task_info is not None and record.task_info["score"] == "accuracy"
+        assert {h.engine for h in record.history} == {"keras"}
+        assert all(h.params >= 244 for h in record.history)  # its smallest model
+        assert record.task_info is not None and record.task_info.score == "accuracy"
 
 
 class TestEveryTask(TaskConformance):

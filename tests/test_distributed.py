@@ -27,7 +27,7 @@ def test_two_workers_share_one_search_and_train_its_whole_budget(tuner, tmp_path
     assert result.workers == 2
     assert result.trials_failed == 0
     assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
-    ids = [h["trial_id"] for h in result.history]
+    ids = [h.trial_id for h in result.history]
     assert len(ids) == len(set(ids)) == budget.trials  # each trial ran once, on one worker
     assert 0.5 < result.test_accuracy <= 1.0
     assert len(list(tmp_path.glob("*_tuning/hpo-history-tuner*.json"))) == 2  # a log per worker
@@ -75,10 +75,10 @@ def test_a_killed_worker_is_restarted_and_no_trial_is_lost(tmp_path):
     result = run_distributed(Cell.of("hyperband", 0, "smoke"), workers=2, workdir=tmp_path)
     killer.join()
     budget = planned_budget("hyperband", get_profile("smoke"))
-    assert [(f["worker"], f["exit_code"], f["action"]) for f in result.faults] == [
+    assert [(f.worker, f.exit_code, f.action) for f in result.faults] == [
         ("tuner1", -signal.SIGKILL, "restarted")
     ]
-    ids = [h["trial_id"] for h in result.history]
+    ids = [h.trial_id for h in result.history]
     assert len(ids) == len(set(ids)) == budget.trials  # the killed trial ran again, once
     assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
 

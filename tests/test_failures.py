@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hpo.errors import CellStopped
+from hpo.experiment.records import TrialStatus
 from hpo.run.cell import Cell, run_cell
 from tests.helpers import Diverging, Raising
 
@@ -17,21 +18,21 @@ def test_a_diverged_trial_is_failed_with_its_reason_and_the_search_goes_on(tmp_p
     r = run_cell(Cell.of("random", 0, "smoke"), tmp_path, hypermodel=Diverging(lambda n: n == 2))
     assert (r.trials_completed, r.trials_failed) == (2, 1)
     failed = r.history[1]
-    assert failed["status"] == "FAILED" and failed["val_accuracy"] is None
-    assert "loss became nan at epoch 1: the model diverged" in failed["error"]
-    assert failed["epochs"] == 1  # it stopped where it diverged
+    assert failed.status == TrialStatus.FAILED and failed.val_accuracy is None
+    assert "loss became nan at epoch 1: the model diverged" in failed.error
+    assert failed.epochs == 1  # it stopped where it diverged
     assert r.epochs_trained == 3 + 1 + 3
-    assert all(h["status"] == "COMPLETED" for h in (r.history[0], r.history[2]))
+    assert all(h.status == TrialStatus.COMPLETED for h in (r.history[0], r.history[2]))
     # The best trial is chosen among the completed ones only.
-    assert r.best_val_accuracy == max(r.history[i]["val_accuracy"] for i in (0, 2))
+    assert r.best_val_accuracy == max(r.history[i].val_accuracy for i in (0, 2))
 
 
 def test_a_raising_trial_is_failed_with_its_reason(tmp_path):
     r = run_cell(Cell.of("hyperband", 0, "smoke"), tmp_path, hypermodel=Raising(lambda n: n == 1))
     assert r.trials_failed == 1 and r.trials_completed >= 1
-    assert r.history[0]["status"] == "FAILED"
-    assert r.history[0]["error"] == "ValueError: fit number 1 refuses to train"
-    assert r.history[0]["epochs"] == 0
+    assert r.history[0].status == TrialStatus.FAILED
+    assert r.history[0].error == "ValueError: fit number 1 refuses to train"
+    assert r.history[0].epochs == 0
 
 
 def test_failures_in_a_row_stop_the_cell_with_one_clear_line(tmp_path):

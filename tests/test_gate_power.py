@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from hpo.analysis.compare import compare
+from hpo.experiment.records import TrialRecord, TrialStatus
 from hpo.experiment.results import CellResult, Results
 
 N_TEST, SEEDS = 114, range(10)
@@ -28,7 +29,7 @@ def cell(seed: int, correct: int, time_s: float) -> CellResult:
         tuner="random", seed=seed, profile="smoke", best_val_accuracy=0.98, best_val_loss=0.1,
         test_accuracy=float(np.float32(correct / N_TEST)), test_loss=0.1, wall_time_s=time_s,
         trials_completed=3, trials_failed=0, epochs_trained=9, best_hyperparameters={},
-        history=[{"val_accuracy": 0.98, "epochs": 3, "elapsed_s": 1.0, "status": "COMPLETED"}],
+        history=[TrialRecord("0", TrialStatus.COMPLETED, epochs=3, elapsed_s=1.0, score=0.98)],
         n_train=364, n_val=91, n_test=N_TEST, calibration_s=2.5,
     )  # fmt: skip
 

@@ -211,8 +211,8 @@ def test_bohb_proposes_from_tpe_once_a_budget_has_enough_results_and_resumes_exa
     expected = run_cell(cell, tmp_path / "straight")
     assert proposals == [3, 3]  # bracket 0's two configurations, each from 3 results
     hyperband = run_cell(Cell.of("hyperband", 3, "smoke"), tmp_path / "hyperband")
-    assert [h["hyperparameters"] for h in expected.history][-2:] != [
-        h["hyperparameters"] for h in hyperband.history
+    assert [h.hyperparameters for h in expected.history][-2:] != [
+        h.hyperparameters for h in hyperband.history
     ][-2:]
     with pytest.raises(Killed), counting_writes(kill_at=("trial.json", 9)):
         run_cell(cell, tmp_path / "killed", resume=True)
@@ -226,7 +226,7 @@ def test_a_failed_trial_is_recorded_and_the_search_goes_on(tuner, tmp_path):
 
     r = run_cell(Cell.of(tuner, 0, "smoke"), tmp_path, hypermodel=Diverging(lambda n: n == 2))
     assert r.trials_failed == 1 and r.trials_completed >= 2
-    assert r.history[1]["status"] == "FAILED" and "diverged" in r.history[1]["error"]
+    assert r.history[1].status == "FAILED" and "diverged" in r.history[1].error
     journal = tmp_path / f"{get_tuner(tuner).project}" / "optuna-journal.log"
     if journal.exists():  # Optuna was told: the failed trial is FAIL, the others COMPLETE
         from optuna.storages import JournalStorage
@@ -259,6 +259,6 @@ def test_a_multi_objective_study_is_told_score_and_size(tuner, tmp_path):
     assert len(told) == record.trials_completed == len(record.history)
     task = get_task("wine")
     for trial, entry in zip(told, record.history, strict=True):
-        assert trial.values == pytest.approx([entry["val_accuracy"], size(entry["params"], task)])
-    assert record.best_val_accuracy == max(h["val_accuracy"] for h in record.history)
-    assert record.pareto and all(p["params"] > 0 for p in record.pareto)
+        assert trial.values == pytest.approx([entry.val_accuracy, size(entry.params, task)])
+    assert record.best_val_accuracy == max(h.val_accuracy for h in record.history)
+    assert record.pareto and all(p.params > 0 for p in record.pareto)

@@ -17,6 +17,7 @@ from hpo.analysis.pareto import (
     size,
     trial_points,
 )
+from hpo.experiment.records import TrialRecord
 from hpo.experiment.space import param_range
 from hpo.experiment.tasks import get_task
 
@@ -58,7 +59,8 @@ def test_objectives_map_onto_the_unit_square():
 
 
 def _trial(score, params, status="COMPLETED", epochs=3):
-    return {"status": status, "val_accuracy": score, "params": params, "epochs": epochs}
+    entry = {"status": status, "val_accuracy": score, "params": params, "epochs": epochs}
+    return TrialRecord.from_dict({**entry, "elapsed_s": 0.0})
 
 
 def test_pareto_set_and_curve_of_a_history():

@@ -5,16 +5,16 @@ from __future__ import annotations
 import io
 import time
 
+from hpo.experiment.records import TrialRecord, TrialStatus
 from hpo.run.progress import SessionState, read_statuses, status_writer, trial_printer
 from hpo.tuners import Budget
 
 
 def _history(epochs):
     return [
-        {"trial_id": str(i), "status": "COMPLETED", "val_accuracy": 0.9 + i / 100,
-         "epochs": e, "elapsed_s": 2.0 * (i + 1)}
+        TrialRecord(str(i), TrialStatus.COMPLETED, e, 2.0 * (i + 1), score=0.9 + i / 100)
         for i, e in enumerate(epochs)
-    ]  # fmt: skip
+    ]
 
 
 def test_the_eta_is_the_sessions_pace_over_the_epochs_left():
@@ -54,7 +54,7 @@ def test_trial_lines_in_a_log_carry_an_eta_from_the_epochs_still_planned():
     out = io.StringIO()
     history = _history([3, 3])  # 6 of 9 epochs done
     trial_printer("random seed=0 smoke", Budget(3, 9), stream=out)(history)
-    elapsed = history[-1]["elapsed_s"]
+    elapsed = history[-1].elapsed_s
     expected = int(elapsed * 3 / 6)
     assert out.getvalue().rstrip().endswith(f"ETA {expected // 60:02d}:{expected % 60:02d}")
     out = io.StringIO()

@@ -95,7 +95,7 @@ def test_the_same_seed_replays_the_same_record(synthetic: Table) -> None:
     # Everything but the process's memory: the simulated clock too.
     assert first.without_times() == again.without_times()
     assert first.wall_time_s == again.wall_time_s
-    assert [h["elapsed_s"] for h in first.history] == [h["elapsed_s"] for h in again.history]
+    assert [h.elapsed_s for h in first.history] == [h.elapsed_s for h in again.history]
     other = replay_cell(synthetic, "tpe", 4)
     assert other.history != first.history
     cited = {
@@ -104,7 +104,7 @@ def test_the_same_seed_replays_the_same_record(synthetic: Table) -> None:
         "seed_rule": SEED_RULE,
         "epochs": EPOCHS,
     }
-    assert first.replay == cited
+    assert first.replay is not None and first.replay.to_dict() == cited
     # Today's schema: the record reads back as any record does.
     assert CellResult.from_dict(json.loads(json.dumps(first.to_dict()))).replay == first.replay
 
@@ -113,18 +113,18 @@ def test_a_replay_looks_every_epoch_up(synthetic: Table) -> None:
     result = replay_cell(synthetic, "random", 1)
     clock = 0.0
     for k, entry in enumerate(result.history):
-        config = synthetic.index_of(entry["hyperparameters"])
+        config = synthetic.index_of(entry.hyperparameters)
         seed = table_seed(synthetic.seeds, 1, k)
         val = synthetic.curve(config, seed, "val_accuracy")
-        assert entry["curve"]["val_accuracy"] == [float(v) for v in val]
-        assert entry["val_accuracy"] == float(val.max())
-        assert entry["params"] == synthetic.params(config)
+        assert list(entry.curve.val_accuracy) == [float(v) for v in val]
+        assert entry.val_accuracy == float(val.max())
+        assert entry.params == synthetic.params(config)
         clock += float(synthetic.curve(config, seed, "epoch_time_s").sum())
-        assert entry["elapsed_s"] == pytest.approx(clock)
+        assert entry.elapsed_s == pytest.approx(clock)
     assert result.wall_time_s == pytest.approx(clock)
-    best = next(h for h in result.history if h["hyperparameters"] == result.best_hyperparameters)
-    k = int(best["trial_id"])
-    config = synthetic.index_of(best["hyperparameters"])
+    best = next(h for h in result.history if h.hyperparameters == result.best_hyperparameters)
+    k = int(best.trial_id)
+    config = synthetic.index_of(best.hyperparameters)
     seed = table_seed(synthetic.seeds, 1, k)
     epoch = int(np.argmax(synthetic.curve(config, seed, "val_accuracy")))
     assert result.test_accuracy == float(synthetic.curve(config, seed, "test_score")[epoch])
@@ -144,7 +144,7 @@ def test_every_tuner_replays_to_its_planned_budget(synthetic: Table, tuner: str)
     assert result.trials_failed == 0 and result.engine == "graph"
     assert result.pareto and timing.trials == budget.trials
     for entry in result.history:
-        assert entry["epochs"] == len(entry["curve"]["loss"])
+        assert entry.epochs == len(entry.curve.loss)
 
 
 @pytest.mark.parametrize("tuner", ["hyperband", "bohb", "hyperband-bayesian", "random"])
@@ -154,8 +154,8 @@ def test_a_profile_of_fewer_epochs_replays_to_its_own_budget(tuner: str) -> None
     budget = get_tuner(tuner).budget(PROFILES["smoke"])
     assert (len(result.history), result.epochs_trained) == (budget.trials, budget.epochs)
     assert result.profile == "smoke" and result.replay is not None
-    assert result.replay["epochs"] == EPOCHS
-    assert all(len(h["curve"]["loss"]) == h["epochs"] <= EPOCHS for h in result.history)
+    assert result.replay.epochs == EPOCHS
+    assert all(len(h.curve.loss) == h.epochs <= EPOCHS for h in result.history)
 
 
 def test_the_command_replays_at_a_profile_of_fewer_epochs(
@@ -174,24 +174,24 @@ def test_the_command_replays_at_a_profile_of_fewer_epochs(
 
 def test_hyperband_continues_the_parents_curve(synthetic: Table) -> None:
     result = replay_cell(synthetic, "hyperband", 2)
-    by_id = {h["trial_id"]: h for h in result.history}
-    continued = [h for h in result.history if h["round"] > 0]
+    by_id = {h.trial_id: h for h in result.history}
+    continued = [h for h in result.history if h.round > 0]
     assert continued
     for entry in continued:
         # Its parent: the same configuration, one round earlier, in the same bracket.
         parent = next(
             h
             for h in by_id.values()
-            if h["hyperparameters"] == entry["hyperparameters"]
-            and h["bracket"] == entry["bracket"]
-            and h["round"] == entry["round"] - 1
+            if h.hyperparameters == entry.hyperparameters
+            and h.bracket == entry.bracket
+            and h.round == entry.round - 1
         )
-        config = synthetic.index_of(entry["hyperparameters"])
-        seed = table_seed(synthetic.seeds, 2, int(parent["trial_id"]))
+        config = synthetic.index_of(entry.hyperparameters)
+        seed = table_seed(synthetic.seeds, 2, int(parent.trial_id))
         loss = [float(v) for v in synthetic.curve(config, seed, "loss")]
-        start = parent["epochs"] if parent["round"] == 0 else None
+        start = parent.epochs if parent.round == 0 else None
         if start is not None:
-            assert entry["curve"]["loss"] == loss[start : start + entry["epochs"]]
+            assert list(entry.curve.loss) == loss[start : start + entry.epochs]
 
 
 def test_a_diverged_row_fails_its_trial_as_live(tmp_path: Path) -> None:
@@ -199,16 +199,16 @@ def test_a_diverged_row_fails_its_trial_as_live(tmp_path: Path) -> None:
     table = synthetic_table(tmp_path / "diverging.npz", grid=grid, diverge=0.1)
     for seed in range(20):
         result = replay_cell(table, "random", seed)
-        failed = [h for h in result.history if h["status"] == "FAILED"]
+        failed = [h for h in result.history if h.status == "FAILED"]
         if failed:
             break
     else:
         pytest.fail("no seed drew a diverging configuration")
     for entry in failed:
-        assert entry["hyperparameters"]["learning_rate"] == 0.1
-        assert entry["epochs"] == 2 and entry["val_accuracy"] is None
-        assert entry["curve"]["loss"][1] is None
-        assert entry["error"] == (
+        assert entry.hyperparameters["learning_rate"] == 0.1
+        assert entry.epochs == 2 and entry.val_accuracy is None
+        assert entry.curve.loss[1] is None
+        assert entry.error == (
             "keras_tuner.src.errors.FailedTrialError: loss became nan at epoch 2: the model"
             " diverged"
         )
@@ -355,7 +355,7 @@ def test_a_live_search_trains_what_its_replay_looks_up(real: Table, tuner: str) 
     replayed = replay_cell(real, tuner, 0)
     live = run_live_on_grid(real, tuner, 0)
     # Both trial seeds are used: the rule, not one seed, is what is checked.
-    used = {table_seed(real.seeds, 0, int(h["trial_id"])) for h in replayed.history}
+    used = {table_seed(real.seeds, 0, int(h.trial_id)) for h in replayed.history}
     assert len(replayed.history) == PROFILES["smoke"].max_trials and used == set(LIVE_SEEDS)
     for a, b in zip(live.history, replayed.history, strict=True):
         assert a["hyperparameters"] == b["hyperparameters"]
@@ -378,8 +378,8 @@ def test_a_profile_of_fewer_epochs_replays_what_a_shorter_live_run_trains() -> N
     table = Table.load(COMMITTED)
     live = run_live_on_grid(table, "random", 7, profile="smoke")
     replayed = replay_cell(table, "random", 7, profile="smoke")
-    assert replayed.replay is not None and replayed.replay["epochs"] == EPOCHS
-    assert [h["epochs"] for h in replayed.history] == [EPOCHS] * len(replayed.history)
+    assert replayed.replay is not None and replayed.replay.epochs == EPOCHS
+    assert [h.epochs for h in replayed.history] == [EPOCHS] * len(replayed.history)
     assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
     assert _comparable(live) == _comparable(replayed)
 

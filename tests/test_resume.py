@@ -112,7 +112,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_record(uninterrupted, data):
         resumed = _record(out, tuner)
         expected = uninterrupted[tuner]
         assert resumed.without_times() == expected.without_times()
-        assert [h["trial_id"] for h in resumed.history] == [h["trial_id"] for h in expected.history]
+        assert [h.trial_id for h in resumed.history] == [h.trial_id for h in expected.history]
         # Nothing left behind but the record (and the cell's lock file).
         assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
             f"{tuner}-smoke-seed{SEED}.json"

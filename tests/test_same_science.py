@@ -98,7 +98,7 @@ def test_same_trials_and_epochs_as_the_plain_script(pairs):
             theirs["trials_completed"],
             theirs["epochs_trained"],
         ), (tuner, seed)
-        ours_hp = {h["trial_id"]: h["hyperparameters"] for h in ours.history}
+        ours_hp = {h.trial_id: h.hyperparameters for h in ours.history}
         if tuner == "random":  # chosen by the oracle's seed alone: identical, trial by trial
             assert ours_hp == theirs["trials"], seed
 

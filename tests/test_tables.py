@@ -268,20 +268,22 @@ def test_a_row_equals_the_trial_of_a_real_keras_tuner_search(built: Built, tmp_p
     )
     cell = Cell(spec, 0, dataclasses.replace(get_profile("smoke"), max_trials=2), get_task(TASK))
     record = run_cell(cell, tmp_path)
-    assert [h["status"] for h in record.history] == ["COMPLETED", "COMPLETED"]
+    assert [h.status for h in record.history] == ["COMPLETED", "COMPLETED"]
     for k, entry in enumerate(record.history):
-        ci = table.index_of(entry["hyperparameters"])
+        ci = table.index_of(entry.hyperparameters)
         assert ci == (1, 3)[k]
         seed = trial_seed(0, k)  # what TrialRecorder seeded trial k with
         for name in ("loss", "val_loss", "val_accuracy"):
-            assert (table.curve(ci, seed, name) == np.float32(entry["curve"][name])).all(), name
-        assert table.params(ci) == entry["params"]
+            assert (table.curve(ci, seed, name) == np.float32(getattr(entry.curve, name))).all(), (
+                name
+            )
+        assert table.params(ci) == entry.params
     # The best model (its best epoch's weights) judged by model.evaluate: the same count of
     # test rows right as the table's eager pass at that epoch; the loss to its last bits.
-    best = next(h for h in record.history if h["hyperparameters"] == record.best_hyperparameters)
+    best = next(h for h in record.history if h.hyperparameters == record.best_hyperparameters)
     k = record.history.index(best)
-    ci, seed = table.index_of(best["hyperparameters"]), trial_seed(0, k)
-    epoch = int(np.argmax(best["curve"]["val_accuracy"]))  # Keras Tuner keeps the first best
+    ci, seed = table.index_of(best.hyperparameters), trial_seed(0, k)
+    epoch = int(np.argmax(best.curve.val_accuracy))  # Keras Tuner keeps the first best
     assert record.test_accuracy is not None
     right = round(record.test_accuracy * 114)
     assert round(float(table.curve(ci, seed, "test_score")[epoch]) * 114) == right

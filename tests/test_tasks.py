@@ -138,14 +138,14 @@ def test_task_lists_are_parsed_and_checked():
 def test_the_eager_test_score_is_evaluate_s(name):
     """A front's models are scored by one eager pass: the same correct rows (or R²) as
     Keras' evaluate, which the best model gets."""
-    from hpo.run.cell import _test, test_score_eagerly
+    from hpo.run.cell import evaluate_on_test, test_score_eagerly
 
     task, splits = get_task(name), load_splits(1, name)
     values = {"num_layers": 2, "units_0": 64, "units_1": 32, "activation": "tanh",
               "dropout": 0.2, "learning_rate": 0.01}  # fmt: skip
     model = build_model(fixed_hyperparameters(values), task)
     model.fit(splits.x_train, splits.y_train, epochs=2, verbose=0)
-    _, by_evaluate = _test(model, splits, task)
+    _, by_evaluate = evaluate_on_test(model, splits, task)
     eager = test_score_eagerly(model, splits, task)
     if task.regression:
         assert eager == pytest.approx(by_evaluate, abs=1e-9)

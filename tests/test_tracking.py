@@ -17,8 +17,8 @@ def record(tmp_path_factory):
 
 def test_each_trial_records_its_per_epoch_curve(record):
     for trial in record.history:
-        assert len(trial["curve"]["val_accuracy"]) == trial["epochs"]
-        assert trial["curve"]["val_accuracy"][-1] == pytest.approx(trial["val_accuracy"])
+        assert len(trial.curve.val_accuracy) == trial.epochs
+        assert trial.curve.val_accuracy[-1] == pytest.approx(trial.val_accuracy)
 
 
 def test_tensorboard_event_files_hold_hparams_and_curves(record, tmp_path):
@@ -29,11 +29,11 @@ def test_tensorboard_event_files_hold_hparams_and_curves(record, tmp_path):
     runs = sorted(p for p in root.iterdir() if p.is_dir())
     assert len(runs) == len(record.history)
     trial = record.history[-1]
-    events = EventAccumulator(str(root / f"trial_{trial['trial_id']}"))
+    events = EventAccumulator(str(root / f"trial_{trial.trial_id}"))
     events.Reload()
     content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
     info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
-    assert info.hparams["learning_rate"].number_value == trial["hyperparameters"]["learning_rate"]
+    assert info.hparams["learning_rate"].number_value == trial.hyperparameters["learning_rate"]
     assert info.hparams["tuner"].string_value == "hyperband"
     assert info.hparams["task"].string_value == "breast_cancer"
     val = [e.tensor_proto.float_val[0] if e.tensor_proto.float_val else None
@@ -42,7 +42,7 @@ def test_tensorboard_event_files_hold_hparams_and_curves(record, tmp_path):
         import tensorflow as tf
 
         val = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("val_accuracy")]
-    assert val == pytest.approx(trial["curve"]["val_accuracy"])
+    assert val == pytest.approx(list(trial.curve.val_accuracy))
 
 
 def test_mlflow_holds_the_cell_and_its_trials(record, tmp_path, monkeypatch):
@@ -59,9 +59,9 @@ def test_mlflow_holds_the_cell_and_its_trials(record, tmp_path, monkeypatch):
     experiment = client.get_experiment_by_name("test").experiment_id
     children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{run_id}'")
     assert len(children) == len(record.history)
-    child = next(c for c in children if c.data.params["trial_id"] == record.history[0]["trial_id"])
+    child = next(c for c in children if c.data.params["trial_id"] == record.history[0].trial_id)
     history = client.get_metric_history(child.info.run_id, "val_accuracy")
     assert [m.value for m in sorted(history, key=lambda m: m.step)] == pytest.approx(
-        record.history[0]["curve"]["val_accuracy"]
+        list(record.history[0].curve.val_accuracy)
     )
-    assert child.data.metrics["params"] == record.history[0]["params"]  # the size of its model
+    assert child.data.metrics["params"] == record.history[0].params  # the size of its model

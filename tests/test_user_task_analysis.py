@@ -175,7 +175,9 @@ def test_a_built_in_summary_does_not_change_with_task_info():
         data["provenance"].pop("report_written")
         return data
 
-    assert json.dumps(numbers(None)) == json.dumps(numbers(TASKS["wine"].info()))  # NaN too
+    assert json.dumps(numbers(None)) == json.dumps(
+        numbers(TASKS["wine"].info().to_dict())
+    )  # NaN too
     low, high = param_range(TASKS["wine"])  # sizes on the space's range, as before
     cell = results(None).cells[0]
     points = trial_points(cell.history, judged_tasks([cell])["wine"])

@@ -42,14 +42,14 @@ def test_a_bad_task_ends_in_one_line_before_anything_is_written(task, message, t
 
 def test_a_task_is_recorded_under_the_name_it_was_asked_by():
     task = get_task("tests.user_tasks:conv_task")
-    assert task.name == "tests.user_tasks:conv_task" and not task.builtin
+    assert task.name == "tests.user_tasks:conv_task" and not task.searches_mlp
     assert get_task("tests.user_tasks:conv_task") is task  # resolved once per process
     assert Cell.of("random", 0, "smoke", task.name).name.startswith("tests.user_tasks.conv_task-")
 
 
 def test_builtin_tasks_are_unchanged_values():
     for task in TASKS.values():
-        assert task.builtin and task.head is not None and task.info()["builtin"]
+        assert task.searches_mlp and task.head is not None and task.info().searches_mlp
 
 
 @pytest.fixture(scope="module")
@@ -59,20 +59,20 @@ def conv_record(tmp_path_factory):
 
 
 def test_a_model_the_graph_engine_refuses_is_trained_by_keras_fit(conv_record):
-    assert {h["engine"] for h in conv_record.history} == {"keras"}
+    assert {h.engine for h in conv_record.history} == {"keras"}
     assert conv_record.engine == "graph"  # what was asked for; each trial says what trained it
 
 
 def test_the_record_counts_the_built_models_parameters(conv_record):
     # Conv1D(filters, kernel 3) on 1 channel, then Dense(3): weights and biases.
     for h in conv_record.history:
-        f = h["hyperparameters"]["filters"]
-        assert h["params"] == (3 * 1 * f + f) + (f * 3 + 3)
+        f = h.hyperparameters["filters"]
+        assert h.params == (3 * 1 * f + f) + (f * 3 + 3)
 
 
 def test_the_record_says_how_to_judge_the_task(conv_record):
     assert conv_record.task == "tests.user_tasks:conv_task"
-    assert conv_record.task_info == {
+    assert conv_record.task_info.to_dict() == {
         "objective": "val_accuracy",
         "minimise": False,
         "score": "accuracy",
@@ -87,10 +87,9 @@ def test_the_record_says_how_to_judge_the_task(conv_record):
 
 def test_a_model_of_the_graph_engines_kind_is_trained_by_it(tmp_path):
     record = run_cell(Cell.of("hyperband", 0, "smoke", "tests.user_tasks:mlp_task"), tmp_path)
-    assert {h["engine"] for h in record.history} == {"graph"}
+    assert {h.engine for h in record.history} == {"graph"}
     assert all(
-        h["params"]
-        == (16 + 1) * h["hyperparameters"]["units"] + (h["hyperparameters"]["units"] + 1) * 3
+        h.params == (16 + 1) * h.hyperparameters["units"] + (h.hyperparameters["units"] + 1) * 3
         for h in record.history
     )
 
@@ -105,7 +104,7 @@ def test_a_task_value_is_checked_when_made():
 def test_built_in_records_do_not_carry_task_info(tmp_path):
     record = run_cell(Cell.of("random", 0, "smoke"), tmp_path)
     assert record.task_info is None
-    assert all(h["engine"] == "graph" for h in record.history)
+    assert all(h.engine == "graph" for h in record.history)
 
 
 def test_the_report_reads_a_user_tasks_records(conv_record, tmp_path):
@@ -125,7 +124,7 @@ def test_a_space_declared_in_a_loop_gives_the_same_record_for_the_same_seed(tune
     first = run_cell(cell, tmp_path / "a")
     again = run_cell(cell, tmp_path / "b")
     assert first.without_times() == again.without_times()
-    assert any(h["hyperparameters"]["layers"] > 1 for h in first.history)
+    assert any(h.hyperparameters["layers"] > 1 for h in first.history)
 
 
 def test_a_value_keras_tuner_would_fill_at_random_gets_its_default():
@@ -171,4 +170,4 @@ def test_epochs_scale_scales_every_tuners_budget(tmp_path):
         cell.budget.trials,
         cell.budget.epochs,
     )
-    assert max(h["epochs"] for h in record.history) <= 2
+    assert max(h.epochs for h in record.history) <= 2

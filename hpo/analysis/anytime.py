@@ -47,11 +47,11 @@ def anytime(cells: Mapping[str, Sequence[CellResult]], axis: str) -> Anytime:
 
     def xs(c: CellResult) -> list[float]:
         if axis == "epochs":
-            return np.cumsum([h["epochs"] for h in c.history]).tolist()
-        return [h["elapsed_s"] for h in c.history]
+            return np.cumsum([h.epochs for h in c.history]).tolist()
+        return [h.elapsed_s for h in c.history]
 
     def scores(c: CellResult) -> list[float | None]:
-        return [h["val_accuracy"] for h in c.history]
+        return [h.val_accuracy for h in c.history]
 
     everyone = [c for group in cells.values() for c in group]
     start = max(stats.first_model_at(xs(c), scores(c)) for c in everyone)

@@ -142,7 +142,7 @@ def compare(
             regression=regression,
         )
         if v.accuracy_drop > threshold and v.accuracy_p < alpha:
-            own = (b[0].task_info or {}).get("score", "R²")  # a task's own score, by name
+            own = b[0].task_info.score if b[0].task_info else "R²"  # a task's own, by name
             what, fmt = (f"test {own}", "{:.3f}") if regression else ("test accuracy", "{:.2%}")
             v.problems.append(
                 f"{what} fell by {fmt.format(v.accuracy_drop)} on average"

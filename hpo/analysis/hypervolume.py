@@ -47,7 +47,7 @@ def cell_hypervolume(cell: CellResult, task: Judged) -> float | None:
     """The hypervolume of every completed trial of the cell (that of its Pareto set), judged
     as `task` (`hpo.analysis.tasks.judged_tasks`); None for a record made before trials
     recorded their model's size."""
-    if any("params" not in h for h in cell.history):
+    if any(h.params is None and h.completed for h in cell.history):
         return None
     return hypervolume([(e, s) for _, e, s in trial_points(cell.history, task)])
 
@@ -127,7 +127,7 @@ def _anytime(cells: Mapping[str, Sequence[CellResult]], task: Judged) -> dict[st
     for tuner, group in cells.items():
         curves = []
         for c in group:
-            xs = np.cumsum([h["epochs"] for h in c.history]).tolist()
+            xs = np.cumsum([h.epochs for h in c.history]).tolist()
             curves.append((xs, hypervolume_curve(c.history, task)))
         horizon = max(xs[-1] for xs, _ in curves)
         grid = np.linspace(0, horizon, stats.ANYTIME_POINTS)

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from hpo.analysis.tasks import Judged, judged_task_of
 from hpo.errors import HpoError
+from hpo.experiment.records import TrialRecord
 from hpo.experiment.tasks import Task
 
 REFERENCE_POINT = (1.0, 1.0)
@@ -38,7 +38,7 @@ REFERENCE_POINT = (1.0, 1.0)
 AnyTask = Judged | Task  # a Task is judged on the spot (`judged`)
 
 
-def judged(task: AnyTask, history: Sequence[dict[str, Any]] = ()) -> Judged:
+def judged(task: AnyTask, history: Sequence[TrialRecord] = ()) -> Judged:
     """`task` as the objectives judge it: itself, or a Task's `judged_task_of(task, history)`."""
     return judged_task_of(task, history) if isinstance(task, Task) else task
 
@@ -52,7 +52,7 @@ def error(score: float, task: AnyTask) -> float:
 def size(params: int, task: AnyTask) -> float:
     """A model's parameter count on [0, 1]: log scale, the task's `size_range` smallest to
     largest (0.0 if that range is one size: nothing to place it between)."""
-    if isinstance(task, Task) and not task.builtin:
+    if isinstance(task, Task) and not task.searches_mlp:
         raise HpoError(
             f"task {task.name!r} builds models of its own: place their sizes on the range its"
             " trials built (hpo.analysis.tasks.judged_task_of(task, history))"
@@ -90,28 +90,23 @@ def hypervolume(points: Iterable[tuple[float, float]]) -> float:
     return float(compute_hypervolume(np.asarray(inside, float), np.asarray(REFERENCE_POINT)))
 
 
-def trial_points(
-    history: Sequence[dict[str, Any]], task: AnyTask
-) -> list[tuple[int, float, float]]:
+def trial_points(history: Sequence[TrialRecord], task: AnyTask) -> list[tuple[int, float, float]]:
     """(position in history, error, size) of every completed trial that has a size."""
-    from hpo.experiment.results import trial_score
-
     task = judged(task, history)
     out = []
     for i, h in enumerate(history):
-        score = trial_score(h)
-        if h.get("status", "COMPLETED") == "COMPLETED" and score is not None and h.get("params"):
-            out.append((i, error(score, task), size(h["params"], task)))
+        if h.completed and h.score is not None and h.params:
+            out.append((i, error(h.score, task), size(h.params, task)))
     return out
 
 
-def pareto_set(history: Sequence[dict[str, Any]], task: AnyTask) -> list[int]:
+def pareto_set(history: Sequence[TrialRecord], task: AnyTask) -> list[int]:
     """Positions in `history` of the trials on the accuracy-versus-size front."""
     points = trial_points(history, task)
     return [points[k][0] for k in front([(e, s) for _, e, s in points])]
 
 
-def hypervolume_curve(history: Sequence[dict[str, Any]], task: AnyTask) -> list[float | None]:
+def hypervolume_curve(history: Sequence[TrialRecord], task: AnyTask) -> list[float | None]:
     """The hypervolume of the trials so far, after each trial of `history` (None before any)."""
     points = {i: (e, s) for i, e, s in trial_points(history, task)}
     out: list[float | None] = []
@@ -130,7 +125,7 @@ def hypervolume_curve(history: Sequence[dict[str, Any]], task: AnyTask) -> list[
 
 
 def attainment(
-    histories: Sequence[Sequence[dict[str, Any]]], task: AnyTask, grid: ArrayLike
+    histories: Sequence[Sequence[TrialRecord]], task: AnyTask, grid: ArrayLike
 ) -> np.ndarray:
     """The 50 % attainment curve over seeds (the empirical attainment function's median):
     at each size of `grid` (on [0, 1]), the lowest error that at least half the histories

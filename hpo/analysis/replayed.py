@@ -17,7 +17,7 @@ def replayed_from(cells: Sequence[CellResult]) -> dict[str, Any] | None:
     replays = [c.replay for c in cells if c.replay is not None]
     if not replays:
         return None
-    tables = sorted({str(r.get("table")) for r in replays})
+    tables = sorted({r.table for r in replays})
     return {"tables": tables, "cells": len(replays), "of": len(cells)}
 
 

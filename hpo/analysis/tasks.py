@@ -10,11 +10,12 @@ space is its own, model sizes are placed on the range observed in the records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from hpo.errors import HpoError
+from hpo.experiment.records import TrialRecord
 from hpo.experiment.results import CellResult
 from hpo.experiment.tasks import TASKS, Task
 
@@ -74,23 +75,23 @@ def builtin_judged(task: Task) -> JudgedTask:
     )
 
 
-def observed_range(histories: Iterable[Sequence[Mapping[str, Any]]]) -> tuple[int, int]:
+def observed_range(histories: Iterable[Sequence[TrialRecord]]) -> tuple[int, int]:
     """(min, max) of the parameter counts the trials of `histories` recorded; (1, 1) if
     none did (records made before trials recorded their model's size)."""
-    sizes = [int(h["params"]) for history in histories for h in history if h.get("params")]
+    sizes = [int(h.params) for history in histories for h in history if h.params]
     return (min(sizes), max(sizes)) if sizes else (1, 1)
 
 
-def judged_task_of(task: Task, history: Sequence[Mapping[str, Any]] = ()) -> JudgedTask:
+def judged_task_of(task: Task, history: Sequence[TrialRecord] = ()) -> JudgedTask:
     """A Task judged while it runs: on hpo's MLP space, as `builtin_judged`; with a model of
     its own, sizes on the range of `history`'s trials (which leaves the front unchanged:
     placing sizes on a log scale keeps their order)."""
-    if task.builtin:
+    if task.searches_mlp:
         return builtin_judged(task)
     return JudgedTask(
         name=task.name,
         minimise=task.minimise,
-        regression=task.score_kind != "accuracy",
+        regression=not task.scorer.counts,
         score_name=task.score_name,
         size_range=observed_range([history]),
         objective=task.objective,
@@ -112,16 +113,13 @@ def judged_tasks(cells: Sequence[CellResult]) -> dict[str, JudgedTask]:
         info = mine[0].task_info
         if info is None:
             raise HpoError(f"records of task {name} do not say how to judge it (no task_info)")
-        missing = [k for k in ("minimise", "score", "counts") if k not in info]
-        if missing:
-            raise HpoError(f"records of task {name}: task_info lacks {', '.join(missing)}")
         out[name] = JudgedTask(
             name=name,
-            minimise=bool(info["minimise"]),
-            regression=not info["counts"],
-            score_name=str(info["score"]),
+            minimise=info.minimise,
+            regression=not info.counts,
+            score_name=info.score,
             size_range=observed_range(c.history for c in mine),
-            objective=str(info.get("objective", "val_accuracy")),
+            objective=info.objective,
         )
     return out
 

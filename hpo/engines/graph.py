@@ -33,8 +33,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
-from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
 
+from hpo._keras_tuner import SaveBestEpoch, TunerCallback
 from hpo.engines.keras_fit import FailOnNonFiniteLoss, QuickFit
 from hpo.errors import HpoError
 from hpo.experiment.tasks import Task
@@ -70,7 +70,7 @@ def describe_model(model: keras.Model, task: Task) -> MLP:
 
     if task.objective not in ("val_accuracy", "val_loss"):
         raise refuse(f"it computes val_accuracy and val_loss, not {task.objective}")
-    expected = task.head if task.builtin else None
+    expected = task.head if task.searches_mlp else None
     if expected is not None and (expected.activation, expected.loss) not in _HEADS:
         raise refuse(f"head {expected.activation}/{expected.loss} is not supported")
     layers = list(model.layers)

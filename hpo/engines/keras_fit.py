@@ -155,7 +155,7 @@ class QuickFit(TaskHyperModel):
         **kwargs: Any,
     ) -> keras.callbacks.History:
         self.trained_by = "keras"
-        if not self.task.builtin:
+        if not self.task.searches_mlp:
             return self._fit_as_keras_tuner(
                 hp, model, x, y, validation_data, batch_size, epochs, callbacks, **kwargs
             )

@@ -87,13 +87,13 @@ def load_splits(seed: int, task: Task | str = DEFAULT_TASK) -> Splits:
             return np.asarray(part, dtype=np.float32)
         return scaler.transform(_flat(part)).reshape(part.shape).astype(np.float32)
 
-    if task.regression and task.builtin:
+    if task.regression and task.searches_mlp:
         mean, std = float(np.mean(y_train)), float(np.std(y_train))
 
         def target(part: np.ndarray) -> np.ndarray:
             return ((part - mean) / std).astype(np.float32)
 
-    elif task.regression or task.builtin:
+    elif task.regression or task.searches_mlp:
 
         def target(part: np.ndarray) -> np.ndarray:
             return part.astype(np.float32 if task.regression else np.int64)

@@ -10,6 +10,7 @@ import keras
 import keras_tuner as kt
 
 from hpo.experiment.profiles import DEFAULT_TASK
+from hpo.experiment.records import searched
 from hpo.experiment.space import SPACE, declare
 from hpo.experiment.tasks import Task, get_task
 
@@ -42,5 +43,5 @@ def fixed_hyperparameters(values: Mapping[str, Any]) -> kt.HyperParameters:
     """HyperParameters holding exactly `values` (validated), e.g. to rebuild a best model."""
     SPACE.validate(values)
     hp = kt.HyperParameters()
-    hp.values.update({k: v for k, v in values.items() if not k.startswith("tuner/")})
+    hp.values.update(searched(values))
     return hp

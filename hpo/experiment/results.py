@@ -7,12 +7,13 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK, ENGINES, MAX_SEED, CellId
+from hpo.experiment.records import Fault, ParetoPoint, ReplaySource, TaskInfo, TrialRecord
 
 SCHEMA_VERSION = 1
 
@@ -33,7 +34,7 @@ class CellResult:
     trials_failed: int
     epochs_trained: int
     best_hyperparameters: dict[str, Any]
-    history: list[dict[str, Any]]
+    history: list[TrialRecord]
     n_train: int
     n_val: int
     n_test: int
@@ -42,23 +43,20 @@ class CellResult:
     peak_rss_mb: float | None = None  # peak resident memory of the process during the search
     workers: int = 1  # Keras Tuner workers that shared the search (hpo.parallel.distributed)
     resumes: int = 0  # times the search was interrupted and resumed from its saved state
-    faults: list[dict[str, Any]] = field(default_factory=list)  # distributed workers that died
+    faults: list[Fault] = field(default_factory=list)  # distributed workers that died
     task: str = DEFAULT_TASK
     # What trained the trials (hpo.experiment.profiles.ENGINES); older records used Keras fit.
     engine: str = "keras"
     test_r2: float | None = None  # a regression task's test score
     # The accuracy-versus-size front (hpo.analysis.pareto): per trial on it, its id, validation
     # objective, parameters and its best-epoch model's test score (accuracy, or R²).
-    pareto: list[dict[str, Any]] | None = None
+    pareto: list[ParetoPoint] | None = None
     # A test score that is neither accuracy nor R² (a task's own metric or callable).
     test_value: float | None = None
-    # What analysis needs to know of the task without its code (hpo.experiment.tasks.Task.info):
-    # objective, minimise, score (its name), counts (whether the score counts test rows), builtin.
-    task_info: dict[str, Any] | None = None
-    # A search replayed against a table of real trainings (hpo.replay), not trained live:
-    # {"table": its file name, "hash": its hash, "seed_rule": how trials got table seeds,
-    #  "epochs": the epochs of each row looked up (its first; the table's or fewer)}.
-    replay: dict[str, Any] | None = None
+    # What analysis needs to know of a user's task without its code (Task.info).
+    task_info: TaskInfo | None = None
+    # A search replayed against a table of real trainings (hpo.replay), not trained live.
+    replay: ReplaySource | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -77,7 +75,16 @@ class CellResult:
         return value
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record's JSON (every field, nested parts by their own `to_dict`)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["history"] = [h.to_dict() for h in self.history]
+        out["faults"] = [f.to_dict() for f in self.faults]
+        out["pareto"] = None if self.pareto is None else [p.to_dict() for p in self.pareto]
+        out["task_info"] = None if self.task_info is None else self.task_info.to_dict()
+        out["replay"] = None if self.replay is None else self.replay.to_dict()
+        out["best_hyperparameters"] = dict(self.best_hyperparameters)
+        out["versions"] = dict(self.versions)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "record") -> CellResult:
@@ -99,16 +106,30 @@ class CellResult:
                 if not check(value):
                     raise HpoError(f"{source}: field {name} must be {wanted}, got {_short(value)}")
         _check_scores(data, source)
-        return cls(**{k: v for k, v in data.items() if k in names})
+        kept = {k: v for k, v in data.items() if k in names}
+        parts: dict[str, Callable[[Any], Any]] = {
+            "history": lambda x: [TrialRecord.from_dict(h) for h in x],
+            "faults": lambda x: [Fault.from_dict(f) for f in x or []],
+            "pareto": lambda x: None if x is None else [ParetoPoint.from_dict(p) for p in x],
+            "task_info": lambda x: (
+                None if x is None else TaskInfo.from_dict(x, str(data.get("task")))
+            ),
+            "replay": lambda x: None if x is None else ReplaySource.from_dict(x),
+        }
+        for name, convert in parts.items():
+            if name in kept:
+                try:
+                    kept[name] = convert(kept[name])
+                except HpoError as e:
+                    raise HpoError(f"{source}: field {name}: {e}") from None
+        return cls(**kept)
 
     def without_times(self) -> dict[str, Any]:
         """The record minus time, memory and interruptions: what determinism promises."""
         d = self.to_dict()
         for key in ("wall_time_s", "calibration_s", "peak_rss_mb", "resumes", "faults"):
             d.pop(key)
-        d["history"] = [
-            {k: v for k, v in h.items() if k not in ("elapsed_s", "rss_mb")} for h in d["history"]
-        ]
+        d["history"] = [h.without_times() for h in self.history]
         return d
 
 
@@ -131,13 +152,7 @@ def _non_negative(x: Any) -> bool:
 def trial_engines(cells: Sequence[CellResult]) -> list[str]:
     """The engines that trained the cells' trials: as each trial records it (the graph
     engine hands a model it does not accept to Keras' fit), else the cell's option."""
-    return sorted({h.get("engine", c.engine) for c in cells for h in c.history})
-
-
-def trial_score(entry: dict[str, Any]) -> float | None:
-    """A logged trial's score as its oracle saw it: `score` for objectives other than
-    val_accuracy (a regression's val_loss), else its val_accuracy; None if it failed."""
-    return entry["score"] if "score" in entry else entry["val_accuracy"]
+    return sorted({h.engine or c.engine for c in cells for h in c.history})
 
 
 def _check_scores(data: dict[str, Any], source: str) -> None:
@@ -154,25 +169,6 @@ def _check_scores(data: dict[str, Any], source: str) -> None:
         )
 
 
-def _pareto_entry(p: Any) -> bool:
-    return (
-        isinstance(p, dict)
-        and isinstance(p.get("trial_id"), str)
-        and _number(p.get("score"))
-        and _count(p.get("params"))
-        and _number(p.get("test_score"))
-    )
-
-
-def _trial_entry(h: Any) -> bool:
-    return (
-        isinstance(h, dict)
-        and (h.get("val_accuracy") is None or _share(h["val_accuracy"]))
-        and _count(h.get("epochs"))
-        and _non_negative(h.get("elapsed_s"))
-    )
-
-
 _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tuner": (lambda x: isinstance(x, str) and x != "", "a tuner name"),
     "profile": (lambda x: isinstance(x, str) and x != "", "a profile name"),
@@ -185,10 +181,7 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "test_value": (lambda x: x is None or _number(x), "null or a finite number"),
     "task_info": (lambda x: x is None or isinstance(x, dict), "null or an object"),
     "replay": (lambda x: x is None or isinstance(x, dict), "null or an object"),
-    "pareto": (
-        lambda x: x is None or (isinstance(x, list) and all(map(_pareto_entry, x))),
-        "null or a list of trials with trial_id, score, params and test_score",
-    ),
+    "pareto": (lambda x: x is None or isinstance(x, list), "null or a list"),
     "best_val_loss": (_non_negative, "a finite number >= 0"),
     "test_loss": (_non_negative, "a finite number >= 0"),
     "wall_time_s": (_non_negative, "a finite number >= 0"),
@@ -211,10 +204,10 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "best_hyperparameters": (lambda x: isinstance(x, dict), "an object"),
     "versions": (lambda x: isinstance(x, dict), "an object"),
     "history": (
-        lambda x: isinstance(x, list) and len(x) > 0 and all(map(_trial_entry, x)),
+        lambda x: isinstance(x, list) and len(x) > 0,
         "a non-empty list of trials, each with val_accuracy, epochs and elapsed_s",
     ),
-    "faults": (lambda x: isinstance(x, list) and all(isinstance(f, dict) for f in x), "a list"),
+    "faults": (lambda x: isinstance(x, list), "a list"),
 }
 
 

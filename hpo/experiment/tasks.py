@@ -30,6 +30,7 @@ import numpy as np
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK, Profile
+from hpo.experiment.records import TaskInfo
 
 BATCH_SIZE = 32  # Keras' default, which the seed report used implicitly
 
@@ -58,6 +59,58 @@ class FixedSplits:
 
 Data = Arrays | FixedSplits | Callable[[], "Arrays | FixedSplits"]
 Score = str | Callable[[np.ndarray, np.ndarray], float]
+
+SCORE_FIELDS = ("test_accuracy", "test_r2", "test_value")  # where a record keeps a test score
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """How a task's best model is judged on the test rows: chosen once per task (`Task.scorer`),
+    as scikit-learn's `check_scoring` chooses a scorer, then only called.
+
+    - `kind`: "accuracy", "r2", a Keras metric's name, or "callable" (the task's function);
+    - `name`: what the score is called in reports (accuracy, R², the metric's name);
+    - `field`: the record's field that holds it (`SCORE_FIELDS`);
+    - `counts`: whether it counts correct test rows (accuracy), so tests take rows.
+    Higher is better.
+    """
+
+    kind: str
+    name: str
+    field: str
+    counts: bool
+    function: Callable[[np.ndarray, np.ndarray], float] | None = None
+
+    def __call__(self, y: np.ndarray, predicted: np.ndarray) -> float:
+        """The score of `predicted` (the model's outputs) against the labels or targets `y`."""
+        if self.function is not None:
+            return float(self.function(y, predicted))
+        if self.kind == "r2":
+            from sklearn.metrics import r2_score
+
+            return float(r2_score(y.reshape(len(y), -1), predicted.reshape(len(y), -1)))
+        if self.kind == "accuracy":
+            return accuracy(y, predicted)
+        import keras
+
+        metric = keras.metrics.get(self.kind)
+        if isinstance(metric, type):
+            metric = metric()
+        if isinstance(metric, keras.metrics.Metric):
+            metric.update_state(y, predicted)
+            return float(metric.result())
+        return float(np.mean(np.asarray(metric(y, predicted))))
+
+
+def accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of rows classified right: one output column is a probability of class 1
+    (threshold 0.5); several are classes (argmax), against integer or one-hot labels."""
+    p = predicted.reshape(len(predicted), -1)
+    guess = (p[:, 0] > 0.5).astype(np.int64) if p.shape[1] == 1 else np.argmax(p, axis=1)
+    labels = np.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] == p.shape[1] and p.shape[1] > 1:
+        labels = np.argmax(labels, axis=-1)
+    return float(np.mean(guess == labels.reshape(-1)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,9 +190,16 @@ class Task:
         return self.head
 
     @property
-    def builtin(self) -> bool:
-        """Searches hpo's own MLP space (`hpo.experiment.space`)."""
+    def searches_mlp(self) -> bool:
+        """Searches hpo's own MLP space (`hpo.experiment.space`) on its `head`: the built-in
+        tasks, and a task of the user's own data that brings no hypermodel."""
         return self.hypermodel is None
+
+    @property
+    def shipped(self) -> bool:
+        """Ships with hpo (`TASKS`): analysis knows it by its name, without its records'
+        `task_info`."""
+        return TASKS.get(self.name) is self
 
     @property
     def n_features(self) -> int:
@@ -150,7 +210,7 @@ class Task:
         """A regression task: no accuracy; its test score is R²."""
         if self.head is not None and self.hypermodel is None:
             return self.head.metric is None
-        return self.score_kind == "r2"
+        return self.scorer.kind == "r2"
 
     @property
     def minimise(self) -> bool:
@@ -159,20 +219,25 @@ class Task:
             return self.direction == "min"
         return self.objective.endswith("loss")
 
-    @property
-    def score_kind(self) -> str:
-        """ "accuracy", "r2", a Keras metric's name, or "callable"."""
-        if self.score is None:
-            return "r2" if self.head is not None and self.head.metric is None else "accuracy"
-        return self.score if isinstance(self.score, str) else "callable"
+    @functools.cached_property
+    def scorer(self) -> Scorer:
+        """How the best model is judged on the test rows, chosen once (`Scorer`)."""
+        if callable(self.score):
+            name = getattr(self.score, "__name__", "score")
+            return Scorer("callable", name, "test_value", counts=False, function=self.score)
+        kind = self.score
+        if kind is None:
+            kind = "r2" if self.head is not None and self.head.metric is None else "accuracy"
+        if kind == "accuracy":
+            return Scorer(kind, "accuracy", "test_accuracy", counts=True)
+        if kind == "r2":
+            return Scorer(kind, "R²", "test_r2", counts=False)
+        return Scorer(kind, kind, "test_value", counts=False)
 
     @property
     def score_name(self) -> str:
         """What the task's test score is called: accuracy, R², or the metric's name."""
-        kind = self.score_kind
-        if kind == "callable":
-            return getattr(self.score, "__name__", "score")
-        return {"r2": "R²"}.get(kind, kind)
+        return self.scorer.name
 
     def scaled_epochs(self, epochs: int) -> int:
         """A profile's epochs for this task (`epochs_scale`), at least one."""
@@ -183,15 +248,15 @@ class Task:
         epochs = self.scaled_epochs(profile.epochs)
         return profile if epochs == profile.epochs else dataclasses.replace(profile, epochs=epochs)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> TaskInfo:
         """What a record keeps of the task, so that analysis never needs its code."""
-        return {
-            "objective": self.objective,
-            "minimise": self.minimise,
-            "score": self.score_name,
-            "counts": self.score_kind == "accuracy",  # a test score that counts rows
-            "builtin": self.builtin,
-        }
+        return TaskInfo(
+            objective=self.objective,
+            minimise=self.minimise,
+            score=self.score_name,
+            counts=self.scorer.counts,
+            searches_mlp=self.searches_mlp,
+        )
 
 
 @functools.cache

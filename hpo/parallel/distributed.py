@@ -36,10 +36,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES
+from hpo.experiment.records import Fault
 from hpo.experiment.results import CellResult
 from hpo.run.cell import Cell
 
@@ -109,7 +109,7 @@ def run_distributed(
     started = time.perf_counter()
     chief = start("chief", "chief")
     running: dict[str, subprocess.Popen] = {}
-    faults: list[dict[str, Any]] = []
+    faults: list[Fault] = []
     try:
         _wait_listening(port, chief, CHIEF_START_TIMEOUT_S)
         running = {f"tuner{i}": start("worker", f"tuner{i}") for i in range(workers)}
@@ -122,15 +122,15 @@ def run_distributed(
                 del running[tuner_id]
                 if code == 0:
                     continue
-                deaths = 1 + sum(f["worker"] == tuner_id for f in faults)
+                deaths = 1 + sum(f.worker == tuner_id for f in faults)
                 restart = deaths <= max_restarts
                 faults.append(
-                    {
-                        "worker": tuner_id,
-                        "exit_code": code,
-                        "after_s": round(time.perf_counter() - started, 1),
-                        "action": "restarted" if restart else "search stopped",
-                    }
+                    Fault(
+                        worker=tuner_id,
+                        exit_code=code,
+                        after_s=round(time.perf_counter() - started, 1),
+                        action="restarted" if restart else "search stopped",
+                    )
                 )
                 if not restart:
                     raise HpoError(
@@ -164,18 +164,21 @@ def run_distributed(
 def _record(cell: Cell, workdir: Path, wall: float, workers: int) -> CellResult:
     """Reload the finished project here (no chief) and judge its best model on the test rows."""
     from hpo.experiment.data import load_splits
+    from hpo.experiment.records import TrialRecord
     from hpo.experiment.results import read_json
-    from hpo.run.cell import SearchStats, evaluate_search
+    from hpo.run.cell import evaluate_search
+    from hpo.run.record import SearchStats
     from hpo.run.search import keras_tuner_made_safe, make_tuner
 
     with keras_tuner_made_safe():
         search = make_tuner(cell, str(workdir), overwrite=False)
-        history, peaks = [], []
+        history: list[TrialRecord] = []
+        peaks = []
         for part in sorted(Path(search.project_dir).glob("hpo-history-tuner*.json")):
             log = read_json(part)
-            history.extend(log["history"])
+            history.extend(TrialRecord.from_dict(h) for h in log["history"])
             peaks.append(log["peak_rss_mb"])
-        history.sort(key=lambda h: h["elapsed_s"])
+        history.sort(key=lambda h: h.elapsed_s)
         stats = SearchStats(history, wall, workers=workers, peak_rss_mb=max(peaks, default=None))
         return evaluate_search(search, cell, load_splits(cell.seed, cell.task), stats)
 

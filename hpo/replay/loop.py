@@ -24,14 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from hpo.errors import CellStopped, HpoError
-from hpo.experiment.results import CellResult, trial_score
+import hpo._keras_tuner as internals
+from hpo.errors import HpoError
+from hpo.experiment.records import CURVE, Curve, ReplaySource, TrialRecord, searched
+from hpo.experiment.results import CellResult
 from hpo.replay.space import SEED_RULE, declare_grid, table_seed
+from hpo.run.record import is_stop, stopped
 from hpo.tables.table import Table
 from hpo.tuners import TunerContext, TunerSpec, oracle_seed
 
 TUNER_ID = "replay"
-CURVE = ("loss", "val_loss", "val_accuracy")  # per epoch of each trial, as TrialRecorder logs
 
 
 @dataclass
@@ -59,7 +61,7 @@ class _Row:
 class _State:
     rows: dict[str, _Row] = field(default_factory=dict)
     seeds: dict[str, int] = field(default_factory=dict)  # trial id -> table seed
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[TrialRecord] = field(default_factory=list)
     clock_s: float = 0.0
 
 
@@ -132,10 +134,9 @@ def replay_cell(
 
 def _quiet(oracle: Any, directory: str, project: str) -> None:
     """Give the oracle a folder, as a Tuner does, but let it write nothing there."""
-    oracle._set_project_dir(directory, project)
+    internals.set_project_dir(oracle, directory, project)
     oracle.verbose = 0
-    oracle.save = lambda: None
-    oracle._save_trial = lambda trial: None
+    internals.stop_saving_trials(oracle)
     if hasattr(oracle, "_open_study"):  # hpo's Optuna adapter: its study in memory
         _study_in_memory(oracle)
 
@@ -189,7 +190,7 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
         try:
             config = table.grid.index_of(values)
         except HpoError:
-            shown = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+            shown = searched(values)
             raise HpoError(
                 f"tuner {cell.tuner!r} proposed {shown}, which is not in the grid of"
                 f" {table.source}: a replay searches the table's grid only"
@@ -233,11 +234,10 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
         try:
             oracle.end_trial(trial)
         except RuntimeError as e:  # consecutive failures: the oracle stops the search
+            if not is_stop(e):
+                raise
             state.history.append(_entry(oracle, trial_id, state, curves, int(params[config])))
-            raise CellStopped(
-                f"{cell.label}: stopped, {e.args[0].splitlines()[0].lower()} (replayed from"
-                f" {table.source})"
-            ) from None
+            raise stopped(cell, e, state.history, f" (replayed from {table.source})") from None
         t3 = clock()
         timing.oracle_s += t3 - t2
         state.history.append(_entry(oracle, trial_id, state, curves, int(params[config])))
@@ -257,9 +257,6 @@ def _register(oracle: Any, trial_id: str, metrics: dict[str, float]) -> None:
     a trial). The same inference is done once per name here and reused; the
     oracle then finds the metrics registered, with the same directions.
     """
-    from keras_tuner.src.engine import oracle as oracle_module
-    from keras_tuner.src.engine.metrics_tracking import MetricsTracker
-
     tracker = oracle.trials[trial_id].metrics
     for name in metrics:
         if tracker.exists(name):
@@ -267,10 +264,7 @@ def _register(oracle: Any, trial_id: str, metrics: dict[str, float]) -> None:
         objective = oracle.objective
         key = (str(getattr(objective, "name", "")), str(getattr(objective, "direction", "")), name)
         if key not in _DIRECTIONS:
-            probe = MetricsTracker()
-            direction = oracle_module._maybe_infer_direction_from_objective(objective, name)
-            probe.register(name, direction=direction)
-            _DIRECTIONS[key] = probe.metrics[name].direction
+            _DIRECTIONS[key] = internals.infer_direction(objective, name)
         tracker.register(name, direction=_DIRECTIONS[key])
 
 
@@ -304,112 +298,62 @@ def _entry(
     state: _State,
     curves: dict[str, np.ndarray],
     params: int,
-) -> dict[str, Any]:
-    """The trial's log entry, as `hpo.run.search.TrialRecorder._entry` writes it."""
-    import keras_tuner as kt
-
-    trial = oracle.trials[trial_id]
+) -> TrialRecord:
+    """The trial's record (`TrialRecord.of`, as a live search's), its epochs looked up."""
     row = state.rows[trial_id]
-    completed = trial.status == kt.engine.trial.TrialStatus.COMPLETED
-    values = trial.hyperparameters.values
-    score = float(trial.score) if completed and trial.score is not None else None
-    accuracy = oracle.objective.name == "val_accuracy"
-    curve = {
-        name: [
-            v if math.isfinite(v) else None
-            for v in curves[name][row.config, row.seed_index, row.start : row.stop].tolist()
-        ]
-        for name in CURVE
-    }
-    entry: dict[str, Any] = {
-        "trial_id": trial_id,
-        "status": trial.status,
-        "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
-        "val_accuracy": score if accuracy else None,
-        "params": params,
-        "epochs": row.stop - row.start,
-        "elapsed_s": state.clock_s,
-        "rss_mb": None,
-    }
-    if not accuracy:
-        entry["score"] = score
-    entry["engine"] = "graph"
-    entry["curve"] = curve
-    if not completed and trial.message:
-        entry["error"] = trial.message.strip().splitlines()[-1]
-    if "tuner/bracket" in values:
-        entry["bracket"] = values["tuner/bracket"]
-        entry["round"] = values["tuner/round"]
-    if "tuner/phase" in values:
-        entry["phase"] = values["tuner/phase"]
-    return entry
+    at = (row.config, row.seed_index, slice(row.start, row.stop))
+    return TrialRecord.of(
+        oracle.trials[trial_id],
+        on_accuracy=oracle.objective.name == "val_accuracy",
+        epochs=row.stop - row.start,
+        elapsed_s=state.clock_s,
+        params=params,
+        rss_mb=None,
+        engine="graph",
+        curve=Curve.of({name: curves[name][at].tolist() for name in CURVE}),
+    )
+
+
+@dataclass(frozen=True)
+class TableJudge:
+    """Judges a replayed search's models: the table's test loss and score at each trial's
+    best epoch, the epoch whose weights a live search reloads (`hpo.run.record.Judge`)."""
+
+    table: Table
+    rows: dict[str, _Row]
+
+    def _at(self, trial_id: str) -> tuple[int, int, int]:
+        row = self.rows[trial_id]
+        assert row.best_epoch is not None
+        return row.config, row.seed_index, row.best_epoch
+
+    def best(self, trial_id: str) -> tuple[float, float]:
+        at = self._at(trial_id)
+        arrays = self.table.arrays
+        return float(arrays["test_loss"][at]), float(arrays["test_score"][at])
+
+    def score(self, trial_id: str) -> float:
+        return float(self.table.arrays["test_score"][self._at(trial_id)])
 
 
 def _record(oracle: Any, table: Table, cell: Any, state: _State, table_name: str) -> CellResult:
-    from hpo.analysis.pareto import pareto_set
-    from hpo.experiment.tasks import TASKS
-    from hpo.run.cell import _score_field
     from hpo.run.memory import peak_rss_mb
     from hpo.run.provenance import versions
+    from hpo.run.record import SearchStats, SplitSizes, cell_record
 
-    history = state.history
-    completed = [h for h in history if trial_score(h) is not None]
-    if not completed:
-        raise CellStopped(f"{cell.label}: every trial failed (replayed from {table.source})")
-    task = cell.task
-    best_trial = oracle.get_best_trials(1)[0]
-    arrays = table.arrays
-
-    def test(trial_id: str) -> tuple[float, float]:
-        row = state.rows[trial_id]
-        assert row.best_epoch is not None
-        at = (row.config, row.seed_index, row.best_epoch)
-        return float(arrays["test_loss"][at]), float(arrays["test_score"][at])
-
-    test_loss, test_score = test(best_trial.trial_id)
-    pareto = [
-        {
-            "trial_id": entry["trial_id"],
-            "score": trial_score(entry),
-            "params": entry["params"],
-            "test_score": test(entry["trial_id"])[1],
-        }
-        for entry in (history[i] for i in pareto_set(history, task))
-    ]
-    score_field = _score_field(task)
     sizes = table.meta.get("split_sizes") or {}
-    accuracy = task.objective == "val_accuracy"
-    return CellResult(
-        tuner=cell.tuner,
-        seed=cell.seed,
-        profile=cell.profile.name,
-        task=task.name,
-        engine="graph",
-        best_val_accuracy=float(best_trial.score) if accuracy else None,
-        best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
-        test_accuracy=test_score if score_field == "test_accuracy" else None,
-        test_r2=test_score if score_field == "test_r2" else None,
-        test_value=test_score if score_field == "test_value" else None,
-        task_info=None if task.name in TASKS else task.info(),
-        pareto=pareto,
-        test_loss=test_loss,
-        wall_time_s=state.clock_s,
-        peak_rss_mb=peak_rss_mb(),  # of this process, which replays (no training)
-        trials_completed=len(completed),
-        trials_failed=len(history) - len(completed),
-        epochs_trained=sum(h["epochs"] for h in history),
-        best_hyperparameters={
-            k: v for k, v in best_trial.hyperparameters.values.items() if not k.startswith("tuner/")
-        },
-        history=history,
-        n_train=int(sizes.get("train", 0)),
-        n_val=int(sizes.get("val", 0)),
-        n_test=int(sizes.get("test", 0)),
-        versions=versions(),
-        replay={
-            "table": table_name,
-            "hash": table.hash,
-            "seed_rule": SEED_RULE,
-            "epochs": cell.trained_profile.epochs,  # each row's first epochs, looked up
-        },
+    return cell_record(
+        cell,
+        oracle,
+        # peak memory of this process, which replays (no training)
+        SearchStats(state.history, state.clock_s, peak_rss_mb=peak_rss_mb()),
+        TableJudge(table, state.rows),
+        SplitSizes(*(int(sizes.get(k, 0)) for k in ("train", "val", "test"))),
+        versions(),
+        replay=ReplaySource(
+            table=table_name,
+            hash=table.hash,
+            seed_rule=SEED_RULE,
+            epochs=cell.trained_profile.epochs,  # each row's first epochs, looked up
+        ),
     )

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo.analysis.pareto import pareto_set
-from hpo.errors import CellStopped
 from hpo.experiment.profiles import (
     DEFAULT_ENGINE,
     DEFAULT_TASK,
@@ -28,11 +26,11 @@ from hpo.experiment.profiles import (
     check_seed,
     get_profile,
 )
-from hpo.experiment.results import CellResult, trial_score
-from hpo.experiment.tasks import BATCH_SIZE, TASKS, Task, get_task
+from hpo.experiment.results import CellResult
+from hpo.experiment.tasks import Task, get_task
 from hpo.run.memory import peak_rss_mb, reset_peak
 from hpo.run.progress import ProgressFn
-from hpo.run.provenance import versions
+from hpo.run.record import SearchStats, SplitSizes, cell_record, is_stop, stopped
 from hpo.run.runtime import frozen_gc, seed_everything
 from hpo.tuners import Budget, TrialSeeds, TunerSpec, get_tuner
 
@@ -111,20 +109,9 @@ class Cell:
         return self.spec.budget(self.trained_profile)
 
 
-@dataclass(frozen=True)
-class SearchStats:
-    """How a finished search went, beside what Keras Tuner's oracle recorded."""
-
-    history: list[dict[str, Any]]
-    wall_time_s: float
-    workers: int = 1
-    peak_rss_mb: float | None = None
-    resumes: int = 0
-
-
 def check_cell(cell: Cell) -> None:
     """Check a user's task on the cell's split before anything is written (HpoError: one line)."""
-    if cell.task.builtin:
+    if cell.task.searches_mlp:
         return
     from hpo.experiment.data import load_splits
     from hpo.run.preflight import preflight
@@ -165,7 +152,7 @@ def run_cell(
             )
 
     splits = load_splits(cell.seed if split_seed is None else split_seed, cell.task)
-    if not cell.task.builtin:
+    if not cell.task.searches_mlp:
         preflight(cell.task, splits)
     seed_everything(cell.seed)
     with keras_tuner_made_safe():
@@ -188,13 +175,10 @@ def run_cell(
             try:
                 search.search(*fit_args, **fit_kwargs)
             except RuntimeError as e:
-                if "consecutive failures" not in str(e):
+                if not is_stop(e):
                     raise
-                last = search.history[-1].get("error", "no reason given") if search.history else ""
-                raise CellStopped(
-                    f"{cell.label}: stopped, {e.args[0].splitlines()[0].lower()}"
-                    f" (last: {last}); its trials are logged in {search.log_path}"
-                ) from None
+                where = f"; its trials are logged in {search.log_path}"
+                raise stopped(cell, e, search.history, where) from None
             stats = SearchStats(
                 history=search.history,
                 wall_time_s=search.search_time_s(),
@@ -216,161 +200,63 @@ def search_kwargs(splits: Splits, cell: Cell) -> tuple[tuple[Any, ...], dict[str
 
 def evaluate_search(search: kt.Tuner, cell: Cell, splits: Splits, stats: SearchStats) -> CellResult:
     """The record of a finished search: its best trial, and that model judged on the test rows."""
-    history = stats.history
-    completed = [h for h in history if trial_score(h) is not None]
-    if not completed:
-        raise RuntimeError(f"{cell.label}: every trial failed; {_first_error(search)}")
-    task = cell.task
-    best_trial = search.oracle.get_best_trials(1)[0]
+    from hpo.run.provenance import versions
+
+    sizes = SplitSizes(len(splits.y_train), len(splits.y_val), len(splits.y_test))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=OPTIMIZER_RELOAD_WARNING)
-        best_model = search.get_best_models(1)[0]
-        test_loss, test_score = _test(best_model, splits, task)
-        score_field = _score_field(task)
-        pareto = [
-            {
-                "trial_id": entry["trial_id"],
-                "score": trial_score(entry),
-                "params": entry["params"],
-                "test_score": test_score  # the best model, already judged
-                if entry["trial_id"] == best_trial.trial_id
-                else test_score_eagerly(_load(search, entry["trial_id"]), splits, task),
-            }
-            for entry in (history[i] for i in pareto_set(history, task))
-        ]
-    return CellResult(
-        tuner=cell.tuner,
-        seed=cell.seed,
-        profile=cell.profile.name,
-        task=cell.task.name,
-        engine=cell.engine,
-        best_val_accuracy=_best_val_accuracy(best_trial, task),
-        best_val_loss=float(best_trial.metrics.get_last_value("val_loss")),
-        test_accuracy=test_score if score_field == "test_accuracy" else None,
-        test_r2=test_score if score_field == "test_r2" else None,
-        test_value=test_score if score_field == "test_value" else None,
-        task_info=None if task.name in TASKS else task.info(),  # built-ins: by their name
-        pareto=pareto,
-        test_loss=float(test_loss),
-        wall_time_s=stats.wall_time_s,
-        peak_rss_mb=stats.peak_rss_mb,
-        workers=stats.workers,
-        resumes=stats.resumes,
-        trials_completed=len(completed),
-        trials_failed=len(history) - len(completed),
-        epochs_trained=sum(h["epochs"] for h in history),
-        best_hyperparameters={
-            k: v for k, v in best_trial.hyperparameters.values.items() if not k.startswith("tuner/")
-        },
-        history=history,
-        n_train=len(splits.y_train),
-        n_val=len(splits.y_val),
-        n_test=len(splits.y_test),
-        versions=versions(),
-    )
-
-
-def _score_field(task: Task) -> str:
-    """Which field of the record holds the task's test score."""
-    if task.builtin:
-        return "test_r2" if task.regression else "test_accuracy"
-    return {"accuracy": "test_accuracy", "r2": "test_r2"}.get(task.score_kind, "test_value")
-
-
-def _best_val_accuracy(best_trial: Any, task: Task) -> float | None:
-    """The best trial's validation accuracy: its score, when the objective is accuracy."""
-    if task.builtin:
-        return None if task.regression else float(best_trial.score)
-    if task.objective != "val_accuracy":
-        return None
-    return float(best_trial.score)
-
-
-def _test(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
-    """A model's loss and score on the test rows: accuracy, or R² for regression."""
-    if not task.builtin:
-        return _test_own(model, splits, task)
-    if not task.regression:
-        loss, accuracy = model.evaluate(
-            splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0
+        return cell_record(
+            cell, search.oracle, stats, LiveJudge(search, splits, cell.task), sizes, versions()
         )
+
+
+@dataclass(frozen=True)
+class LiveJudge:
+    """Judges a live search's models on the test rows: each trial's best-epoch model loaded
+    as `get_best_models` loads the best one (`hpo.run.record.Judge`)."""
+
+    search: Any  # the finished Keras Tuner tuner
+    splits: Splits
+    task: Task
+
+    def best(self, trial_id: str) -> tuple[float, float]:
+        return evaluate_on_test(self.search.get_best_models(1)[0], self.splits, self.task)
+
+    def score(self, trial_id: str) -> float:
+        """A front trial's test score from one eager forward pass (`test_score_eagerly`)."""
+        model = self.search.load_model(self.search.oracle.get_trial(trial_id))
+        return test_score_eagerly(model, self.splits, self.task)
+
+
+def evaluate_on_test(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
+    """A model's test loss (`evaluate`) and score: on hpo's MLP, the head's metric as
+    `evaluate` computes it (R² from one forward pass); else the task's scorer."""
+    x, y = splits.x_test, splits.y_test
+    if not task.searches_mlp:
+        evaluated = model.evaluate(x, y, batch_size=task.batch_size, verbose=0, return_dict=True)
+        predicted = np.asarray(model.predict(x, batch_size=task.batch_size, verbose=0))
+        return float(evaluated["loss"]), task.scorer(y, predicted)
+    if not task.regression:
+        loss, accuracy = model.evaluate(x, y, batch_size=task.batch_size, verbose=0)
         return float(loss), float(accuracy)
-    from sklearn.metrics import r2_score
-
-    loss = model.evaluate(splits.x_test, splits.y_test, batch_size=BATCH_SIZE, verbose=0)
-    predicted = np.asarray(model(splits.x_test, training=False)).reshape(-1)  # no predict graph
-    return float(loss), float(r2_score(splits.y_test, predicted))
-
-
-def _test_own(model: Any, splits: Splits, task: Task) -> tuple[float, float]:
-    """A user's task: the compiled loss on the test rows, and the task's own score."""
-    evaluated = model.evaluate(
-        splits.x_test, splits.y_test, batch_size=task.batch_size, verbose=0, return_dict=True
-    )
-    predicted = np.asarray(model.predict(splits.x_test, batch_size=task.batch_size, verbose=0))
-    return float(evaluated["loss"]), own_score(task, splits.y_test, predicted)
-
-
-def own_score(task: Task, y: np.ndarray, predicted: np.ndarray) -> float:
-    """The task's test score of predictions: accuracy, R², a Keras metric, or its callable."""
-    kind = task.score_kind
-    if kind == "callable":
-        assert callable(task.score)
-        return float(task.score(y, predicted))
-    if kind == "r2":
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(y.reshape(len(y), -1), predicted.reshape(len(y), -1)))
-    if kind == "accuracy":
-        return accuracy(y, predicted)
-    import keras
-
-    metric = keras.metrics.get(kind)
-    if isinstance(metric, type):
-        metric = metric()
-    if isinstance(metric, keras.metrics.Metric):
-        metric.update_state(y, predicted)
-        return float(metric.result())
-    return float(np.mean(np.asarray(metric(y, predicted))))
-
-
-def accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
-    """Share of rows classified right: one output column is a probability of class 1
-    (threshold 0.5); several are classes (argmax), against integer or one-hot labels."""
-    p = predicted.reshape(len(predicted), -1)
-    guess = (p[:, 0] > 0.5).astype(np.int64) if p.shape[1] == 1 else np.argmax(p, axis=1)
-    labels = np.asarray(y)
-    if labels.ndim > 1 and labels.shape[-1] == p.shape[1] and p.shape[1] > 1:
-        labels = np.argmax(labels, axis=-1)
-    return float(np.mean(guess == labels.reshape(-1)))
+    loss = model.evaluate(x, y, batch_size=task.batch_size, verbose=0)
+    predicted = np.asarray(model(x, training=False))  # no predict graph
+    return float(loss), task.scorer(y, predicted)
 
 
 def test_score_eagerly(model: Any, splits: Splits, task: Task) -> float:
-    """`_test`'s score from one eager forward pass: no test graph traced for the model.
+    """A model's test score from one eager forward pass: no test graph traced for the model.
 
     `evaluate` traces a graph per model (about a second each here); a front's other
-    models need only their score, computed with the head's own Keras metric (or R²).
+    models need only their score, computed with the head's own Keras metric (R², or the
+    task's scorer for a model of its own).
     """
     predicted = np.asarray(model(splits.x_test, training=False))
-    if not task.builtin:
-        return own_score(task, splits.y_test, predicted)
-    if task.regression:
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(splits.y_test, predicted.reshape(-1)))
+    if not task.searches_mlp or task.regression:
+        return task.scorer(splits.y_test, predicted)
     import keras
 
     y = splits.y_test.astype("float32")
     if task.mlp_head.units == 1:  # one output column: labels as one column too
         y = y.reshape(-1, 1)
     return float(np.mean(getattr(keras.metrics, str(task.mlp_head.metric))(y, predicted)))
-
-
-def _load(search: kt.Tuner, trial_id: str) -> Any:
-    """A trial's best-epoch model, as get_best_models loads the best trial's."""
-    return search.load_model(search.oracle.get_trial(trial_id))
-
-
-def _first_error(search: kt.Tuner) -> str:
-    messages = [t.message for t in search.oracle.trials.values() if t.message]
-    return f"first error: {messages[0].strip().splitlines()[-1]}" if messages else "no trial ran"

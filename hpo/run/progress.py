@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from hpo.experiment.results import trial_score
+from hpo.experiment.records import TrialRecord
 from hpo.tuners import Budget
 
 # Called with the search's trial log after each trial ends (the last entry is new).
-ProgressFn = Callable[[list[dict[str, Any]]], None]
+ProgressFn = Callable[[list[TrialRecord]], None]
 
 
 def trial_printer(label: str, planned: Budget, stream: TextIO | None = None) -> ProgressFn:
@@ -33,20 +33,20 @@ def trial_printer(label: str, planned: Budget, stream: TextIO | None = None) -> 
     pace so far over the planned epochs still to train (a log has no live bar).
     """
 
-    def show(history: list[dict[str, Any]]) -> None:
+    def show(history: list[TrialRecord]) -> None:
         entry = history[-1]
         name, best = _best(history)
-        acc = trial_score(entry)
-        elapsed = float(entry["elapsed_s"])
-        done = sum(h["epochs"] for h in history)
-        acc_text = f"{acc:.3f}" if acc is not None else entry["status"].lower()
+        acc = entry.score
+        elapsed = entry.elapsed_s
+        done = sum(h.epochs for h in history)
+        acc_text = f"{acc:.3f}" if acc is not None else entry.status.lower()
         best_text = f"{best:.3f}" if best is not None else "-"
         left = planned.epochs - done
         eta = f"  ETA {_clock(elapsed * left / done)}" if done and left > 0 else ""
-        error = f"  ({entry['error']})" if "error" in entry else ""
+        error = f"  ({entry.error})" if entry.error is not None else ""
         print(
             f"{label}: trial {len(history)}/{planned.trials}  {name} {acc_text}  best {best_text}"
-            f"  epochs {entry['epochs']}  {_clock(elapsed)}{eta}{error}",
+            f"  epochs {entry.epochs}  {_clock(elapsed)}{eta}{error}",
             file=stream or sys.stderr,
             flush=True,
         )
@@ -54,11 +54,11 @@ def trial_printer(label: str, planned: Budget, stream: TextIO | None = None) -> 
     return show
 
 
-def _best(history: list[dict[str, Any]]) -> tuple[str, float | None]:
+def _best(history: list[TrialRecord]) -> tuple[str, float | None]:
     """The score's name and the best so far: the highest val_acc, or the lowest loss for a
     task whose objective is a loss (its entries hold `score`)."""
-    scores = [s for s in map(trial_score, history) if s is not None]
-    loss = any("score" in h for h in history)
+    scores = [h.score for h in history if h.score is not None]
+    loss = any(not h.on_accuracy for h in history)
     best = (min(scores) if loss else max(scores)) if scores else None
     return ("val_loss" if loss else "val_acc"), best
 
@@ -69,7 +69,7 @@ def combine(*callbacks: ProgressFn | None) -> ProgressFn | None:
     if not given:
         return None
 
-    def call(history: list[dict[str, Any]]) -> None:
+    def call(history: list[TrialRecord]) -> None:
         for c in given:
             c(history)
 
@@ -80,15 +80,15 @@ def status_writer(path: str | os.PathLike[str], label: str, planned_epochs: int)
     """A callback keeping `path` (JSON) at the cell's epochs done, for a session's display."""
     from hpo.experiment.results import write_json
 
-    def write(history: list[dict[str, Any]]) -> None:
+    def write(history: list[TrialRecord]) -> None:
         write_json(
             path,
             {
                 "label": label,
-                "epochs": sum(h["epochs"] for h in history),
+                "epochs": sum(h.epochs for h in history),
                 "planned_epochs": planned_epochs,
                 "trials": len(history),
-                "elapsed_s": history[-1]["elapsed_s"],
+                "elapsed_s": history[-1].elapsed_s,
                 "pid": os.getpid(),
             },
         )
@@ -121,10 +121,10 @@ def cell_bar(label: str, planned_epochs: int) -> tuple[ProgressFn, Callable[[], 
     task = bar.add_task(label, total=planned_epochs, best="")
     bar.start()
 
-    def update(history: list[dict[str, Any]]) -> None:
+    def update(history: list[TrialRecord]) -> None:
         name, value = _best(history)
         best = f"best {name} {value:.3f}" if value is not None else ""
-        bar.update(task, completed=sum(h["epochs"] for h in history), best=best)
+        bar.update(task, completed=sum(h.epochs for h in history), best=best)
 
     return update, bar.stop
 

@@ -15,19 +15,20 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import keras
 import keras_tuner as kt
 import numpy as np
-from keras_tuner.src import utils as kt_utils
-from keras_tuner.src.engine import oracle as oracle_module
 
+import hpo._keras_tuner as internals
 from hpo.engines.graph import GraphFit
 from hpo.engines.keras_fit import QuickFit
 from hpo.errors import HpoError
 from hpo.experiment.profiles import Profile
+from hpo.experiment.records import CURVE, Curve, TrialRecord
 from hpo.experiment.results import read_json, write_json, write_text
 from hpo.experiment.space import param_count
 from hpo.experiment.tasks import Task
@@ -52,9 +53,6 @@ class SearchedCell(Protocol):
     def engine(self) -> str: ...
 
 
-CURVE = ("loss", "val_loss", "val_accuracy")  # recorded per epoch of each trial
-
-
 def trial_index(trial_id: str) -> int:
     """The creation index Keras Tuner writes, zero-padded, as a trial's id."""
     return int(trial_id)
@@ -63,15 +61,42 @@ def trial_index(trial_id: str) -> int:
 FINISHED = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
 
 
+@dataclass
+class _Running:
+    """What a running trial's record will hold that Keras Tuner's trial does not: the epochs
+    it trained, its per-epoch curve, and its built model's size and engine."""
+
+    epochs: int = 0
+    curve: dict[str, list[float | None]] = field(
+        default_factory=lambda: {name: [] for name in CURVE}
+    )
+    params: int | None = None
+    engine: str | None = None
+
+    def saved(self) -> dict[str, Any]:
+        """As the trial log's `pending` entry keeps it (a kill may land before its record)."""
+        return {
+            "epochs": self.epochs,
+            "curve": self.curve,
+            "built": {k: v for k, v in (("params", self.params), ("engine", self.engine)) if v},
+        }
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any]) -> _Running:
+        built = saved.get("built") or {}
+        curve = saved.get("curve") or {name: [] for name in CURVE}
+        return cls(saved["epochs"], curve, built.get("params"), built.get("engine"))
+
+
 class TrialRecorder:
     """Mixin for a Keras Tuner tuner: seeds each trial, counts its epochs, logs it when it ends.
 
-    The log (`history`) is saved atomically in the project folder after every
-    trial, beside Keras Tuner's own state, so a search killed at any moment and
-    started again over the same folder resumes with nothing lost and nothing
-    counted twice: an entry is kept only if the oracle recorded its trial as
-    finished, and a trial the oracle finished just before the kill (its log
-    entry not yet written) gets its entry from the epochs saved before it ended.
+    The log (`history`, a `TrialRecord` per finished trial) is saved atomically in the
+    project folder after every trial, beside Keras Tuner's own state, so a search killed
+    at any moment and started again over the same folder resumes with nothing lost and
+    nothing counted twice: an entry is kept only if the oracle recorded its trial as
+    finished, and a trial the oracle finished just before the kill (its log entry not yet
+    written) gets its entry from the epochs saved before it ended.
     """
 
     def _start_recording(
@@ -85,11 +110,9 @@ class TrialRecorder:
         self._trial_seeds = trial_seeds
         self._task = task
         self._progress = progress
-        self._epochs: dict[str, int] = {}
-        self._curves: dict[str, dict[str, list[float | None]]] = {}
-        self._built: dict[str, dict[str, Any]] = {}  # per trial: params, engine
+        self._running: dict[str, _Running] = {}
         self._trial_id: str | None = None
-        self.history: list[dict[str, Any]] = []
+        self.history: list[TrialRecord] = []
         self.resumes = 0
         self.elapsed_before_s = 0.0  # search time spent before the last resume
         self.log_path = Path(self.project_dir) / f"hpo-history-{self.tuner_id}.json"  # type: ignore[attr-defined]
@@ -100,20 +123,18 @@ class TrialRecorder:
     def _resume_log(self, log: Any) -> None:
         if not isinstance(log, dict) or not isinstance(log.get("history"), list):
             raise HpoError(f"{self.log_path}: not an hpo trial log; start over with --force")
-        self.history = [h for h in log["history"] if self._finished(h["trial_id"])]
+        history = [TrialRecord.from_dict(h) for h in log["history"]]
+        self.history = [h for h in history if self._finished(h.trial_id)]
         pending = log.get("pending")
-        logged = {h["trial_id"] for h in self.history}
+        logged = {h.trial_id for h in self.history}
         if (
             pending is not None
             and pending["trial_id"] not in logged
             and self._finished(pending["trial_id"])
         ):
             # Killed after the oracle saved this trial's end but before its entry was written.
-            self._built[pending["trial_id"]] = pending.get("built") or {}
-            entry = self._entry(
-                pending["trial_id"], pending["epochs"], log["elapsed_s"], pending.get("curve")
-            )
-            self.history.append(entry)
+            running = _Running.from_saved(pending)
+            self.history.append(self._record(pending["trial_id"], running, log["elapsed_s"]))
         self.resumes = int(log["resumes"]) + 1
         self.elapsed_before_s = float(log["elapsed_s"])
 
@@ -135,7 +156,7 @@ class TrialRecorder:
         write_json(
             self.log_path,
             {
-                "history": self.history,
+                "history": [h.to_dict() for h in self.history],
                 "pending": pending,
                 "elapsed_s": self.search_time_s(),
                 "resumes": self.resumes,
@@ -153,7 +174,8 @@ class TrialRecorder:
         with _kernel_cache_kept(self._shares_graphs()):
             keras.utils.set_random_seed(seed)  # TensorFlow's part empties the kernel cache
         self._trial_id = trial.trial_id
-        self._built[trial.trial_id] = {}
+        running = self._running.setdefault(trial.trial_id, _Running())
+        running.params = running.engine = None
         if hasattr(self.hypermodel, "trained_by"):  # type: ignore[attr-defined]
             self.hypermodel.trained_by = None  # type: ignore[attr-defined]
         try:
@@ -161,13 +183,13 @@ class TrialRecorder:
         finally:
             engine = getattr(self.hypermodel, "trained_by", None)  # type: ignore[attr-defined]
             if engine is not None:
-                self._built[trial.trial_id]["engine"] = engine
+                running.engine = engine
 
     def _count_params(self, model: keras.Model) -> keras.Model:
         """Note the built model's trainable parameters for the running trial's log entry."""
         if self._trial_id is not None and isinstance(model, keras.Model):
             params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-            self._built.setdefault(self._trial_id, {})["params"] = params
+            self._running.setdefault(self._trial_id, _Running()).params = params
         return model
 
     def _shares_graphs(self) -> bool:
@@ -201,79 +223,53 @@ class TrialRecorder:
     def on_epoch_end(
         self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None
     ) -> None:
-        params = self._built.get(trial.trial_id, {}).get("params")
-        if logs is not None and params is not None and not self._task.builtin:
+        running = self._running.setdefault(trial.trial_id, _Running())
+        if logs is not None and running.params is not None and not self._task.searches_mlp:
             # The oracle never sees the model: a size objective (nsga2, motpe) reads this.
             # Set in place, so Keras' History (the last callback) reports it to the oracle.
-            logs[SIZE_METRIC] = float(params)
+            logs[SIZE_METRIC] = float(running.params)
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
-        self._epochs[trial.trial_id] = self._epochs.get(trial.trial_id, 0) + 1
-        curve = self._curves.setdefault(trial.trial_id, {name: [] for name in CURVE})
+        running.epochs += 1
         for name in CURVE:
             value = (logs or {}).get(name)
-            curve[name].append(float(value) if value is not None and math.isfinite(value) else None)
+            running.curve[name].append(
+                float(value) if value is not None and math.isfinite(value) else None
+            )
 
     def on_trial_begin(self, trial: Any) -> None:
         super().on_trial_begin(trial)  # type: ignore[misc]
-        self._epochs[trial.trial_id] = 0  # a retried (resumed) trial counts from zero
-        self._curves[trial.trial_id] = {name: [] for name in CURVE}
+        self._running[trial.trial_id] = _Running()  # a retried (resumed) trial counts from zero
 
     def on_trial_end(self, trial: Any) -> None:
-        epochs = self._epochs.get(trial.trial_id, 0)
-        curve = self._curves.get(trial.trial_id)
-        built = self._built.get(trial.trial_id, {})
-        self._save_log(
-            pending={"trial_id": trial.trial_id, "epochs": epochs, "curve": curve, "built": built}
-        )
+        running = self._running.get(trial.trial_id) or _Running()
+        self._save_log(pending={"trial_id": trial.trial_id, **running.saved()})
         try:
             super().on_trial_end(trial)  # type: ignore[misc]
         finally:
             # Also when the oracle stops the search (too many failures in a row):
             # the failed trial is logged before the error propagates.
-            self.history.append(self._entry(trial.trial_id, epochs, self.search_time_s(), curve))
+            self.history.append(self._record(trial.trial_id, running, self.search_time_s()))
+            self._running.pop(trial.trial_id, None)
             self._save_log()
             if self._progress is not None:
                 self._progress(self.history)
 
-    def _entry(
-        self, trial_id: str, epochs: int, elapsed_s: float, curve: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """The log entry of a finished trial, from the oracle's record of it."""
+    def _record(self, trial_id: str, running: _Running, elapsed_s: float) -> TrialRecord:
+        """The record of a finished trial, from the oracle's record of it."""
         trial = self.oracle.get_trial(trial_id)  # type: ignore[attr-defined]
-        status = trial.status
-        completed = status == kt.engine.trial.TrialStatus.COMPLETED
-        values = dict(trial.hyperparameters.values)
-        score = float(trial.score) if completed and trial.score is not None else None
-        built = self._built.get(trial_id, {})
-        params = built.get("params")
-        if params is None and self._task.builtin:  # not built (it failed first): the space's
-            params = param_count(values, self._task)
-        entry = {
-            "trial_id": trial_id,
-            "status": status,
-            "hyperparameters": {k: v for k, v in values.items() if not k.startswith("tuner/")},
-            # The oracle's score is val_accuracy, or for another objective (a regression's
-            # val_loss) `score`; hpo.experiment.results.trial_score reads either.
-            "val_accuracy": None if self._task.objective != "val_accuracy" else score,
-            "params": params,
-            "epochs": epochs,
-            "elapsed_s": elapsed_s,
-            "rss_mb": rss_mb(),
-        }
-        if self._task.objective != "val_accuracy":
-            entry["score"] = score
-        if "engine" in built:
-            entry["engine"] = built["engine"]  # which engine trained it: graph or keras
-        if curve is not None:
-            entry["curve"] = curve  # per epoch of this trial: loss, val_loss, val_accuracy
-        if not completed and trial.message:
-            entry["error"] = trial.message.strip().splitlines()[-1]
-        if "tuner/bracket" in values:  # a Hyperband trial
-            entry["bracket"] = values["tuner/bracket"]
-            entry["round"] = values["tuner/round"]
-        if "tuner/phase" in values:  # a phase of a tuner that has several
-            entry["phase"] = values["tuner/phase"]
-        return entry
+        params = running.params
+        if params is None and self._task.searches_mlp:  # not built (it failed first): the space's
+            params = param_count(dict(trial.hyperparameters.values), self._task)
+        return TrialRecord.of(
+            trial,
+            on_accuracy=self._task.objective == "val_accuracy",
+            epochs=running.epochs,
+            elapsed_s=elapsed_s,
+            params=params,
+            rss_mb=rss_mb(),
+            engine=running.engine,
+            curve=Curve.of(running.curve),
+        )
 
 
 @contextlib.contextmanager
@@ -359,12 +355,12 @@ def _tidy_reloaded_trials(oracle: kt.Oracle) -> None:
     recorded = set(oracle.start_order)
     for trial_id in [t for t in oracle.trials if t not in recorded]:
         del oracle.trials[trial_id]
-        shutil.rmtree(Path(oracle._project_dir) / f"trial_{trial_id}", ignore_errors=True)
+        shutil.rmtree(Path(internals.project_dir(oracle)) / f"trial_{trial_id}", ignore_errors=True)
     # Reloading sends every trial oracle.json lists as running back to be run again. But
     # end_trial saves oracle.json before it drops the ended trial from that list: a kill
     # just after that save would have an ended trial run (and counted) twice.
     ended = set(oracle.end_order)
-    oracle._retry_queue = [t for t in oracle._retry_queue if t not in ended]
+    internals.set_retry_queue(oracle, [t for t in internals.retry_queue(oracle) if t not in ended])
     oracle.trials = dict(sorted(oracle.trials.items()))
 
 
@@ -376,20 +372,20 @@ def atomic_state_writes() -> Iterator[None]:
     middle of that write would leave a project that cannot be resumed. Patched
     only for the block: importing hpo changes nothing in Keras Tuner.
     """
-    original = kt_utils.save_json
+    original = internals.json_writer()
 
     def save_json(path: str, obj: Any) -> str:
         if "://" in str(path):  # a remote filesystem: Keras Tuner's own writer
-            return original(path, obj)
+            return str(original(path, obj))
         text = json.dumps(obj)
         write_text(path, text)
         return text
 
-    kt_utils.save_json = save_json
+    internals.set_json_writer(save_json)
     try:
         yield
     finally:
-        kt_utils.save_json = original
+        internals.set_json_writer(original)
 
 
 @contextlib.contextmanager
@@ -403,9 +399,7 @@ def defaults_for_missing_values() -> Iterator[None]:
     a hyperparameter it declares anew. Spaces declared whole up front (hpo's own) never
     reach this.
     """
-    from keras_tuner.src.engine.hyperparameters import hyperparameters as hp_module
-
-    original = hp_module.HyperParameters.ensure_active_values
+    original = internals.HyperParameters.ensure_active_values
 
     def ensure_active_values(self: Any) -> None:
         for hp in self.space:
@@ -415,11 +409,11 @@ def defaults_for_missing_values() -> Iterator[None]:
             else:
                 self.values.pop(hp.name, None)
 
-    hp_module.HyperParameters.ensure_active_values = ensure_active_values
+    internals.HyperParameters.ensure_active_values = ensure_active_values
     try:
         yield
     finally:
-        hp_module.HyperParameters.ensure_active_values = original
+        internals.HyperParameters.ensure_active_values = original
 
 
 @contextlib.contextmanager
@@ -437,8 +431,7 @@ def released(oracle: kt.Oracle) -> Iterator[None]:
     try:
         yield
     finally:
-        oracle_module.LOCKS.pop(oracle, None)
-        oracle_module.THREADS.pop(oracle, None)
+        internals.forget_oracle(oracle)
 
 
 def _wait_when_idle(oracle: kt.Oracle, seconds: float) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.experiment.results import CellResult, trial_score, write_json
+from hpo.experiment.records import CURVE
+from hpo.experiment.results import CellResult, write_json
 
-CURVE_METRICS = ("loss", "val_loss", "val_accuracy")
 CELL_METRICS = (
     "test_accuracy", "test_r2", "test_value", "test_loss", "best_val_accuracy", "best_val_loss",
     "wall_time_s", "epochs_trained", "trials_completed", "trials_failed",
@@ -49,24 +49,22 @@ def log_tensorboard(record: CellResult, logdir: str | os.PathLike[str]) -> Path:
 
     root = Path(logdir) / record.id.name
     for trial in record.history:
-        run_dir = root / f"trial_{trial['trial_id']}"
+        run_dir = root / f"trial_{trial.trial_id}"
         writer = tf.summary.create_file_writer(str(run_dir))
         with writer.as_default():
-            values = {k: _hparam_value(v) for k, v in trial["hyperparameters"].items()}
+            values = {k: _hparam_value(v) for k, v in trial.hyperparameters.items()}
             hparams_api.hparams(
                 {**values, "tuner": record.tuner, "seed": record.seed, "task": record.task},
-                trial_id=f"{record.id.name}/{trial['trial_id']}",
+                trial_id=f"{record.id.name}/{trial.trial_id}",
             )
-            curve = trial.get("curve") or {}
-            for name in CURVE_METRICS:
-                for step, value in enumerate(curve.get(name) or []):
+            for name in CURVE:
+                for step, value in enumerate(getattr(trial.curve, name, ())):
                     if value is not None:
                         tf.summary.scalar(name, value, step=step + 1)
-            score = trial_score(trial)
-            if score is not None:  # the trial's score, as its oracle saw it
-                tf.summary.scalar("score", score, step=trial["epochs"])
-            if trial.get("params"):  # the model's size: score against params is the front
-                tf.summary.scalar("params", trial["params"], step=trial["epochs"])
+            if trial.score is not None:  # the trial's score, as its oracle saw it
+                tf.summary.scalar("score", trial.score, step=trial.epochs)
+            if trial.params:  # the model's size: score against params is the front
+                tf.summary.scalar("params", trial.params, step=trial.epochs)
         writer.close()
     return root
 
@@ -111,19 +109,17 @@ def log_mlflow(record: CellResult, tracking_uri: str, experiment: str = "hpo") -
             path = write_json(Path(tmp) / f"{cell.name}.json", record.to_dict())
             mlflow.log_artifact(str(path))
         for trial in record.history:
-            with mlflow.start_run(run_name=f"trial {trial['trial_id']}", nested=True):
+            with mlflow.start_run(run_name=f"trial {trial.trial_id}", nested=True):
                 mlflow.log_params(
-                    {**trial["hyperparameters"], "trial_id": trial["trial_id"],
-                     "status": trial["status"]}
+                    {**trial.hyperparameters, "trial_id": trial.trial_id,
+                     "status": str(trial.status)}
                 )  # fmt: skip
-                curve = trial.get("curve") or {}
-                for name in CURVE_METRICS:
-                    for step, value in enumerate(curve.get(name) or []):
+                for name in CURVE:
+                    for step, value in enumerate(getattr(trial.curve, name, ())):
                         if value is not None:
                             mlflow.log_metric(name, value, step=step + 1)
-                score = trial_score(trial)
-                if score is not None:
-                    mlflow.log_metric("score", score)
-                if trial.get("params"):
-                    mlflow.log_metric("params", trial["params"])
+                if trial.score is not None:
+                    mlflow.log_metric("score", trial.score)
+                if trial.params:
+                    mlflow.log_metric("params", trial.params)
         return str(run.info.run_id)

@@ -127,7 +127,7 @@ def build_table(
     started = time.monotonic()
     out = Path(out)
     task = get_task(spec.task)
-    if not task.builtin:
+    if not task.searches_mlp:
         raise HpoError(f"task {spec.task!r} brings its own model: only tasks on hpo's MLP space")
     if workers < 1:
         raise HpoError(f"--workers must be at least 1, got {workers}")

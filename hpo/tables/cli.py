@@ -109,7 +109,7 @@ def run_tabulate(args: argparse.Namespace) -> int:
 
         import_tensorflow_quietly()
     task = get_task(args.task)
-    if not task.builtin:
+    if not task.searches_mlp:
         raise HpoError(
             f"task {args.task!r} brings its own model: only tasks on hpo's MLP space can be"
             f" tabulated ({', '.join(TASKS)}, or a task with a head and no hypermodel)"

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpo.errors import HpoError
+from hpo.experiment.records import searched
 from hpo.experiment.space import SPACE, SearchSpace
 
 # The JSON keys of a grid, in configuration order (each a list of values).
@@ -173,9 +174,7 @@ def _key(config: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _describe(config: Mapping[str, Any]) -> str:
-    return json.dumps(
-        {k: v for k, v in config.items() if not str(k).startswith("tuner/")}, default=str
-    )
+    return json.dumps(searched(config), default=str)
 
 
 def _ints(name: str, values: Any, allowed: list[int]) -> tuple[int, ...]:

@@ -58,7 +58,7 @@ class _Conformance:
         self, conformance_cell: Cell, uninterrupted: Reference
     ) -> None:
         record, budget = uninterrupted[0], conformance_cell.budget
-        assert record.trials_failed == 0, [h.get("error") for h in record.history]
+        assert record.trials_failed == 0, [h.error for h in record.history]
         assert (record.trials_completed, record.epochs_trained) == (budget.trials, budget.epochs)
         assert record.id == conformance_cell.id
 
@@ -109,6 +109,6 @@ class TaskConformance(_Conformance):
         self, uninterrupted: Reference
     ) -> None:
         record = uninterrupted[0]
-        assert all(h["params"] > 0 for h in record.history)
+        assert all(h.params is not None and h.params > 0 for h in record.history)
         assert record.pareto
-        assert {p["trial_id"] for p in record.pareto} <= {h["trial_id"] for h in record.history}
+        assert {p.trial_id for p in record.pareto} <= {h.trial_id for h in record.history}

@@ -17,6 +17,7 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
+from hpo.experiment.records import searched
 from hpo.tuners._brackets import brackets_within
 from hpo.tuners._fastgp import QuickBayesianOracle
 from hpo.tuners._optuna_oracle import as_finished_trial, ask, check_space, direction, exact
@@ -47,7 +48,7 @@ def _in_creation_order(oracle: Any) -> list[kt.engine.trial.Trial]:
 
 def _configuration(values: dict[str, Any]) -> dict[str, Any]:
     """A trial's values on the declared space: without Hyperband's own `tuner/` entries."""
-    return {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    return searched(values)
 
 
 class BOHBOracle(kt.oracles.HyperbandOracle):

@@ -38,6 +38,7 @@ import keras_tuner as kt
 import numpy as np
 from keras_tuner.engine import hyperparameters as hp_module
 
+from hpo._keras_tuner import project_dir
 from hpo.errors import HpoError
 from hpo.experiment.profiles import Profile
 from hpo.tuners._sampler import SamplerFactory, SamplerSeeds
@@ -274,7 +275,7 @@ class OptunaOracle(kt.Oracle):
         return SamplerSeeds(cell=int(self.seed), trial=trial_seed(self.seed, index))
 
     def _journal(self) -> Path:
-        return Path(self._project_dir) / JOURNAL
+        return Path(project_dir(self)) / JOURNAL
 
     def _open_study(self) -> Any:
         if self._study is None:
@@ -326,7 +327,7 @@ class OptunaOracle(kt.Oracle):
         """Whether the sized task searches hpo's own MLP (else its models are its own)."""
         from hpo.experiment.tasks import get_task
 
-        return self._sizes_for is not None and get_task(self._sizes_for).builtin
+        return self._sizes_for is not None and get_task(self._sizes_for).searches_mlp
 
     def _size(self, trial: kt.engine.trial.Trial) -> float:
         """The size objective: hpo's own MLP's, from its hyperparameters (on [0, 1], as the
@@ -336,7 +337,7 @@ class OptunaOracle(kt.Oracle):
 
         assert self._sizes_for is not None
         task = get_task(self._sizes_for)
-        if task.builtin:
+        if task.searches_mlp:
             from hpo.analysis.pareto import size
             from hpo.experiment.space import param_count
 

@@ -229,7 +229,9 @@ def dry_run(oracle: Any) -> Budget:
     trials = epochs = 0
     with tempfile.TemporaryDirectory(prefix="hpo-plan-") as directory, _local_oracle():
         # What BaseTuner.__init__ does for its oracle: a folder for its state, the space.
-        oracle._set_project_dir(directory, "plan")
+        from hpo._keras_tuner import set_project_dir
+
+        set_project_dir(oracle, directory, "plan")
         declare(oracle.hyperparameters)
         oracle.verbose = 0
         while True:

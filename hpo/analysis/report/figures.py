@@ -200,7 +200,7 @@ def plot_pareto(
             for cell in cells:
                 on_front = set(pareto_set(cell.history, task))
                 front = sorted(
-                    (cell.history[i]["params"], e)
+                    (cell.history[i].params, e)
                     for i, e, _ in trial_points(cell.history, task)
                     if i in on_front
                 )

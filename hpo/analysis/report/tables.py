@@ -14,7 +14,7 @@ from hpo.analysis.hypervolume import cell_hypervolume
 from hpo.analysis.paired import counts
 from hpo.analysis.summary import METRICS
 from hpo.analysis.tasks import judged_tasks
-from hpo.experiment.results import CellResult, trial_score
+from hpo.experiment.results import CellResult
 
 if TYPE_CHECKING:
     from hpo.analysis.suite import TaskComparison
@@ -146,7 +146,7 @@ def cell_rows(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
 
 def trial_rows(cells: Sequence[CellResult]) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and one row per trial for trials.csv (hyperparameters as columns)."""
-    names = sorted({k for c in cells for h in c.history for k in h.get("hyperparameters", {})})
+    names = sorted({k for c in cells for h in c.history for k in h.hyperparameters})
     rows = []
     for c in cells:
         for h in c.history:
@@ -155,15 +155,15 @@ def trial_rows(cells: Sequence[CellResult]) -> tuple[list[str], list[dict[str, A
                     "task": c.task,
                     "tuner": c.tuner,
                     "seed": c.seed,
-                    "trial_id": h.get("trial_id"),
-                    "status": h.get("status"),
-                    **{n: h.get("hyperparameters", {}).get(n) for n in names},
-                    "val_accuracy": h["val_accuracy"],
-                    "score": trial_score(h),
-                    "params": h.get("params"),
-                    "epochs": h["epochs"],
-                    "elapsed_s": h["elapsed_s"],
-                    "error": h.get("error"),
+                    "trial_id": h.trial_id,
+                    "status": str(h.status),
+                    **{n: h.hyperparameters.get(n) for n in names},
+                    "val_accuracy": h.val_accuracy,
+                    "score": h.score,
+                    "params": h.params,
+                    "epochs": h.epochs,
+                    "elapsed_s": h.elapsed_s,
+                    "error": h.error,
                 }
             )
     base = ["task", "tuner", "seed", "trial_id", "status"]
