@@ -8,8 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from hpo.analysis.suite import across_tasks, summarize_suite, task_summary
+from hpo.analysis.comparison import across_tasks, compare_task
+from hpo.analysis.suite import summarize_suite, task_summary
+from hpo.analysis.tasks import judged_tasks
 from hpo.cli import main
+from hpo.experiment.records import ReplaySource, TrialRecord
 from hpo.experiment.results import CellResult, Results, write_json
 from hpo.experiment.space import param_range
 from hpo.experiment.tasks import get_task
@@ -37,7 +40,8 @@ def made_up(task: str, tuner: str, seed: int, score: float, sizes=(0.2, 0.8)) ->
         test_accuracy=None if t.regression else score / N_TEST[task],
         test_r2=score if t.regression else None, test_loss=0.3, wall_time_s=2.0,
         trials_completed=len(sizes), trials_failed=0, epochs_trained=5 * len(sizes),
-        best_hyperparameters={}, history=history, n_train=100, n_val=30, n_test=N_TEST[task],
+        best_hyperparameters={}, history=[TrialRecord.from_dict(h) for h in history],
+        n_train=100, n_val=30, n_test=N_TEST[task],
         pareto=[],
     )  # fmt: skip
 
@@ -107,7 +111,8 @@ def test_hypervolume_finds_the_tuner_with_smaller_models():
 
 
 def test_one_task_has_no_across_task_section():
-    assert across_tasks({"wine": task_summary(suite(1, 0).cells[:30])}, 0.05) is None
+    cells = suite(1, 0).cells[:30]
+    assert across_tasks({"wine": compare_task(cells, judged_tasks(cells)["wine"])}, 0.05) is None
 
 
 def test_the_suite_report_is_written_with_its_tables_and_figures(tmp_path, capsys):
@@ -129,7 +134,7 @@ def test_the_suite_report_is_written_with_its_tables_and_figures(tmp_path, capsy
 def test_a_suite_of_replayed_cells_says_so_wherever_it_states_a_result(tmp_path, capsys):
     import dataclasses
 
-    replay = {"table": "made-up.npz", "hash": "0" * 64, "seed_rule": "rule", "epochs": 3}
+    replay = ReplaySource(table="made-up.npz", hash="0" * 64, seed_rule="rule", epochs=3)
     records = [
         dataclasses.replace(c, replay=replay) if c.task != "wine" else c
         for c in suite(shift_rows=3, shift_r2=0.05).cells

@@ -17,39 +17,46 @@ the means are equal).
 Each pair of test scores is also judged against the task's smallest effect that
 matters (one test row, or 0.01 of a score that does not count rows): equivalent
 within it by a paired TOST, or different by at least it (`hpo.analysis.paired`).
+
+The numbers are the comparison's (`hpo.analysis.comparison.compare`, computed once);
+`SuiteSummary` lays them out, task by task and across tasks.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 import numpy as np
 
 from hpo.analysis import stats
-from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
-from hpo.analysis.paired import (
-    MIN_SEEDS_FOR_CD,
-    Pair,
-    Ranks,
-    SmallestEffect,
-    counts,
-    holm_in_place,
-    in_shares,
-    pair,
-    practical_sentence,
-    ranks,
-    smallest_effect_of,
+from hpo.analysis.comparison import (
+    AcrossTasks,
+    Comparison,
+    PairedTask,
+    check_smallest_effect,
+    compare,
+    compare_task,
+    score_rows,
 )
-from hpo.analysis.replayed import replayed_from, replayed_words
-from hpo.analysis.tasks import JudgedTask, judged_tasks, suite_order
-from hpo.errors import HpoError
-from hpo.experiment.results import CellResult, Results, trial_engines
+from hpo.analysis.hypervolume import HypervolumeBlock
+from hpo.analysis.paired import Pair, Ranks, SmallestEffect, practical_sentence
+from hpo.analysis.replayed import replayed_words
+from hpo.analysis.tasks import JudgedTask, judged_tasks
+from hpo.experiment.results import CellResult, Results
+
+__all__ = [
+    "AcrossTasks",
+    "SuiteSummary",
+    "TaskComparison",
+    "check_smallest_effect",
+    "score_rows",
+    "suite_summary_of",
+    "summarize_suite",
+    "task_summary",
+]
 
 
 class TaskComparison(TypedDict):
@@ -75,18 +82,6 @@ class TaskComparison(TypedDict):
     hypervolume: HypervolumeBlock | None
     min_p_adjusted: float
     smallest_effect: SmallestEffect
-
-
-class AcrossTasks(TypedDict):
-    """Ranks over (task, seed) blocks and wins/ties/losses over tasks."""
-
-    tuners: list[str]
-    blocks: int
-    tasks: list[str]
-    friedman: Ranks | None
-    average_ranks: dict[str, float] | None
-    per_task_ranks: dict[str, dict[str, float]]
-    wins_ties_losses: dict[str, dict[str, list[int]]]
 
 
 @dataclass(frozen=True)
@@ -144,41 +139,40 @@ class SuiteSummary:
         return lines if words is None else [f"Results {words}.", *lines]
 
 
-def score_rows(cells: Sequence[CellResult], task: JudgedTask) -> np.ndarray:
-    """Test scores as the paired tests take them, shape (n_cells,): correct rows, or the
-    score itself (R², or the task's own)."""
-    if task.regression:
-        return np.asarray([c.test_score for c in cells], dtype=float)
-    return counts("test_accuracy", [c.test_score for c in cells], cells[0].n_test)
-
-
-def _paired_cells(cells: Sequence[CellResult]) -> tuple[list[str], list[int], dict]:
-    tuners = list(dict.fromkeys(c.tuner for c in cells))
-    by_key = {(c.tuner, c.seed): c for c in cells}
-    seeds = sorted(set.intersection(*({c.seed for c in cells if c.tuner == t} for t in tuners)))
-    return tuners, seeds, by_key
-
-
-def _compare(
-    table: dict[str, np.ndarray], metric: str, alpha: float, margin: float | None = None
-) -> list[Pair]:
-    rows = [
-        pair(a, b, metric, table[a], table[b], margin=margin, alpha=alpha)
-        for a, b in itertools.combinations(table, 2)
-    ]
-    holm_in_place(rows, alpha)
-    return rows
-
-
-def check_smallest_effect(value: float | None) -> None:
-    """HpoError unless `value` is None (the default) or a positive finite number."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise HpoError(f"the smallest effect that matters must be a positive number, got {value}")
-
-
-def _unit(task: JudgedTask) -> str:
-    """What a smallest effect given for `task` is counted in: test rows, or its score."""
-    return task.score_name if task.regression else "test rows"
+def suite_task(task: PairedTask) -> TaskComparison:
+    """One task of a suite as summary.json holds it: test score and hypervolume per tuner,
+    paired by seed."""
+    bounds = task.task.score_bounds
+    return {
+        "task": task.name,
+        "score": task.task.score_name,
+        "objective": task.task.objective,
+        "tuners": task.tuners,
+        "seeds": task.seeds,
+        "n_seeds": task.n_seeds,
+        "dropped_seeds": sorted(set(task.all_seeds) - set(task.seeds)),
+        "n_train": task.n_train,
+        "n_val": task.n_val,
+        "n_test": task.n_test,
+        "per_tuner": {
+            t: {
+                "test_score": stats.describe([c.test_score for c in group], bounds),
+                "wall_time_s": stats.describe([c.wall_time_s for c in group], (0.0, np.inf)),
+                "epochs_trained": stats.describe_fixed([c.epochs_trained for c in group]),
+                "pareto_size": stats.describe([len(c.pareto or []) for c in group]),
+            }
+            for t, group in ((t, task.cells(t)) for t in task.tuners)
+        },
+        "per_seed": {
+            str(s): {t: float(task.scores[t][i]) for t in task.tuners}
+            for i, s in enumerate(task.seeds)
+        },
+        "pairs": copy.deepcopy(task.score_pairs),
+        "friedman": copy.deepcopy(task.friedman),
+        "hypervolume": task.hypervolume,
+        "min_p_adjusted": task.min_p_adjusted,
+        "smallest_effect": task.smallest_effect,
+    }
 
 
 def task_summary(
@@ -187,152 +181,41 @@ def task_summary(
     task: JudgedTask | None = None,
     smallest_effect: float | None = None,
 ) -> TaskComparison:
-    """One task's comparison: test score and hypervolume per tuner, paired by seed.
+    """One task's comparison (`compare_task`) as a suite lays it out.
 
     `task`: how to judge it (`hpo.analysis.tasks.judged_tasks`; by default, from `cells`).
-    `smallest_effect`: the smallest effect that matters, in test rows where the score
-    counts them, else in the score's units (None: one row, or 0.01).
     """
-    check_smallest_effect(smallest_effect)
-    if task is None:
-        task = judged_tasks(cells)[cells[0].task]
-    tuners, seeds, by_key = _paired_cells(cells)
-    if not seeds:
-        raise HpoError(f"task {task.name}: no seed was run by every tuner: nothing to pair")
-    paired = {t: [by_key[t, s] for s in seeds] for t in tuners}
-    scores = {t: score_rows(group, task) for t, group in paired.items()}
-    n_test = cells[0].n_test
-    margin = smallest_effect_of(smallest_effect, not task.regression, task.score_name, n_test)
-    pairs = _compare(scores, "test_score", alpha, margin["value"])
-    if not task.regression:  # in rows, and as a share of the test rows
-        for p in pairs:
-            in_shares(p, n_test)
-    bounds = task.score_bounds
-    return {
-        "task": task.name,
-        "score": task.score_name,
-        "objective": task.objective,
-        "tuners": tuners,
-        "seeds": seeds,
-        "n_seeds": len(seeds),
-        "dropped_seeds": sorted({c.seed for c in cells} - set(seeds)),
-        "n_train": cells[0].n_train,
-        "n_val": cells[0].n_val,
-        "n_test": n_test,
-        "per_tuner": {
-            t: {
-                "test_score": stats.describe([c.test_score for c in group], bounds),
-                "wall_time_s": stats.describe([c.wall_time_s for c in group], (0.0, np.inf)),
-                "epochs_trained": stats.describe_fixed([c.epochs_trained for c in group]),
-                "pareto_size": stats.describe([len(c.pareto or []) for c in group]),
-            }
-            for t, group in paired.items()
-        },
-        "per_seed": {str(s): {t: float(scores[t][i]) for t in tuners} for i, s in enumerate(seeds)},
-        "pairs": pairs,
-        "friedman": ranks(scores, alpha),
-        "hypervolume": hypervolume_block(by_key, tuners, seeds, alpha, task),
-        "min_p_adjusted": min(
-            1.0, max(1, len(tuners) * (len(tuners) - 1) // 2) * stats.min_wilcoxon_p(len(seeds))
-        ),
-        "smallest_effect": margin,
-    }
+    judged = task if task is not None else judged_tasks(cells)[cells[0].task]
+    return suite_task(compare_task(cells, judged, alpha, smallest_effect))
 
 
-def across_tasks(per_task: Mapping[str, TaskComparison], alpha: float) -> AcrossTasks | None:
-    """Ranks over (task, seed) blocks and wins/ties/losses over tasks, for the tuners every
-    task ran. None with one task."""
-    if len(per_task) < 2:
-        return None
-    tuners = [t for t in next(iter(per_task.values()))["tuners"]
-              if all(t in s["tuners"] for s in per_task.values())]  # fmt: skip
-    blocks = [(name, seed) for name, s in per_task.items() for seed in s["seeds"]]
-    table = {
-        t: np.array([per_task[name]["per_seed"][str(seed)][t] for name, seed in blocks])
-        for t in tuners
-    }
-    friedman = ranks(table, alpha) if len(tuners) >= 3 and len(blocks) >= MIN_SEEDS_FOR_CD else None
-    per_task_ranks = {
-        name: stats.average_ranks({t: np.array(list(s["per_seed"][str(seed)][t]
-                                                    for seed in s["seeds"])) for t in tuners})
-        for name, s in per_task.items()
-    }  # fmt: skip
-    wtl: dict[str, dict[str, list[int]]] = {a: {b: [0, 0, 0] for b in tuners} for a in tuners}
-    for s in per_task.values():
-        for p in s["pairs"]:
-            a, b = p["a"], p["b"]
-            if a not in tuners or b not in tuners:
-                continue
-            if not p["significant"]:
-                wtl[a][b][1] += 1
-                wtl[b][a][1] += 1
-            elif p["mean_difference"] > 0:
-                wtl[a][b][0] += 1
-                wtl[b][a][2] += 1
-            else:
-                wtl[a][b][2] += 1
-                wtl[b][a][0] += 1
-    return {
-        "tuners": tuners,
-        "blocks": len(blocks),
-        "tasks": list(per_task),
-        "friedman": friedman,
-        "average_ranks": stats.average_ranks(table) if len(tuners) >= 2 else None,
-        "per_task_ranks": per_task_ranks,
-        "wins_ties_losses": {a: {b: wtl[a][b] for b in tuners if b != a} for a in tuners},
-    }
+def suite_summary_of(comparison: Comparison) -> SuiteSummary:
+    """A comparison laid out as a suite: each task's table, ranks across tasks."""
+    per_task = {name: suite_task(t) for name, t in comparison.per_task.items()}
+    said = comparison.provenance
+    return SuiteSummary(
+        profile=comparison.profile,
+        engines=comparison.engines,
+        tasks=comparison.tasks,
+        tuners=comparison.tuners,
+        alpha=comparison.alpha,
+        per_task=per_task,
+        across_tasks=comparison.across,
+        stopped=comparison.stopped,
+        report_written=said["report_written"],
+        runs=said["runs"],
+        verdict=_verdict_text(per_task, comparison.across, comparison.alpha),
+        replayed=said["replayed"],
+    )
 
 
 def summarize_suite(
-    results: Results,
-    alpha: float = stats.ALPHA,
-    judged: Mapping[str, JudgedTask] | None = None,
-    smallest_effect: float | None = None,
+    results: Results, alpha: float = stats.ALPHA, smallest_effect: float | None = None
 ) -> SuiteSummary:
-    """The summary of results over several tasks (or a task whose test score is not accuracy).
-
-    `judged`: how to judge each task (`hpo.analysis.tasks.judged_tasks`; by default, from
-    the results). `smallest_effect`: the smallest effect that matters, in each task's
-    unit (test rows, or the score's); refused when the tasks' units differ, where one
-    number would mean different things (None: each task's default).
-    """
-    check_smallest_effect(smallest_effect)
-    profiles = sorted({c.profile for c in results.cells})
-    if len(profiles) > 1:
-        raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
-    judged = judged if judged is not None else judged_tasks(results.cells)
-    # The suite's order (built-in tasks first), not the order the records were merged in.
-    tasks = suite_order(c.task for c in results.cells)
-    units = {name: _unit(judged[name]) for name in tasks}
-    if smallest_effect is not None and len(set(units.values())) > 1:
-        said = ", ".join(f"{u} on {name}" for name, u in units.items())
-        raise HpoError(
-            f"a smallest effect of {smallest_effect:g} would be counted in {said}:"
-            " report tasks whose scores differ separately to set it"
-        )
-    per_task = {
-        name: task_summary(
-            [c for c in results.cells if c.task == name],
-            alpha,
-            judged[name],
-            smallest_effect,
-        )
-        for name in tasks
-    }
-    across = across_tasks(per_task, alpha)
-    return SuiteSummary(
-        profile=profiles[0],
-        engines=trial_engines(results.cells),
-        tasks=tasks,
-        tuners=list(dict.fromkeys(c.tuner for c in results.cells)),
-        alpha=alpha,
-        per_task=per_task,
-        across_tasks=across,
-        stopped=results.stopped,
-        report_written=datetime.now(UTC).isoformat(timespec="seconds"),
-        runs=[{k: v for k, v in p.items() if v is not None} for p in results.provenance],
-        verdict=_verdict_text(per_task, across, alpha),
-        replayed=replayed_from(results.cells),
+    """The suite's summary of results over several tasks (or of any one task): the
+    comparison (`compare`), laid out as a suite, without the one-task sections."""
+    return suite_summary_of(
+        compare(results, alpha, smallest_effect=smallest_effect, sections=False)
     )
 
 

@@ -1,50 +1,43 @@
-"""From cell records to the numbers and the verdict: what summary.json holds.
+"""From cell records to the numbers and the verdict of one task: what summary.json holds.
 
 Every accuracy enters a test as a count of correct rows (`stats.correct_rows`),
 so equal accuracies from Keras (float32) and scikit-learn (float64) are ties.
 Comparisons use only the seeds every tuner completed; the summary says which
 seeds were dropped and why.
 
-One task's summary (`TaskSummary`) and a suite's (`hpo.analysis.suite.SuiteSummary`)
-are two implementations of `Summary`: the report asks a summary for its table,
-its text and its figures, and never asks which kind it has.
+The numbers are the comparison's (`hpo.analysis.comparison.compare`, computed once);
+`TaskSummary` lays one task's comparison out as its report has always shown it, with
+the one-task sections, and `hpo.analysis.suite.SuiteSummary` lays out any other. Both
+are `Summary`: the report asks a summary for its table, its text and its figures, and
+never asks which kind it has.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Protocol, TypedDict
-
-import numpy as np
+from typing import Any, Protocol
 
 from hpo.analysis import stats
-from hpo.analysis.anytime import Anytime, anytime
-from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
-from hpo.analysis.paired import (
-    Pair,
-    Ranks,
-    SmallestEffect,
-    counts,
-    holm_in_place,
-    in_shares,
-    pair,
-    practical_sentence,
-    ranks,
-    smallest_effect_of,
+from hpo.analysis.anytime import Anytime
+from hpo.analysis.comparison import (
+    Comparison,
+    PairedTask,
+    Provenance,
+    Reference,
+    compare,
 )
-from hpo.analysis.replayed import replayed_from, replayed_words
-from hpo.analysis.suite import SuiteSummary, check_smallest_effect, summarize_suite
-from hpo.analysis.tasks import judged_tasks
-from hpo.analysis.verdict import REFERENCES, Recommendation, Verdict, recommendation, verdict
-from hpo.errors import HpoError
-from hpo.experiment.profiles import DEFAULT_TASK
-from hpo.experiment.results import CellResult, Results, trial_engines
+from hpo.analysis.hypervolume import HypervolumeBlock
+from hpo.analysis.paired import Pair, Ranks, SmallestEffect, practical_sentence
+from hpo.analysis.replayed import replayed_words
+from hpo.analysis.suite import SuiteSummary, suite_summary_of
+from hpo.analysis.verdict import Recommendation, Verdict, verdict
+from hpo.experiment.results import Results
+
+__all__ = ["METRICS", "Provenance", "Reference", "Summary", "TaskSummary", "summarize"]
 
 METRICS: list[tuple[str, str, bool, str]] = [
     ("best_val_accuracy", "best val acc (biased)", True, "accuracy"),
@@ -55,12 +48,6 @@ METRICS: list[tuple[str, str, bool, str]] = [
     ("trials_completed", "trials", False, "fixed"),
 ]
 BOUNDS = {"accuracy": (0.0, 1.0), "loss": (0.0, math.inf), "time": (0.0, math.inf)}
-COMPARED = ["test_accuracy", "wall_time_s"]  # the paired tests' metrics
-# What the seed report printed, from a run its own footnote calls simulated.
-CLAIMED = {
-    "hyperband": {"best_val_accuracy": 0.96, "wall_time_s": 15 * 60.0},
-    "bayesian": {"best_val_accuracy": 0.97, "wall_time_s": 20 * 60.0},
-}
 
 
 class Summary(Protocol):
@@ -77,30 +64,6 @@ class Summary(Protocol):
     def conclusions(self) -> list[str]:
         """What a terminal prints at the end: the verdicts, without markdown."""
         ...
-
-
-class Reference(TypedDict):
-    """An untuned model's test accuracy over seeds, and every tuner minus it."""
-
-    label: str
-    test_accuracy: dict[str, float]
-    vs_tuners: dict[str, Pair]
-
-
-class Provenance(TypedDict):
-    """Where the records came from and what made them."""
-
-    report_written: str
-    runs: list[dict[str, Any]]
-    hpo_source: list[Any]
-    versions: dict[str, list[Any]]
-    calibration_s: dict[str, float] | None
-    workers_per_cell: list[Any]
-    resumed_cells: int
-    budgets: dict[str, str] | None
-    # Cells replayed against tables of real trainings (hpo.replay), not trained live:
-    # {"tables": the tables' file names, "cells": how many of the cells}.
-    replayed: dict[str, Any] | None
 
 
 # Keys summary.json leaves out, rather than writing null, when there is nothing to say.
@@ -187,81 +150,69 @@ class TaskSummary:
         return [line.replace("**", "") for line in lines]
 
 
-def _paired(cells: Sequence[CellResult]) -> tuple[list[str], list[int], list[int], dict]:
-    """Tuners, the seeds all of them ran, all seeds seen, and (tuner, seed) -> record."""
-    profiles = sorted({c.profile for c in cells})
-    if len(profiles) > 1:
-        raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
-    tuners = list(dict.fromkeys(c.tuner for c in cells))
-    by_key = {(c.tuner, c.seed): c for c in cells}
-    seeds = sorted(set.intersection(*({c.seed for c in cells if c.tuner == t} for t in tuners)))
-    if not seeds:
-        raise HpoError("no seed was run by every tuner: nothing to pair")
-    return tuners, seeds, sorted({c.seed for c in cells}), by_key
-
-
-def _rows(metric: str, values: Sequence[float], n_val: int, n_test: int) -> np.ndarray:
-    """Accuracies as counts of correct rows; other metrics as they are. Shape (n_seeds,)."""
-    if metric == "test_accuracy":
-        return counts(metric, values, n_test)
-    if metric == "best_val_accuracy":
-        return counts(metric, values, n_val)
-    return np.asarray(values, dtype=float)
-
-
-def _failures(cells: Sequence[CellResult]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for c in cells:
-        for h in c.history:
-            if h["status"] != "COMPLETED":
-                out.setdefault(c.tuner, []).append(
-                    {"seed": c.seed, "trial_id": h.get("trial_id"), "error": h.get("error")}
-                )
-    return out
-
-
-def _dropped(
-    tuners: list[str], seeds: list[int], all_seeds: list[int], by_key: dict, stopped: list[dict]
-) -> list[dict[str, Any]]:
-    """Seeds left out of the comparisons: which tuner has no record there, and why if known."""
-    out = []
-    for s in sorted(set(all_seeds) - set(seeds)):
-        missing = [t for t in tuners if (t, s) not in by_key]
-        reasons = [
-            {"tuner": x["tuner"], "reason": x["reason"]}
-            for x in stopped
-            if x["seed"] == s and x["tuner"] in missing
-        ]
-        out.append({"seed": s, "missing": missing, "stopped": reasons})
-    return out
-
-
-def _provenance(
-    results: Results, tuners: list[str], budgets: Mapping[str, str] | None
-) -> Provenance:
-    def distinct(values: Any) -> list[Any]:
-        return sorted({v for v in values if v is not None}, key=str)
-
-    cells = results.cells
-    calibrations = distinct(c.calibration_s for c in cells)
-    said = {t: budgets[t] for t in tuners if t in budgets} if budgets else {}
-    return {
-        "report_written": datetime.now(UTC).isoformat(timespec="seconds"),
-        "runs": [{k: v for k, v in p.items() if v is not None} for p in results.provenance],
-        "hpo_source": distinct(c.versions.get("hpo_source") for c in cells),
-        "versions": {
-            k: distinct(c.versions.get(k) for c in cells)
-            for k in sorted({k for c in cells for k in c.versions if k != "hpo_source"})
+def task_summary_of(comparison: Comparison) -> TaskSummary:
+    """One task's comparison, with its one-task sections, laid out as its report shows it:
+    test accuracy (in correct rows) and search time compared pair by pair."""
+    (name,) = comparison.tasks
+    task = comparison.per_task[name]
+    sections = comparison.one_task
+    assert sections is not None, "a one-task summary needs the one-task sections"
+    n_test = task.n_test
+    test_pairs = []
+    for p in task.score_pairs:
+        row = copy.deepcopy(p)
+        row["metric"] = "test_accuracy"
+        row["seeds_needed"] = task.seeds_needed[p["a"], p["b"]]
+        test_pairs.append(row)
+    friedman: Ranks | None = copy.deepcopy(task.friedman)
+    if friedman is not None:
+        friedman["metric"] = "test_accuracy"
+    return TaskSummary(
+        task=name,
+        profile=comparison.profile,
+        engines=comparison.engines,
+        tuners=task.tuners,
+        seeds=task.seeds,
+        n_val=task.n_val,
+        n_test=n_test,
+        alpha=comparison.alpha,
+        per_tuner=_per_tuner(task),
+        pairs=test_pairs + copy.deepcopy(task.time_pairs),
+        min_p_value=task.min_p_value,
+        min_p_adjusted=task.min_p_adjusted,
+        min_seeds_for_any_verdict=task.min_seeds_for_any_verdict,
+        claimed=sections.claimed,
+        per_seed={
+            str(s): {t: int(task.scores[t][i]) for t in task.tuners}
+            for i, s in enumerate(task.seeds)
         },
-        "calibration_s": (
-            {"min": min(calibrations), "max": max(calibrations), "distinct": len(calibrations)}
-            if calibrations
-            else None
-        ),
-        "workers_per_cell": distinct(c.workers for c in cells),
-        "resumed_cells": sum(c.resumes > 0 for c in cells),
-        "budgets": said or None,
-        "replayed": replayed_from(cells),
+        failures=task.failures(),
+        dropped_seeds=task.dropped(comparison.stopped),
+        stopped=comparison.stopped,
+        friedman=friedman,
+        anytime=sections.anytime,
+        references=sections.references,
+        per_seed_references=sections.per_seed_references,
+        normalised_score=sections.normalised_score,
+        normalised_score_note=sections.normalised_score_note,
+        hypervolume=task.hypervolume,
+        provenance=comparison.provenance,
+        recommendation=sections.recommendation,
+        smallest_effect=task.smallest_effect,
+    )
+
+
+def _per_tuner(task: PairedTask) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean, interval and median per tuner of each of `METRICS` (min and max of the fixed)."""
+    values = {m: task.values(m) for m, _, _, _ in METRICS}
+    return {
+        t: {
+            m: stats.describe_fixed(values[m][t])
+            if kind == "fixed"
+            else stats.describe(values[m][t], BOUNDS[kind])
+            for m, _, _, kind in METRICS
+        }
+        for t in task.tuners
     }
 
 
@@ -274,139 +225,17 @@ def summarize(
 ) -> TaskSummary | SuiteSummary:
     """Everything the report says, as numbers (`to_json()` is summary.json).
 
-    Results over several tasks, or on a task whose test score does not count test rows
-    (regression's R², or a task's own score), give a `SuiteSummary`.
-    `normalise_to` is the tuner that scores 1 in the bayesmark-style normalised
-    score (0 = best seen on each seed), when it is among the results. `budgets`
-    is each tuner's planned budget in words (`hpo.tuners.budget_texts`), for the
-    provenance: the analysis never imports a tuner. `smallest_effect`: the smallest
-    difference in test score that matters, in test rows on accuracy tasks and in the
-    score's units otherwise (None: one test row, or 0.01; `paired.smallest_effect_of`).
+    One task whose test score counts correct rows gives a `TaskSummary` (with the
+    one-task sections); several tasks, or a task scored otherwise (regression's R², a
+    task's own score), a `SuiteSummary`. `normalise_to` is the tuner that scores 1 in
+    the bayesmark-style normalised score (0 = best seen on each seed), when it is among
+    the results. `budgets` is each tuner's planned budget in words
+    (`hpo.tuners.budget_texts`), for the provenance: the analysis never imports a
+    tuner. `smallest_effect`: the smallest difference in test score that matters, in
+    test rows on accuracy tasks and in the score's units otherwise (None: one test
+    row, or 0.01; `paired.smallest_effect_of`).
     """
-    tasks = list(dict.fromkeys(c.task for c in results.cells))
-    judged = judged_tasks(results.cells)  # once: how each task's records are judged
-    if len(tasks) > 1 or judged[tasks[0]].regression:
-        return summarize_suite(results, alpha, judged, smallest_effect)
-    check_smallest_effect(smallest_effect)
-    tuners, seeds, all_seeds, by_key = _paired(results.cells)
-    n_val, n_test = results.cells[0].n_val, results.cells[0].n_test
-    values = {
-        m: {t: [float(getattr(by_key[t, s], m)) for s in seeds] for t in tuners}
-        for m, _, _, _ in METRICS
-    }
-    tables = {m: {t: _rows(m, values[m][t], n_val, n_test) for t in tuners} for m in COMPARED}
-    test_rows = tables["test_accuracy"]
-
-    n_pairs = max(1, len(tuners) * (len(tuners) - 1) // 2)
-    margin = smallest_effect_of(smallest_effect, True, "accuracy", n_test)
-    pairs: list[Pair] = []
-    for metric in COMPARED:
-        rows = [
-            pair(
-                a, b, metric, tables[metric][a], tables[metric][b],
-                margin=margin["value"] if metric == "test_accuracy" else None, alpha=alpha,
-            )
-            for a, b in itertools.combinations(tuners, 2)
-        ]  # fmt: skip
-        holm_in_place(rows, alpha)
-        pairs.extend(rows)
-    for p in pairs:
-        if p["metric"] == "test_accuracy":
-            in_shares(p, n_test)
-            diffs = np.subtract(test_rows[p["a"]], test_rows[p["b"]])
-            p["seeds_needed"] = stats.seeds_needed_range(diffs, n_comparisons=n_pairs)
-
-    friedman = ranks(test_rows, alpha)
-    if friedman is not None:
-        friedman["metric"] = "test_accuracy"
-    references = _references(results.references, seeds, test_rows, n_test)
-    by_seed = {b["seed"]: b for b in results.references}
-    normalised = (
-        stats.normalised_scores(test_rows, reference=normalise_to)
-        if normalise_to in tuners
-        else None
-    )
-    return TaskSummary(
-        task=tasks[0],
-        profile=results.cells[0].profile,
-        engines=trial_engines(results.cells),
-        tuners=tuners,
-        seeds=seeds,
-        n_val=n_val,
-        n_test=n_test,
-        alpha=alpha,
-        per_tuner={
-            t: {
-                m: stats.describe_fixed(values[m][t])
-                if kind == "fixed"
-                else stats.describe(values[m][t], BOUNDS[kind])
-                for m, _, _, kind in METRICS
-            }
-            for t in tuners
-        },
-        pairs=pairs,
-        min_p_value=stats.min_wilcoxon_p(len(seeds)),
-        min_p_adjusted=min(1.0, n_pairs * stats.min_wilcoxon_p(len(seeds))),
-        min_seeds_for_any_verdict=stats.min_seeds_for_any_verdict(n_pairs, alpha),
-        # The seed report's claims are about its task alone.
-        claimed={t: c for t, c in CLAIMED.items() if t in tuners and tasks == [DEFAULT_TASK]},
-        per_seed={str(s): {t: int(test_rows[t][i]) for t in tuners} for i, s in enumerate(seeds)},
-        failures=_failures(results.cells),
-        dropped_seeds=_dropped(tuners, seeds, all_seeds, by_key, results.stopped),
-        stopped=results.stopped,
-        friedman=friedman,
-        anytime={
-            axis: anytime({t: [by_key[t, s] for s in seeds] for t in tuners}, axis)
-            for axis in ("epochs", "seconds")
-        },
-        references=references,
-        per_seed_references=None
-        if references is None
-        else {
-            str(s): {name: int(counts(name, [by_seed[s][name]], n_test)[0]) for name in REFERENCES}
-            for s in seeds
-        },
-        normalised_score=normalised,
-        normalised_score_note=(
-            f"{normalise_to} found the best test accuracy of all tuners on every seed,"
-            " so there is no gap to normalise by"
-            if normalised is not None and all(v is None for v in normalised.values())
-            else None
-        ),
-        hypervolume=hypervolume_block(by_key, tuners, seeds, alpha, judged[tasks[0]]),
-        provenance=_provenance(results, tuners, budgets),
-        recommendation=recommendation(test_rows, n_test, alpha),
-        smallest_effect=margin,
-    )
-
-
-def _references(
-    references: list[dict[str, Any]],
-    seeds: list[int],
-    test_rows: Mapping[str, np.ndarray],
-    n_test: int,
-) -> dict[str, Reference] | None:
-    """The untuned references against every tuner, Holm-corrected as one family.
-
-    test_rows: tuner -> correct test rows, shape (n_seeds,).
-    """
-    by_seed = {b["seed"]: b for b in references}
-    if not seeds or not all(s in by_seed for s in seeds):
-        return None
-    out: dict[str, Reference] = {}
-    family: list[Pair] = []
-    for name in REFERENCES:
-        acc = [float(by_seed[s][name]) for s in seeds]
-        ref = counts(name, acc, n_test)
-        out[name] = {
-            "label": REFERENCES[name],
-            "test_accuracy": stats.describe(acc, BOUNDS["accuracy"]),
-            "vs_tuners": {},
-        }
-        for t, rows in test_rows.items():
-            row = pair(t, name, "test_accuracy", rows, ref)
-            in_shares(row, n_test)
-            out[name]["vs_tuners"][t] = row
-            family.append(row)
-    holm_in_place(family, stats.ALPHA)
-    return out
+    comparison = compare(results, alpha, normalise_to, budgets, smallest_effect)
+    if comparison.one_task is not None:
+        return task_summary_of(comparison)
+    return suite_summary_of(comparison)
