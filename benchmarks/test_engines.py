@@ -20,27 +20,15 @@ import pytest
 
 from hpo.analysis.stats import correct_rows, wilcoxon_p
 from hpo.experiment.profiles import ENGINES
-from hpo.parallel.isolation import run_cell_isolated
-from hpo.plugin import selection
+from hpo.plugin import hpo_session, selection
 from hpo.run.cell import Cell
-from hpo.run.store import RunOptions
 
 pytestmark = pytest.mark.hpo_peer
 MIN_SEEDS = 10
 ALPHA = 0.05
 
 
-def test_engines_agree(
-    hpo_tuner,
-    hpo_profile,
-    hpo_cells_dir,
-    hpo_threads,
-    hpo_uncaptured,
-    hpo_reporting,
-    hpo_calibration,
-    pytestconfig,
-    request,
-):
+def test_engines_agree(hpo_tuner, hpo_profile, pytestconfig, request):
     seeds = selection(pytestconfig).seeds
     if len(seeds) < MIN_SEEDS:
         pytest.fail(f"needs at least {MIN_SEEDS} seeds (--hpo-seeds), got {len(seeds)}")
@@ -48,14 +36,7 @@ def test_engines_agree(
     for seed in seeds:
         for engine in ENGINES:
             cell = Cell.of(hpo_tuner, seed, hpo_profile, engine=engine)
-            with hpo_uncaptured():
-                record, _ = run_cell_isolated(
-                    cell,
-                    record_path=hpo_cells_dir / f"{cell.name}.json",
-                    options=RunOptions(calibration_s=hpo_calibration),
-                    threads=hpo_threads,
-                    reporting=hpo_reporting(cell),
-                )
+            record, _ = hpo_session(pytestconfig).run_cell(cell)
             assert record.engine == engine
             rows[engine].extend(correct_rows([record.test_accuracy], record.n_test).tolist())
     graph, keras = np.array(rows["graph"]), np.array(rows["keras"])

@@ -98,93 +98,49 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hpo.experiment.tasks import TASKS
-    from hpo.run.cell import Cell, check_cell
+    from hpo.runners import Placement, get_runner
 
-    if args.replay is not None:
-        return _cmd_replay(args)
-    if args.task not in TASKS:  # a user's task module may import Keras: keep TF's lines out
-        from hpo.run.runtime import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
-    cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
-    check_cell(cell)
-    if args.workers < 1:
-        raise HpoError(f"--workers must be at least 1, got {args.workers}")
-    cluster_address = None
-    if args.cluster is not None:
-        from hpo.parallel.cluster import parse_cluster
-
-        cluster_address = parse_cluster(args.cluster)
-        if args.workers > 1:
-            raise HpoError("--cluster and --workers: choose one")
+    where = Placement(
+        replay=args.replay, cluster=args.cluster, workers=args.workers, engine=args.engine
+    )
+    where.check()  # options that cannot go together: one line, before anything else
+    cell, json_path = _replayed_cell(args) if args.replay is not None else _live_cell(args)
     if args.mlflow:
         from hpo.run.tracking import check_mlflow_uri
 
         check_mlflow_uri(args.mlflow)
-    json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
     _check_writable(json_path)
 
     from hpo.run.runtime import import_tensorflow_quietly
 
-    import_tensorflow_quietly()
+    import_tensorflow_quietly()  # a record names the library versions
 
-    from hpo.run.progress import cell_bar, trial_printer
-    from hpo.run.store import Outcome, RunOptions, run_saved_cell, saved_record
+    from hpo.parallel.isolation import Reporting
+    from hpo.run.record import describe
+    from hpo.run.store import Outcome, RunOptions, saved_record
 
-    budget = cell.budget
     label = cell.label
-    if args.force or saved_record(json_path, cell) is None:
+    if args.replay is None and (args.force or saved_record(json_path, cell) is None):
+        budget = cell.budget
         print(f"{label}: {budget.trials} trials, {budget.epochs} epochs planned", file=sys.stderr)
-    options = RunOptions(force=args.force, keep=args.keep)
-    if cluster_address is not None:
-        from hpo.parallel.cluster import Cluster
-
-        cluster = Cluster(cluster_address)
-        try:
-            print(f"{label}: on the Dask cluster at {cluster_address.text}", file=sys.stderr)
-            result, how = cluster.result(cell, json_path, options)
-        finally:
-            cluster.close()
-    elif args.workers == 1:
-        progress, close = None, None
-        if args.quiet:
-            pass
-        elif sys.stderr.isatty():  # a live bar: epochs done of the plan, elapsed, ETA
-            progress, close = cell_bar(label, budget.epochs)
-        else:  # a log: a line per trial
-            progress = trial_printer(label, budget)
-        try:
-            result, how = run_saved_cell(cell, json_path, options, progress=progress)
-        finally:
-            if close is not None:
-                close()
-    else:
-        from hpo.parallel.distributed import run_distributed
-
-        print(f"{label}: a chief oracle and {args.workers} workers on 127.0.0.1", file=sys.stderr)
-        result, how = run_saved_cell(
+    runner = get_runner(where)
+    try:
+        said = runner.describe(cell)
+        if said is not None:
+            print(said, file=sys.stderr)
+        result, how = runner.run(
             cell,
             json_path,
-            options,
-            search=lambda workdir: run_distributed(cell, args.workers, workdir, quiet=args.quiet),
+            RunOptions(force=args.force, keep=args.keep),
+            Reporting(trial_lines=not args.quiet),
         )
+    finally:
+        runner.close()
     if how == Outcome.REUSED:
         print(f"{label}: already done by this code, not run again (--force runs it anew)")
     elif how == Outcome.RESUMED:
         print(f"{label}: resumed from its saved state ({result.resumes} time(s))")
-    if result.test_accuracy is None:  # regression: the objective is val_loss; R² on test rows
-        scores = f"best val_loss {result.best_val_loss:.4f}  test_r2 {result.test_r2:.4f}  "
-    else:
-        scores = (
-            f"best val_acc {result.best_val_accuracy:.4f}  test_acc {result.test_accuracy:.4f}  "
-        )
-    front = f"  Pareto set {len(result.pareto)}" if result.pareto is not None else ""
-    print(
-        f"{label}: {scores}test_loss {result.test_loss:.4f}  "
-        f"trials {result.trials_completed} (+{result.trials_failed} failed)  "
-        f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s{front}"
-    )
+    print(describe(result))
     print(f"best hyperparameters: {result.best_hyperparameters}")
     print(f"{'record' if how == Outcome.REUSED else 'wrote'} {json_path}")
     if args.tensorboard or args.mlflow:
@@ -195,15 +151,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _given(args: argparse.Namespace, option: str) -> bool:
-    """Whether the command line named `option` (not only its default)."""
-    argv = getattr(args, "argv", None) or []
-    return any(a == option or a.startswith(f"{option}=") for a in argv)
+def _live_cell(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The cell `hpo run` trains, checked (a user's task on its split), and its record's path."""
+    from hpo.experiment.tasks import TASKS
+    from hpo.run.cell import Cell, check_cell
+
+    if args.task not in TASKS:  # a user's task module may import Keras: keep TF's lines out
+        from hpo.run.runtime import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+    cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
+    check_cell(cell)
+    return cell, Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
 
 
-def _cmd_replay(args: argparse.Namespace) -> int:
-    """`hpo run --replay TABLE`: the tuner searches the table's grid, every epoch looked up."""
-    from hpo.replay import check_table, replay_cell
+def _replayed_cell(args: argparse.Namespace) -> tuple[Any, Path]:
+    """`hpo run --replay TABLE`: the cell the tuner replays on the table's grid (its task, and
+    its profile unless --profile names one of fewer epochs), and its record's path."""
+    from hpo.replay import check_table
     from hpo.tables import Table
 
     table = Table.load(args.replay)
@@ -213,42 +178,15 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             " (a replay's task is its table's)"
         )
     profile = args.profile if _given(args, "--profile") else None  # None: the table's
-    for option, default in (("workers", 1), ("cluster", None), ("engine", "graph")):
-        if getattr(args, option) != default:
-            raise HpoError(
-                f"--{option} {getattr(args, option)}: a replay looks trainings up (the table's"
-                f" graph engine), in this process (--replay {args.replay})"
-            )
     cell = check_table(table, args.tuner, args.seed, profile)
-    json_path = Path(args.json) if args.json else Path(args.out) / f"{cell.name}-replay.json"
-    _check_writable(json_path)
-    from hpo.experiment.results import write_json
-    from hpo.run.runtime import import_tensorflow_quietly
+    name = f"{cell.name}-replay.json"
+    return cell, Path(args.json) if args.json else Path(args.out) / name
 
-    import_tensorflow_quietly()  # the record names the library versions
-    result = replay_cell(table, cell.spec, cell.seed, profile=profile)
-    write_json(json_path, result.to_dict())
-    if result.test_accuracy is None:
-        scores = f"best val_loss {result.best_val_loss:.4f}  test_r2 {result.test_r2:.4f}  "
-    else:
-        scores = (
-            f"best val_acc {result.best_val_accuracy:.4f}  test_acc {result.test_accuracy:.4f}  "
-        )
-    print(
-        f"{cell.label}: {scores}test_loss {result.test_loss:.4f}  "
-        f"trials {result.trials_completed} (+{result.trials_failed} failed)  "
-        f"epochs {result.epochs_trained}  {result.wall_time_s:.1f} s simulated"
-        f"  Pareto set {len(result.pareto or [])}"
-        f"  replayed from {Path(args.replay).name} (real trainings)"
-    )
-    print(f"best hyperparameters: {result.best_hyperparameters}")
-    print(f"wrote {json_path}")
-    if args.tensorboard or args.mlflow:
-        from hpo.run.tracking import track
 
-        for line in track(result, args.tensorboard, args.mlflow):
-            print(line)
-    return 0
+def _given(args: argparse.Namespace, option: str) -> bool:
+    """Whether the command line named `option` (not only its default)."""
+    argv = getattr(args, "argv", None) or []
+    return any(a == option or a.startswith(f"{option}=") for a in argv)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

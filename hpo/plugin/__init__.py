@@ -22,10 +22,6 @@ cell: compare runs made the same way.
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,66 +185,13 @@ def hpo_stopped(pytestconfig: pytest.Config) -> list:
 
 
 @pytest.fixture
-def hpo_uncaptured(pytestconfig: pytest.Config) -> Callable[[], contextlib.AbstractContextManager]:
-    """A context in which output reaches the terminal past pytest's capture.
+def hpo_cell(pytestconfig: pytest.Config, benchmark: Any, request: pytest.FixtureRequest) -> Any:
+    """`hpo_cell(tuner, seed, task) -> record`: runs the cell where the session runs cells
+    (fresh processes, --hpo-cluster or --hpo-replay), times it with pytest-benchmark and
+    records it (`hpo.plugin.fixture.CellFixture`); the test checks what it returns."""
+    from hpo.plugin.fixture import CellFixture
 
-    A cell's child process started inside it inherits the real stderr, so its
-    per-trial progress lines show while the search runs (searches take minutes).
-    """
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-
-    @contextlib.contextmanager
-    def context() -> Iterator[None]:
-        with capture.global_and_fixture_disabled():
-            sys.stderr.write("\n")  # off the line where pytest prints the test's file name
-            sys.stderr.flush()
-            yield
-
-    return context
-
-
-@pytest.fixture(scope="session")
-def hpo_cells_dir(pytestconfig: pytest.Config) -> Path:
-    """Where each finished cell's record is saved: beside the benchmark JSON, one per cell."""
-    return hpo_session(pytestconfig).cells_dir
-
-
-@pytest.fixture(scope="session")
-def hpo_run_cell(pytestconfig: pytest.Config) -> Callable[..., Any]:
-    """`run(cell, record_path, options, threads, reporting) -> (record, Outcome)`: the cell in
-    a fresh local process (`hpo.parallel.isolation`), or its task on --hpo-cluster."""
-    hpo = hpo_session(pytestconfig)
-    if hpo.replay is not None:
-        return hpo.replay_cell
-    if hpo.cluster is None:
-        from hpo.parallel.isolation import run_cell_isolated
-
-        return run_cell_isolated
-
-    def on_cluster(cell: Any, record_path: Path, options: Any, *args: Any, **kwargs: Any) -> Any:
-        return hpo.run_on_cluster(cell, record_path, options)
-
-    return on_cluster
-
-
-@pytest.fixture(scope="session")
-def hpo_track(pytestconfig: pytest.Config) -> Callable[[Any], None]:
-    """Log a finished cell record to TensorBoard and/or MLflow, as the options ask."""
-    tensorboard = pytestconfig.getoption("hpo_tensorboard")
-    mlflow_uri = pytestconfig.getoption("hpo_mlflow")
-
-    def track(record: Any) -> None:
-        from hpo.run.tracking import track
-
-        track(record, tensorboard, mlflow_uri)
-
-    return track
-
-
-@pytest.fixture(scope="session")
-def hpo_reporting(pytestconfig: pytest.Config) -> Callable[[Any], Any]:
-    """`reporting(cell)`: how a cell's process shows progress in this session."""
-    return hpo_session(pytestconfig).reporting
+    return CellFixture(hpo_session(pytestconfig), benchmark, request.node)
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,14 @@ inert in a session that collected no test asking for an `hpo_*` fixture.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -23,12 +25,14 @@ import pytest
 from hpo.errors import EXIT_BAD_INPUT, EXIT_STOPPED, HpoError
 from hpo.options import default_report_dir
 from hpo.plugin.adapter import keep_on_under_xdist, write_json_to
+from hpo.runners import Placement
 
 if TYPE_CHECKING:
     from hpo.experiment.results import CellResult
     from hpo.parallel.cluster import Cluster
     from hpo.parallel.isolation import Reporting
     from hpo.run.store import RunOptions
+    from hpo.runners import Runner
 
 SESSION_NAME = "hpo-session"
 RESULTS_DIR = Path("results")
@@ -141,8 +145,6 @@ def _replayed_selection(config: pytest.Config, selection: Selection) -> Selectio
     if _given(config, "--hpo-profile"):
         profile = config.getoption("hpo_profile")
         check_table(table, selection.tuners[0], selection.seeds[0], profile)  # one line
-    if config.getoption("hpo_engine") != "graph" or config.getoption("hpo_cluster"):
-        raise HpoError(f"--hpo-replay {path}: replays look the graph engine's trainings up, here")
     return selection._replace(profile=profile, tasks=[table.task])
 
 
@@ -213,6 +215,18 @@ class HpoSession:
         _check_tracking(config)
         self.engine: str = config.getoption("hpo_engine")
         self.replay: str | None = config.getoption("hpo_replay")  # a table's path
+        self.where = Placement(
+            replay=self.replay,
+            cluster=config.getoption("hpo_cluster"),
+            isolate=True,
+            engine=self.engine,
+            spelling={n: f"--hpo-{n}" for n in ("replay", "cluster", "engine")},
+        )
+        try:
+            self.where.check()  # options that cannot go together: one line, exit 2
+        except HpoError as e:
+            bad_input(str(e))
+        self._runner: Runner | None = None
         self.worker = worker_id()
         self.uses_cells = uses_cells(config)
         self.active = False  # switched on by collecting a test that asks for an hpo_* fixture
@@ -306,22 +320,59 @@ class HpoSession:
             force=self.config.getoption("hpo_force"), calibration_s=self.calibration_s
         )
 
-    def replay_cell(
-        self, cell: Any, record_path: Path, options: Any, *args: Any, **kwargs: Any
-    ) -> tuple[CellResult, Any]:
-        """`hpo_run_cell` under --hpo-replay: the cell replayed against the table, in this
-        process (milliseconds), its record written as a live cell's is."""
-        from hpo.experiment.results import write_json
-        from hpo.replay import replay_cell
-        from hpo.run.store import Outcome
-        from hpo.tables import Table
+    @property
+    def runner(self) -> Runner:
+        """Where this session's cells run, chosen once (`hpo.runners.get_runner`): replayed
+        from --hpo-replay's table, on --hpo-cluster, else each in a fresh process."""
+        if self._runner is None:
+            from hpo.runners import OnCluster, get_runner
 
-        assert self.replay is not None
-        table = Table.load(self.replay)
-        record = replay_cell(table, cell.spec, cell.seed, profile=cell.profile.name)
-        record.calibration_s = getattr(options, "calibration_s", None)
-        write_json(record_path, record.to_dict())
-        return record, Outcome.RAN
+            if self.cluster is not None:
+                self._runner = OnCluster(self.cluster)
+            else:
+                self._runner = get_runner(dataclasses.replace(self.where, threads=self.threads))
+        return self._runner
+
+    def run_cell(self, cell: Any) -> tuple[CellResult, Any]:
+        """The cell's (record, Outcome), its record kept in the cells folder: reused, resumed
+        or run by the session's runner. A lost cluster ends the session, naming the records
+        kept for the next run to reuse."""
+        from hpo.parallel.cluster import ClusterLost
+
+        record_path = self.cells_dir / f"{cell.name}.json"
+        try:
+            with self.uncaptured():  # the cell's process prints its progress past the capture
+                return self.runner.run(cell, record_path, self.run_options(), self.reporting(cell))
+        except ClusterLost as e:
+            done = sorted(p.name for p in record_path.parent.glob("*.json"))
+            pytest.exit(
+                f"hpo: error: {e}; {len(done)} cell record(s) are in {record_path.parent}:"
+                " run the same command again to reuse them and resume the rest",
+                returncode=EXIT_STOPPED,
+            )
+
+    @contextlib.contextmanager
+    def uncaptured(self) -> Iterator[None]:
+        """A context in which output reaches the terminal past pytest's capture: a cell's
+        child process started in it inherits the real stderr, so its per-trial lines show
+        while the search runs (searches take minutes)."""
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        if capture is None:
+            yield
+            return
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write("\n")  # off the line where pytest prints the test's file name
+            sys.stderr.flush()
+            yield
+
+    def track(self, record: CellResult) -> None:
+        """Log a finished record to TensorBoard and/or MLflow, as the options ask."""
+        tensorboard = self.config.getoption("hpo_tensorboard")
+        mlflow_uri = self.config.getoption("hpo_mlflow")
+        if tensorboard or mlflow_uri:
+            from hpo.run.tracking import track
+
+            track(record, tensorboard, mlflow_uri)
 
     def reporting(self, cell: Any) -> Reporting:
         """How a cell's process shows progress in this session."""
@@ -381,7 +432,7 @@ class HpoSession:
         cells = []
         for item in session.items:
             params = getattr(getattr(item, "callspec", None), "params", {})
-            if "hpo_run_cell" in getattr(item, "fixturenames", ()) and "hpo_tuner" in params:
+            if "hpo_cell" in getattr(item, "fixturenames", ()) and "hpo_tuner" in params:
                 cells.append(
                     Cell.of(
                         params["hpo_tuner"],
@@ -396,22 +447,6 @@ class HpoSession:
             [(c, self.cells_dir / f"{c.name}.json") for c in dict.fromkeys(cells)],
             self.run_options(),
         )
-
-    def run_on_cluster(self, cell: Any, record_path: Path, options: Any) -> Any:
-        """A cell's (record, Outcome) from --hpo-cluster; a lost cluster ends the session,
-        naming the records kept for the next run to reuse."""
-        from hpo.parallel.cluster import ClusterLost
-
-        assert self.cluster is not None
-        try:
-            return self.cluster.result(cell, Path(record_path), options)
-        except ClusterLost as e:
-            done = sorted(p.name for p in Path(record_path).parent.glob("*.json"))
-            pytest.exit(
-                f"hpo: error: {e}; {len(done)} cell record(s) are in {Path(record_path).parent}:"
-                " run the same command again to reuse them and resume the rest",
-                returncode=EXIT_STOPPED,
-            )
 
     # ------------------------------------------------------------ the JSON
 
