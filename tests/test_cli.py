@@ -21,7 +21,7 @@ def test_run_writes_the_record_and_a_summary(tmp_path, capsys):
     record = json.loads((out / "random-smoke-seed3.json").read_text())
     assert (record["tuner"], record["seed"], record["profile"]) == ("random", 3, "smoke")
     captured = capsys.readouterr()
-    assert "test_acc" in captured.out and "wrote" in captured.out
+    assert "test acc" in captured.out and "wrote" in captured.out
     assert "trial 3/3" in captured.err  # progress, one line per trial
     # Keras Tuner's project (checkpoints) is removed once the record is written.
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [

@@ -358,9 +358,9 @@ def test_a_live_search_trains_what_its_replay_looks_up(real: Table, tuner: str) 
     used = {table_seed(real.seeds, 0, int(h.trial_id)) for h in replayed.history}
     assert len(replayed.history) == PROFILES["smoke"].max_trials and used == set(LIVE_SEEDS)
     for a, b in zip(live.history, replayed.history, strict=True):
-        assert a["hyperparameters"] == b["hyperparameters"]
-        assert a["curve"] == b["curve"]  # every epoch's loss, val_loss, val_accuracy: ==
-        assert a["val_accuracy"] == b["val_accuracy"] and a["params"] == b["params"]
+        assert a.hyperparameters == b.hyperparameters
+        assert a.curve == b.curve  # every epoch's loss, val_loss, val_accuracy: ==
+        assert a.val_accuracy == b.val_accuracy and a.params == b.params
     assert live.best_hyperparameters == replayed.best_hyperparameters
     assert live.test_accuracy == replayed.test_accuracy
     # model.evaluate sums the test loss in batches, the table in one pass: the last bits.

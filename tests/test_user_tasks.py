@@ -150,7 +150,7 @@ def test_tensorboard_shows_a_users_task_trial_by_trial(conv_record, tmp_path):
 
     [said] = track(conv_record, tmp_path, None)
     runs = sorted(p.name for p in (tmp_path / conv_record.id.name).iterdir())
-    assert runs == [f"trial_{h['trial_id']}" for h in conv_record.history]
+    assert runs == [f"trial_{h.trial_id}" for h in conv_record.history]
     assert "tests.user_tasks.conv_task-random-smoke-seed0" in said
 
 

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-import hpo._keras_tuner as internals
 from hpo.errors import HpoError
 from hpo.experiment.records import CURVE, Curve, ReplaySource, TrialRecord, searched
 from hpo.experiment.results import CellResult
@@ -134,6 +133,8 @@ def replay_cell(
 
 def _quiet(oracle: Any, directory: str, project: str) -> None:
     """Give the oracle a folder, as a Tuner does, but let it write nothing there."""
+    import hpo._keras_tuner as internals  # Keras Tuner: imported when a replay runs
+
     internals.set_project_dir(oracle, directory, project)
     oracle.verbose = 0
     internals.stop_saving_trials(oracle)
@@ -264,6 +265,8 @@ def _register(oracle: Any, trial_id: str, metrics: dict[str, float]) -> None:
         objective = oracle.objective
         key = (str(getattr(objective, "name", "")), str(getattr(objective, "direction", "")), name)
         if key not in _DIRECTIONS:
+            import hpo._keras_tuner as internals
+
             _DIRECTIONS[key] = internals.infer_direction(objective, name)
         tracker.register(name, direction=_DIRECTIONS[key])
 
