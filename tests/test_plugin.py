@@ -122,3 +122,23 @@ def test_pytest_benchmarks_own_cli_reads_a_real_sessions_json(tmp_path):
     assert "hpo_tuner=random" in compare("param:hpo_tuner")
     by_group = compare("group")
     assert "benchmark 'references'" in by_group and "benchmark 'search (smoke)'" in by_group
+
+
+@pytest.mark.slow
+def test_a_task_module_that_imports_keras_runs_on_xdist_workers(tmp_path):
+    # The task's preflight trains it for a moment; in a worker that ran a TensorFlow op
+    # before it sized its thread pools, and every worker ended in an INTERNALERROR.
+    out = tmp_path / "bench.json"
+    done = _pytest(
+        ["benchmarks", "--hpo-tasks", "tests.user_tasks:conv_task", "--hpo-tuners", "random",
+         "--hpo-seeds", "0-1", "--hpo-profile", "smoke", "-n", "2", "--benchmark-json", str(out)],
+        REPOSITORY,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "INTERNALERROR" not in output and "2 passed" in output
+    cells = [b["extra_info"]["cell"] for b in json.loads(out.read_text())["benchmarks"]]
+    assert sorted((c["task"], c["seed"]) for c in cells) == [
+        ("tests.user_tasks:conv_task", 0),
+        ("tests.user_tasks:conv_task", 1),
+    ]
