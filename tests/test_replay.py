@@ -460,3 +460,14 @@ def test_a_pytest_session_replays_at_a_profile_of_fewer_epochs(tmp_path: Path) -
     assert cell.name == "hyperband-smoke-seed3.json" and record["replay"]["epochs"] == EPOCHS
     again = replay_cell(Table.load(COMMITTED), "hyperband", 3, profile="smoke")
     assert CellResult.from_dict(record).without_times() == again.without_times()
+
+
+def test_the_readme_tuner_replays_against_the_committed_table() -> None:
+    """examples/mytuners.py's hand-picked first model is a point of the tables' grid, so
+    `hpo run --replay tables/breast_cancer-paper.npz --tuner mytuners:make_oracle` runs."""
+    from examples.mytuners import DEFAULT
+
+    result = replay_cell(Table.load(COMMITTED), "examples.mytuners:make_oracle", 0)
+    budget = get_tuner("random").budget(PROFILES["paper"])
+    assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
+    assert result.history[0]["hyperparameters"] == DEFAULT
