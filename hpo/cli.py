@@ -100,13 +100,14 @@ def _check_writable(path: Path) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from hpo.experiment.tasks import TASKS
     from hpo.run.cell import Cell, check_cell
+    from hpo.tuners._spec import BUILTIN
 
-    if args.replay is not None:
-        return _cmd_replay(args)
-    if args.task not in TASKS:  # a user's task module may import Keras: keep TF's lines out
-        from hpo.run.runtime import import_tensorflow_quietly
+    if args.task not in TASKS or args.tuner not in BUILTIN:  # a user's module may import
+        from hpo.run.runtime import import_tensorflow_quietly  # Keras: keep TF's lines out
 
         import_tensorflow_quietly()
+    if args.replay is not None:
+        return _cmd_replay(args)
     cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
     check_cell(cell)
     if args.workers < 1:

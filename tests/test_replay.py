@@ -471,3 +471,18 @@ def test_the_readme_tuner_replays_against_the_committed_table() -> None:
     budget = get_tuner("random").budget(PROFILES["paper"])
     assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
     assert result.history[0]["hyperparameters"] == DEFAULT
+
+
+def test_a_users_tuner_module_that_imports_keras_prints_no_tensorflow_start_up_lines(
+    tmp_path: Path,
+) -> None:
+    import re
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hpo", "run", "--replay", str(COMMITTED), "--profile", "smoke",
+         "--tuner", "examples.mytuners:make_oracle", "--seed", "0", "--out", str(tmp_path)],
+        cwd=COMMITTED.parents[1], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not re.search(r"cuda|onednn|absl", done.stdout + done.stderr, re.IGNORECASE)
