@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hpo.experiment.tasks import TASKS
 from hpo.plugin import HpoSession, adapter, hpo_session, selection
 from hpo.plugin.session import with_cell_params
 
@@ -29,6 +30,8 @@ def test_help_lists_the_options_from_an_empty_folder(tmp_path):
     done = _pytest(["--help"], tmp_path)
     assert done.returncode == 0
     assert "--hpo-profile" in done.stdout and "--hpo-tuners" in done.stdout
+    words = " ".join(done.stdout.split())  # as wrapped for the terminal
+    assert f"comma-separated tasks: {', '.join(TASKS)}," in words  # every built-in task
     # --help creates nothing of hpo's (pytest-benchmark makes its own .benchmarks/)
     assert [p.name for p in tmp_path.iterdir() if p.name != ".benchmarks"] == []
 
