@@ -38,11 +38,13 @@ EXAMPLES = {
   hpo run --tuner mytuners:make_oracle --seed 0 --profile smoke   # your own tuner
   hpo run --tuner random --seed 0 --engine keras           # cross-check with Keras' fit
   hpo run --task signals:task --tuner tpe --seed 0 --profile quick  # your model, your data
-  hpo run --replay bc-quick.npz --tuner hyperband --seed 7  # milliseconds: against a table
+  # milliseconds: a search replayed against a table of real trainings (hpo tabulate)
+  hpo run --replay tables/breast_cancer-paper.npz --tuner hyperband --seed 7 --profile quick
 """,
     "report": """examples:
   hpo report results/benchmarks-smoke.json   # into results/benchmarks-smoke-report/
   hpo report results/*.json --out report/     # pytest benchmarks JSON and hpo run records mix
+  hpo report results/replayed-bc              # a folder: every .json record in it
   hpo report results/benchmarks-smoke.json --smallest-effect 2   # 2 test rows matter
 """,
     "compare": """examples:
@@ -388,12 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
         "results",
         nargs="+",
         metavar="RESULTS",
-        help="pytest benchmarks JSON files and/or hpo run records (shards of one run merge)",
+        help="pytest benchmarks JSON and/or hpo run records: files, or folders of them"
+        " (shards of one run merge)",
     )
     report.add_argument(
         "--out",
         help="folder for report.md, summary.json, CSV files and PNGs (default: beside the first"
-        " RESULTS file, named after it: X.json -> X-report/, as `pytest benchmarks` writes it)",
+        " RESULTS, named after it: X.json -> X-report/, as `pytest benchmarks` writes it)",
     )
     add_report_options(report.add_argument, prefix="")
     report.set_defaults(func=_cmd_report)
