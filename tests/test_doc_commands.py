@@ -547,3 +547,11 @@ def test_every_hpo_option_of_pytest_is_in_the_plugins_table() -> None:
     table = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `(--hpo-[\w-]+)", table, re.MULTILINE))
     assert listed == {o for o in pytest_options() if o.startswith("--hpo-")}
+
+
+def test_the_commands_ci_runs_for_real_are_documented_as_written() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    listed = re.search(r"^documented=\((.*?)^\)", ci, re.MULTILINE | re.DOTALL)
+    assert listed is not None, ".ci/run has no documented=( ... ) list"
+    run = [tuple(shlex.split(c)) for c in shlex.split(listed[1])]
+    assert len(run) == 2 and all(words in {c.words for c in COMMANDS} for words in run), run
