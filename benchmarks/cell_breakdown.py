@@ -40,11 +40,13 @@ class TimedGraph:
 
 
 def main() -> None:
+    from hpo.experiment.tasks import TASKS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tuner", default="random")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", default="paper")
-    parser.add_argument("--task", default="breast_cancer")
+    parser.add_argument("--task", default="breast_cancer", help=f"one of {', '.join(TASKS)}")
     args = parser.parse_args()
 
     start = time.perf_counter()

@@ -182,8 +182,10 @@ def train_population(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hpo.experiment.tasks import TASKS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="mnist1d")
+    parser.add_argument("--task", default="mnist1d", help=f"one of {', '.join(TASKS)}")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--shapes", default="32,128x128,512,512x512x512")
     args = parser.parse_args(argv)

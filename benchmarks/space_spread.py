@@ -22,7 +22,7 @@ import numpy as np
 from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import get_profile
 from hpo.experiment.space import SPACE
-from hpo.experiment.tasks import get_task
+from hpo.experiment.tasks import TASKS, get_task
 
 
 def draw(rng: np.random.Generator) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="mnist1d")
+    parser.add_argument("--task", default="mnist1d", help=f"one of {', '.join(TASKS)}")
     parser.add_argument("--configs", type=int, default=40)
     parser.add_argument("--profile", default="paper")
     parser.add_argument("--seed", type=int, default=0)

@@ -2,7 +2,7 @@
 
 import keras_tuner as kt
 
-DEFAULT = {"num_layers": 1, "units_0": 64, "activation": "relu", "dropout": 0.0,
+DEFAULT = {"num_layers": 1, "units_0": 128, "activation": "relu", "dropout": 0.0,
            "learning_rate": 0.001}  # fmt: skip
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hpo.experiment.results import CellResult, Results, load_results
     from hpo.experiment.tasks import FixedSplits, Task, get_task
     from hpo.run.cell import Cell, run_cell
-    from hpo.tuners import TunerContext, TunerSpec, get_tuner
+    from hpo.tuners import SamplerSeeds, TunerContext, TunerSpec, get_tuner, optuna_spec
 
 __all__ = [
     "Cell",
@@ -35,6 +35,7 @@ __all__ = [
     "HpoError",
     "Profile",
     "Results",
+    "SamplerSeeds",
     "Task",
     "TunerContext",
     "TunerSpec",
@@ -43,6 +44,7 @@ __all__ = [
     "get_task",
     "get_tuner",
     "load_results",
+    "optuna_spec",
     "run_cell",
     "write_report",
 ]
@@ -62,6 +64,8 @@ _LAZY = {
     "TunerContext": "hpo.tuners",
     "TunerSpec": "hpo.tuners",
     "get_tuner": "hpo.tuners",
+    "optuna_spec": "hpo.tuners",
+    "SamplerSeeds": "hpo.tuners",
 }
 
 

@@ -38,11 +38,13 @@ EXAMPLES = {
   hpo run --tuner mytuners:make_oracle --seed 0 --profile smoke   # your own tuner
   hpo run --tuner random --seed 0 --engine keras           # cross-check with Keras' fit
   hpo run --task signals:task --tuner tpe --seed 0 --profile quick  # your model, your data
-  hpo run --replay bc-quick.npz --tuner hyperband --seed 7  # milliseconds: against a table
+  # milliseconds: a search replayed against a table of real trainings (hpo tabulate)
+  hpo run --replay tables/breast_cancer-paper.npz --tuner hyperband --seed 7 --profile quick
 """,
     "report": """examples:
   hpo report results/benchmarks-smoke.json   # into results/benchmarks-smoke-report/
   hpo report results/*.json --out report/     # pytest benchmarks JSON and hpo run records mix
+  hpo report results/replayed-bc              # a folder: every .json record in it
   hpo report results/benchmarks-smoke.json --smallest-effect 2   # 2 test rows matter
 """,
     "compare": """examples:
@@ -98,8 +100,14 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from hpo.experiment.tasks import TASKS
     from hpo.runners import Placement, get_runner
+    from hpo.tuners._spec import BUILTIN
 
+    if args.task not in TASKS or args.tuner not in BUILTIN:  # a user's module may import
+        from hpo.run.runtime import import_tensorflow_quietly  # Keras: keep TF's lines out
+
+        import_tensorflow_quietly()
     where = Placement(
         replay=args.replay, cluster=args.cluster, workers=args.workers, engine=args.engine
     )
@@ -153,13 +161,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _live_cell(args: argparse.Namespace) -> tuple[Any, Path]:
     """The cell `hpo run` trains, checked (a user's task on its split), and its record's path."""
-    from hpo.experiment.tasks import TASKS
     from hpo.run.cell import Cell, check_cell
 
-    if args.task not in TASKS:  # a user's task module may import Keras: keep TF's lines out
-        from hpo.run.runtime import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
     cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
     check_cell(cell)
     return cell, Path(args.json) if args.json else Path(args.out) / f"{cell.name}.json"
@@ -325,12 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
         "results",
         nargs="+",
         metavar="RESULTS",
-        help="pytest benchmarks JSON files and/or hpo run records (shards of one run merge)",
+        help="pytest benchmarks JSON and/or hpo run records: files, or folders of them"
+        " (shards of one run merge)",
     )
     report.add_argument(
         "--out",
         help="folder for report.md, summary.json, CSV files and PNGs (default: beside the first"
-        " RESULTS file, named after it: X.json -> X-report/, as `pytest benchmarks` writes it)",
+        " RESULTS, named after it: X.json -> X-report/, as `pytest benchmarks` writes it)",
     )
     add_report_options(report.add_argument, prefix="")
     report.set_defaults(func=_cmd_report)

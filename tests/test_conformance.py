@@ -22,7 +22,10 @@ from hpo.tuners import tuner_names
 
 pytestmark = pytest.mark.slow
 
-EXTRA = ["examples.mytuners:make_oracle"]  # the README's bring-your-own-tuner example
+EXTRA = [
+    "examples.mytuners:make_oracle",  # the README's bring-your-own-tuner example
+    "examples.mysampler:SPEC",  # docs/extending.md's any-Optuna-sampler example
+]
 EXAMPLE_TASK = "examples.signals:task"  # docs/your-task.md's bring-your-own-task example
 TUNERS = [*tuner_names(), *EXTRA]
 OTHER_TASKS = [t for t in TASKS if t != DEFAULT_TASK]
@@ -87,6 +90,12 @@ def test_the_readme_example_is_the_example_file():
     root = Path(__file__).parents[1]
     example = (root / "examples" / "mytuners.py").read_text()
     assert f"```python\n{example}```" in (root / "README.md").read_text()
+
+
+def test_the_docs_optuna_sampler_example_is_the_example_file():
+    root = Path(__file__).parents[1]
+    example = (root / "examples" / "mysampler.py").read_text()
+    assert f"```python\n{example}```" in (root / "docs" / "extending.md").read_text()
 
 
 def test_the_docs_example_task_is_the_example_file():

@@ -287,6 +287,29 @@ def test_end_trial_accepts_both_of_keras_tuners_calling_forms(tuner, end, tmp_pa
     assert [t.values[0] for t in told] == [0.5, 0.6]
 
 
+class HandPicked(OptunaOracle):
+    """A subclass that hands out its own first trial, as Keras Tuner's own test suite's do."""
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        if not self.trials:
+            return {"status": RUNNING, "values": {"batch_norm": True}}
+        return super().populate_space(trial_id)
+
+
+def test_ending_a_trial_optuna_never_handed_out_is_one_line_naming_the_cause(tmp_path):
+    oracle = HandPicked(
+        objective="val_accuracy",
+        max_trials=3,
+        sampler=lambda seeds, profile: optuna.samplers.RandomSampler(seed=seeds.trial),
+        profile=PROFILE,
+        seed=oracle_seed(0),
+    )
+    trial = start(oracle, tmp_path, two_configurations).create_trial("tuner0")
+    oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5})
+    with pytest.raises(HpoError, match=r"^trial 0 was not asked of Optuna .* populate_space"):
+        oracle.end_trial(_completed(trial))  # was: IndexError, deep in the adapter
+
+
 # (3) A plain Keras Tuner reload proposes what the uninterrupted search proposed.
 
 

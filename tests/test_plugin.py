@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hpo.experiment.tasks import TASKS
 from hpo.plugin import HpoSession, adapter, hpo_session, selection
 from hpo.plugin.session import with_cell_params
 
@@ -29,6 +30,8 @@ def test_help_lists_the_options_from_an_empty_folder(tmp_path):
     done = _pytest(["--help"], tmp_path)
     assert done.returncode == 0
     assert "--hpo-profile" in done.stdout and "--hpo-tuners" in done.stdout
+    words = " ".join(done.stdout.split())  # as wrapped for the terminal
+    assert f"comma-separated tasks: {', '.join(TASKS)}," in words  # every built-in task
     # --help creates nothing of hpo's (pytest-benchmark makes its own .benchmarks/)
     assert [p.name for p in tmp_path.iterdir() if p.name != ".benchmarks"] == []
 
@@ -122,3 +125,23 @@ def test_pytest_benchmarks_own_cli_reads_a_real_sessions_json(tmp_path):
     assert "hpo_tuner=random" in compare("param:hpo_tuner")
     by_group = compare("group")
     assert "benchmark 'references'" in by_group and "benchmark 'search (smoke)'" in by_group
+
+
+@pytest.mark.slow
+def test_a_task_module_that_imports_keras_runs_on_xdist_workers(tmp_path):
+    # The task's preflight trains it for a moment; in a worker that ran a TensorFlow op
+    # before it sized its thread pools, and every worker ended in an INTERNALERROR.
+    out = tmp_path / "bench.json"
+    done = _pytest(
+        ["benchmarks", "--hpo-tasks", "tests.user_tasks:conv_task", "--hpo-tuners", "random",
+         "--hpo-seeds", "0-1", "--hpo-profile", "smoke", "-n", "2", "--benchmark-json", str(out)],
+        REPOSITORY,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "INTERNALERROR" not in output and "2 passed" in output
+    cells = [b["extra_info"]["cell"] for b in json.loads(out.read_text())["benchmarks"]]
+    assert sorted((c["task"], c["seed"]) for c in cells) == [
+        ("tests.user_tasks:conv_task", 0),
+        ("tests.user_tasks:conv_task", 1),
+    ]

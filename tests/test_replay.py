@@ -460,3 +460,29 @@ def test_a_pytest_session_replays_at_a_profile_of_fewer_epochs(tmp_path: Path) -
     assert cell.name == "hyperband-smoke-seed3.json" and record["replay"]["epochs"] == EPOCHS
     again = replay_cell(Table.load(COMMITTED), "hyperband", 3, profile="smoke")
     assert CellResult.from_dict(record).without_times() == again.without_times()
+
+
+def test_the_readme_tuner_replays_against_the_committed_table() -> None:
+    """examples/mytuners.py's hand-picked first model is a point of the tables' grid, so
+    `hpo run --replay tables/breast_cancer-paper.npz --tuner mytuners:make_oracle` runs."""
+    from examples.mytuners import DEFAULT
+
+    result = replay_cell(Table.load(COMMITTED), "examples.mytuners:make_oracle", 0)
+    budget = get_tuner("random").budget(PROFILES["paper"])
+    assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
+    assert result.history[0]["hyperparameters"] == DEFAULT
+
+
+def test_a_users_tuner_module_that_imports_keras_prints_no_tensorflow_start_up_lines(
+    tmp_path: Path,
+) -> None:
+    import re
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hpo", "run", "--replay", str(COMMITTED), "--profile", "smoke",
+         "--tuner", "examples.mytuners:make_oracle", "--seed", "0", "--out", str(tmp_path)],
+        cwd=COMMITTED.parents[1], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not re.search(r"cuda|onednn|absl", done.stdout + done.stderr, re.IGNORECASE)

@@ -83,3 +83,19 @@ def test_hyperband_plan_respects_max_epochs(profile_name):
     profile = PROFILES[profile_name]
     budget = planned_budget("hyperband", profile)
     assert budget.epochs <= budget.trials * profile.epochs
+
+
+def test_the_docs_optuna_sampler_example_asks_its_sampler_on_hpos_space(tmp_path):
+    """docs/extending.md's examples/mysampler.py: any Optuna sampler, through the adapter."""
+    import optuna
+
+    from hpo.experiment.space import SPACE
+    from hpo.tuners._optuna_oracle import OptunaOracle
+
+    tuner = make_tuner(Cell.of("examples.mysampler:SPEC", 0, "smoke"), str(tmp_path))
+    assert isinstance(tuner.oracle, OptunaOracle)
+    trials = [tuner.oracle.create_trial(f"tuner{i}") for i in range(2)]
+    for trial in trials:
+        SPACE.validate(trial.hyperparameters.values)
+    assert trials[0].hyperparameters.values != trials[1].hyperparameters.values
+    assert isinstance(tuner.oracle._open_study().sampler, optuna.samplers.QMCSampler)

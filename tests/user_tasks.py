@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import keras
+import keras_tuner
 import numpy as np
 
 import hpo
@@ -115,3 +116,41 @@ loop_task = hpo.Task(name="loop", data=flat_signals, hypermodel=loop)
 
 
 short_task = hpo.Task(name="short", data=flat_signals, hypermodel=mlp, epochs_scale=2 / 3)
+
+
+class Tree(keras_tuner.HyperModel):
+    """A small Conv1D space with a Boolean, a conditional Int and a Float on a log scale:
+    a tree, not a product (for tables of a task's own space)."""
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        inputs = keras.Input((16, 1))
+        h = keras.layers.Conv1D(hp.Choice("filters", [4, 8]), 3, activation="relu")(inputs)
+        hp.Boolean("pool")
+        with hp.conditional_scope("pool", [True]):
+            size = hp.Int("pool_size", 2, 4)
+        if size:
+            h = keras.layers.MaxPooling1D(size, padding="same")(h)
+        h = keras.layers.GlobalAveragePooling1D()(h)
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+        model.compile(
+            optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+
+tree_task = hpo.Task(name="tree", data=signals, hypermodel=Tree())
+
+
+class Fragile(Tree):
+    """`Tree`, but a model pooled by 4 cannot be built: a table records a failed row."""
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        model = super().build(hp)
+        if hp.get("pool") and hp.get("pool_size") == 4:
+            raise ValueError("no pool of 4")
+        return model
+
+
+fragile_task = hpo.Task(name="fragile", data=signals, hypermodel=Fragile())

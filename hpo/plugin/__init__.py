@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from hpo.experiment.profiles import DEFAULT_TASK
+from hpo.experiment.tasks import TASKS
 from hpo.options import (
     add_cell_options,
     add_report_options,
@@ -54,9 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hpo-seeds", default="0-9", help="seeds, e.g. 0-9 or 0,3,7 (default: 0-9)")
     group.addoption(
         "--hpo-tasks",
-        default="breast_cancer",
-        help="comma-separated tasks: breast_cancer, wine, digits, diabetes, synthetic, or all"
-        " (default: breast_cancer, the seed report's)",
+        default=DEFAULT_TASK,
+        help=f"comma-separated tasks: {', '.join(TASKS)}, installed ones, MODULE:ATTR, or all"
+        f" (every built-in task; default: {DEFAULT_TASK}, the seed report's)",
     )
     add_cell_options(group.addoption, prefix="hpo-")
     add_run_options(group.addoption, prefix="hpo-")

@@ -103,7 +103,12 @@ def _distributes(config: pytest.Config) -> bool:
 
 
 def _parse_selection(config: pytest.Config) -> Selection:
-    """Bad values end the session in one line (exit 2), before pytest prints anything."""
+    """Bad values end the session in one line (exit 2), before pytest prints anything.
+
+    A user's task is also trained for a moment here (`_check_user_tasks`), in the
+    process pytest was started in only: a pytest-xdist worker trusts its controller's
+    check, since running a TensorFlow op would fix its thread pools before it sizes them.
+    """
     from hpo.experiment.profiles import check_engine, get_profile, parse_seeds
     from hpo.experiment.tasks import TASKS, parse_tasks
     from hpo.tuners import parse_tuners
@@ -122,7 +127,8 @@ def _parse_selection(config: pytest.Config) -> Selection:
         )
         if config.getoption("hpo_replay") is not None:
             return _replayed_selection(config, selection)
-        _check_user_tasks(selection)
+        if worker_id() is None:
+            _check_user_tasks(selection)
         return selection
     except HpoError as e:
         bad_input(str(e))
@@ -210,6 +216,11 @@ class HpoSession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.worker = worker_id()
+        self.uses_cells = uses_cells(config)
+        self.threads: int | None = None  # TensorFlow threads per cell in this worker
+        if self.worker is not None and self.uses_cells:
+            self._share_cores()  # before a user's task module is imported, which may run ops
         self.selection = _parse_selection(config)  # the options' own values: cheap, checked
         _check_limits(config)
         _check_tracking(config)
@@ -227,15 +238,12 @@ class HpoSession:
         except HpoError as e:
             bad_input(str(e))
         self._runner: Runner | None = None
-        self.worker = worker_id()
-        self.uses_cells = uses_cells(config)
         self.active = False  # switched on by collecting a test that asks for an hpo_* fixture
         self.records: list[CellResult] = []
         self.references: list[dict[str, Any]] = []
         self.stopped: list[dict[str, Any]] = []
         self.provenance: list[dict[str, Any]] = []
         self.parts: list[Path] = []  # the xdist workers' JSON parts, on the controller
-        self.threads: int | None = None  # TensorFlow threads per cell in this worker
         self._calibration: float | None = None
         self.cluster: Cluster | None = self._open_cluster()
         self.progress: SessionProgress | None = None
@@ -253,6 +261,20 @@ class HpoSession:
             from hpo.run.runtime import import_tensorflow_quietly
 
             import_tensorflow_quietly()
+
+    def _share_cores(self) -> None:
+        """In an xdist worker: this worker's share of the cores, for each cell's process and
+        for TensorFlow's pools here (they default to all cores; sizable only before an op)."""
+        from hpo.run.runtime import import_tensorflow_quietly, set_threads
+
+        import_tensorflow_quietly()
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        self.threads = max(1, cores() // workers)
+        try:
+            set_threads(self.threads)
+        except HpoError as e:  # a conftest or plugin ran an op first: cells are still sized
+            note = f"{str(e).rstrip('.')}; each cell's own process still runs {self.threads}"
+            sys.stderr.write(f"hpo: note: {note}\n")
 
     def _open_cluster(self) -> Cluster | None:
         """Connect to the --hpo-cluster (or start it) before any cell: a bad address, a
@@ -405,14 +427,11 @@ class HpoSession:
         self.active = True
         target = self.target_json
         if self.worker is not None:
-            from hpo.run.runtime import die_with_parent, import_tensorflow_quietly, set_threads
+            from hpo.run.runtime import die_with_parent
 
-            import_tensorflow_quietly()
+            if self.threads is None:
+                self._share_cores()
             die_with_parent()  # a killed session leaves no worker searching behind it
-            # Share the cores among the workers: TensorFlow's pools default to all of them.
-            workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-            self.threads = max(1, cores() // workers)
-            set_threads(self.threads)
             keep_on_under_xdist(self.config)
             write_json_to(self.config, self.part_path(self.worker))
         else:

@@ -23,11 +23,13 @@ from hpo.tables.table import Table
 
 
 def grid_model(hp: Any, table: Table) -> Any:
-    """The model of a point of the table's grid: the grid's Choices first, then hpo's MLP."""
-    from hpo.experiment.model import build_model
+    """The model of a point of the table's grid: the grid's Choices first, then the task's
+    build (hpo's MLP, or the task's own model)."""
+    from hpo.engines.keras_fit import task_builder
+    from hpo.experiment.tasks import get_task
 
     declare_grid(hp, table.grid)
-    return build_model(hp, table.task)
+    return task_builder(get_task(table.task))(hp)
 
 
 def run_live_on_grid(table: Table, tuner: str, seed: int, profile: str | None = None) -> CellResult:

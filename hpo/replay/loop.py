@@ -29,8 +29,10 @@ from hpo.experiment.records import CURVE, Curve, ReplaySource, TrialRecord, sear
 from hpo.experiment.results import CellResult
 from hpo.replay.space import SEED_RULE, declare_grid, table_seed
 from hpo.run.record import is_stop, stopped
+from hpo.tables.plan import FAILED_TO_TRAIN
 from hpo.tables.table import Table
 from hpo.tuners import TunerContext, TunerSpec, oracle_seed
+from hpo.tuners._optuna_oracle import SIZE_METRIC
 
 TUNER_ID = "replay"
 
@@ -176,6 +178,8 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
     epochs = cell.trained_profile.epochs  # a full-fidelity trial's: the table's or fewer
     state = _State()
     params = arrays["params"]
+    errors = table.row_errors
+    own_model = not cell.task.searches_mlp  # its trials report their model's size (live too)
     clock = time.perf_counter
     while True:
         t0 = clock()
@@ -212,20 +216,31 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
             )
         diverged = int(failed_at[config, si])
         row = _Row(config, si, start, stop)
-        if 0 <= diverged < stop:
+        if diverged == FAILED_TO_TRAIN:  # could not be built or trained: no epoch
+            row.stop, row.failed = start, True
+        elif 0 <= diverged < stop:
             row.stop, row.failed = max(diverged + 1, start + 1), True
         state.rows[trial_id] = row
         state.clock_s += float(epoch_time[config, si, row.start : row.stop].sum())
+        # A task's own model that failed to build has no size, as live.
+        size = None if diverged == FAILED_TO_TRAIN and own_model else int(params[config])
         metrics: dict[str, float] | None = None
         best = None
         if row.failed:
             trial.status = status.FAILED
-            trial.message = _diverged(curves, config, si, row.stop - 1)
+            if diverged == FAILED_TO_TRAIN:
+                trial.message = errors.get(config * len(seeds) + si, "the model failed")
+            else:
+                trial.message = _diverged(curves, config, si, row.stop - 1)
         else:
             score = curves[table.objective][config, si, start : row.stop]
             best = _best(score, objective)
             row.best_epoch = start + best
-            metrics = {name: float(curves[name][config, si, row.best_epoch]) for name in reported}
+            at = (config, si, row.best_epoch)
+            metrics = {name: float(curves[name][at]) for name in reported}
+            metrics = {name: v for name, v in metrics.items() if math.isfinite(v)}
+            if own_model:
+                metrics[SIZE_METRIC] = float(params[config])
             _register(oracle, trial_id, metrics)
             trial.status = status.COMPLETED
         t2 = clock()
@@ -237,11 +252,11 @@ def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _Stat
         except RuntimeError as e:  # consecutive failures: the oracle stops the search
             if not is_stop(e):
                 raise
-            state.history.append(_entry(oracle, trial_id, state, curves, int(params[config])))
+            state.history.append(_entry(oracle, trial_id, state, curves, size, table.trainer))
             raise stopped(cell, e, state.history, f" (replayed from {table.source})") from None
         t3 = clock()
         timing.oracle_s += t3 - t2
-        state.history.append(_entry(oracle, trial_id, state, curves, int(params[config])))
+        state.history.append(_entry(oracle, trial_id, state, curves, size, table.trainer))
         timing.harness_s += clock() - t3
         timing.trials += 1
     return state
@@ -300,7 +315,8 @@ def _entry(
     trial_id: str,
     state: _State,
     curves: dict[str, np.ndarray],
-    params: int,
+    params: int | None,
+    engine: str,
 ) -> TrialRecord:
     """The trial's record (`TrialRecord.of`, as a live search's), its epochs looked up."""
     row = state.rows[trial_id]
@@ -312,7 +328,7 @@ def _entry(
         elapsed_s=state.clock_s,
         params=params,
         rss_mb=None,
-        engine="graph",
+        engine=engine,
         curve=Curve.of({name: curves[name][at].tolist() for name in CURVE}),
     )
 

@@ -1,13 +1,12 @@
 """A table's grid as Keras Tuner hyperparameters, and which table seed a trial trains with.
 
-`declare_grid(hp, grid)` declares the grid as `Choice`s named as hpo's space
-names them (`hpo.experiment.space.declare`): `num_layers`, `units_0`..`units_2`
-(each under `hp.conditional_scope("num_layers", [i+1, ..., 3])`, so only the
-active layers' widths are drawn), `activation`, `dropout`, `learning_rate`.
-Every tuner then searches a finite categorical space whose every point is a row
-of the table. Declared before `hpo.experiment.model.build_model`'s own
-`declare`, the Choices win (Keras Tuner keeps the first declaration of a name),
-so a live search over the grid builds the same models.
+`declare_grid(hp, grid)` declares the grid as `Choice`s: hpo's MLP grid named as
+hpo's space names them (`hpo.tables.grid.Grid.declare`), a task's own space's with
+its hyperparameters' names under their conditional scopes
+(`hpo.tables.space_grid.SpaceGrid.declare`). Every tuner then searches a finite
+categorical space whose every point is a row of the table. Declared before the
+model's own build, the Choices win (Keras Tuner keeps the first declaration of a
+name), so a live search over the grid builds the same models.
 
 `table_seed(seeds, cell_seed, index)` is the seed rule (`hpo.replay`).
 """
@@ -19,9 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from hpo.experiment.space import SPACE
-from hpo.tables.grid import Grid
-
 SEED_RULE = (
     "trial k of cell seed s trains with table seed"
     " seeds[SeedSequence([s, k]).generate_state(1)[0] % len(seeds)];"
@@ -29,16 +25,10 @@ SEED_RULE = (
 )
 
 
-def declare_grid(hp: Any, grid: Grid) -> None:
-    """Declare `grid` on `hp` (Keras Tuner's HyperParameters) as Choice hyperparameters."""
-    hp.Choice("num_layers", list(grid.num_layers), ordered=True)
-    for i in range(SPACE.max_layers):
-        # As hpo.experiment.space.declare: units_i is active exactly when i < num_layers.
-        with hp.conditional_scope("num_layers", list(range(i + 1, SPACE.max_layers + 1))):
-            hp.Choice(f"units_{i}", list(grid.units), ordered=True)
-    hp.Choice("activation", list(grid.activation))
-    hp.Choice("dropout", list(grid.dropout), ordered=True)
-    hp.Choice("learning_rate", list(grid.learning_rate), ordered=True)
+def declare_grid(hp: Any, grid: Any) -> None:
+    """Declare `grid` (hpo's MLP grid, or a task's own space's) on `hp` (Keras Tuner's
+    HyperParameters) as Choices under their conditional scopes (`grid.declare`)."""
+    grid.declare(hp)
 
 
 def table_seed(seeds: Sequence[int], cell_seed: int, index: int) -> int:

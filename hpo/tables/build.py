@@ -59,6 +59,7 @@ from hpo.experiment.space import param_count
 from hpo.experiment.tasks import TASKS, get_task
 from hpo.tables.plan import (
     CHUNK_ROWS,
+    FAILED_TO_TRAIN,
     ChunkDone,
     RowResult,
     TableSpec,
@@ -127,8 +128,6 @@ def build_table(
     started = time.monotonic()
     out = Path(out)
     task = get_task(spec.task)
-    if not task.searches_mlp:
-        raise HpoError(f"task {spec.task!r} brings its own model: only tasks on hpo's MLP space")
     if workers < 1:
         raise HpoError(f"--workers must be at least 1, got {workers}")
     if limit is not None and limit < 1:
@@ -172,7 +171,8 @@ def build_table(
     say(
         f"{label}: {_n(len(spec.grid), 'config')} x {_n(len(spec.seeds), 'seed')} x"
         f" {_n(spec.epochs, 'epoch')}; {len(pending)} of {_n(len(planned), 'row')} to train"
-        f" ({saved_before} saved before), {_n(len(plan), 'chunk')} on {where}"
+        f" ({_n(len(pending) * spec.epochs, 'epoch')}; {saved_before} saved before),"
+        f" {_n(len(plan), 'chunk')} on {where}; the time left follows the first chunk"
     )
     progress = _Progress(label, len(planned), saved_before, say)
     facts: list[dict[str, Any]] = []
@@ -186,7 +186,7 @@ def build_table(
         if on_chunk_saved is not None:
             on_chunk_saved(n)
     arrays = _assemble(spec, done)
-    meta = _meta(spec, task, ours, arrays)
+    meta = _meta(spec, task, ours, arrays, done)
     meta["build"] = {
         "wall_time_s": round(time.monotonic() - started, 3),
         "cpu_count": _cores(),
@@ -259,16 +259,19 @@ def _rows_of(table: Table) -> Iterator[tuple[int, RowResult]]:
     """The trained rows of a table, as saved rows."""
     a = table.arrays
     n_seeds = len(table.seeds)
+    errors = table.row_errors
     for ci, si in zip(*np.nonzero(a["trained"]), strict=True):
         r = int(ci) * n_seeds + int(si)
+        failed = int(a["failed_at_epoch"][ci, si])
         yield (
             r,
             RowResult(
                 row=r,
-                params=int(a["params"][ci]),
-                failed_at_epoch=int(a["failed_at_epoch"][ci, si]),
+                params=0 if failed == FAILED_TO_TRAIN else int(a["params"][ci]),
+                failed_at_epoch=failed,
                 build_time_s=float(a["build_time_s"][ci, si]),
                 curves={name: np.array(a[name][ci, si]) for name in CURVES},
+                error=errors.get(r),
             ),
         )
 
@@ -321,6 +324,7 @@ def _save_part(parts: Path, rows: list[RowResult], epochs: int) -> None:
         "failed_at_epoch": np.array([r.failed_at_epoch for r in rows], dtype=np.int64),
         "build_time_s": np.array([r.build_time_s for r in rows], dtype=np.float64),
         **{name: np.stack([r.curves[name] for r in rows]) for name in CURVES},
+        "errors": np.array([r.error or "" for r in rows], dtype=str),
     }
     tag = hashlib.sha1(ids.tobytes()).hexdigest()[:12]
     write_bytes(parts / f"rows-{int(ids[0]):07d}-{tag}.npz", npz_bytes(arrays), sync=True)
@@ -341,6 +345,7 @@ def _read_part(path: Path, spec: TableSpec, discard: str) -> list[RowResult]:
         or (k and not (ids.min() >= 0 and ids.max() < spec.n_rows))
     ):
         raise HpoError(bad)
+    errors = [str(e) for e in a["errors"]] if "errors" in a else [""] * k
     return [
         RowResult(
             row=int(ids[i]),
@@ -348,6 +353,7 @@ def _read_part(path: Path, spec: TableSpec, discard: str) -> list[RowResult]:
             failed_at_epoch=int(a["failed_at_epoch"][i]),
             build_time_s=float(a["build_time_s"][i]),
             curves={name: a[name][i].astype(np.float32) for name in CURVES},
+            error=errors[i] or None,
         )
         for i in range(k)
     ]
@@ -457,13 +463,18 @@ def _assemble(spec: TableSpec, done: dict[int, RowResult]) -> dict[str, np.ndarr
     failed = np.full((n_configs, n_seeds), -1, np.int64)
     trained = np.zeros((n_configs, n_seeds), bool)
     build_time = np.full((n_configs, n_seeds), np.nan, np.float32)
-    params = np.array([param_count(c, task) for c in spec.configs], dtype=np.int64)
+    if task.searches_mlp:  # hpo's MLP: its size is known from its values (and checked)
+        params = np.array([param_count(c, task) for c in spec.configs], dtype=np.int64)
+    else:  # a task's own model: as its rows built it (0 where none was built)
+        params = np.zeros(n_configs, dtype=np.int64)
+        for r, row in done.items():
+            params[spec.row(r)[0]] = max(params[spec.row(r)[0]], row.params)
     for r, row in done.items():
         ci, si = spec.row(r)
-        if row.params != params[ci]:
+        if row.failed_at_epoch != FAILED_TO_TRAIN and row.params != params[ci]:
             raise HpoError(
-                f"configuration {ci} trained a model of {row.params} parameters; the space"
-                f" says {params[ci]}"
+                f"configuration {ci} trained a model of {row.params} parameters; its other"
+                f" rows or the space say {params[ci]}"
             )
         for name in CURVES:
             curves[name][ci, si] = row.curves[name]
@@ -481,32 +492,50 @@ def _assemble(spec: TableSpec, done: dict[int, RowResult]) -> dict[str, np.ndarr
 
 
 def _meta(
-    spec: TableSpec, task: Any, ours: dict[str, str], arrays: dict[str, np.ndarray]
+    spec: TableSpec,
+    task: Any,
+    ours: dict[str, str],
+    arrays: dict[str, np.ndarray],
+    done: dict[int, RowResult],
 ) -> dict[str, Any]:
     from hpo.tables.rows import splits_of
 
     sizes = splits_of(spec.task, spec.split_seed).sizes
     rows = int(arrays["trained"].sum())
+    mlp = task.searches_mlp
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         **spec.identity(),
         "n_configs": len(spec.grid),
         "configs_order": "num_layers, units_0.., activation, dropout, learning_rate; each"
-        " ascending (activations: relu, tanh, sigmoid); rows: configuration-major",
+        " ascending (activations: relu, tanh, sigmoid); rows: configuration-major"
+        if mlp
+        else "depth first over the space's hyperparameters in declaration order, each at"
+        " its grid's values in the order listed, a conditional one only where active;"
+        " rows: configuration-major",
         "objective": task.objective,
         "minimise": task.minimise,
-        "score": "r2" if task.regression else "accuracy",
+        "score": ("r2" if task.regression else "accuracy") if mlp else task.scorer.kind,
         "metrics": list(METRICS),
         "builtin_task": spec.task in TASKS,
         "split_sizes": sizes,
         "batch_size": task.batch_size,
         "steps_per_epoch": math.ceil(sizes["train"] / task.batch_size),
-        "trainer": "graph",
+        "trainer": "graph" if mlp else "keras",
         "training": "one model per row, trained alone by the graph engine (GraphFit) exactly as"
-        " a live trial seeded keras.utils.set_random_seed(seed) trains it",
+        " a live trial seeded keras.utils.set_random_seed(seed) trains it"
+        if mlp
+        else "one model per row, built by the task's own build and trained by Keras' fit (or"
+        " its HyperModel's own fit) exactly as a live trial seeded"
+        " keras.utils.set_random_seed(seed) trains it",
         "test_pass": "eager forward pass after each epoch: the head's Keras loss and metric"
-        " (R² for regression); model.evaluate's loss may differ in the last bits",
+        " (R² for regression); model.evaluate's loss may differ in the last bits"
+        if mlp
+        else "eager forward pass after each epoch: the model's compiled loss"
+        " (model.compute_loss) and the task's score; model.evaluate's and predict's may"
+        " differ in the last bits",
+        "row_errors": {str(r): row.error for r, row in sorted(done.items()) if row.error},
         "hpo_source": ours["hpo_source"],
         "versions": ours,
         "rows_trained": rows,

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK, PROFILES, check_seed, get_profile, parse_seeds
@@ -23,7 +24,9 @@ TABULATE_EXAMPLES = """examples:
   hpo tabulate                              # breast_cancer, paper: 1,053 configs x seeds 0-2
   hpo tabulate --task mnist1d --profile quick --seeds 0
   hpo tabulate --grid grid.json --cluster local:4   # {"units": [32, 64], "dropout": [0.0]}
+  hpo tabulate --task examples.signals:task --grid examples/signals-grid.json --profile quick
 """
+MAX_CONFIGS = 2_000  # above this many configurations a grid is refused (--max-configs)
 DEFAULT_PROFILE = "paper"
 DEFAULT_SEEDS = "0-2"
 
@@ -39,7 +42,8 @@ def add_tabulate_parser(
         "--task",
         default=DEFAULT_TASK,
         metavar="{" + ",".join(TASKS) + ",MODULE:ATTR}",
-        help=f"a task on hpo's MLP space (default: {DEFAULT_TASK})",
+        help="a built-in task (hpo's MLP space), or MODULE:ATTR naming an hpo.Task: its own"
+        f" model's space, read by building it (default: {DEFAULT_TASK})",
     )
     parser.add_argument(
         "--profile",
@@ -61,9 +65,18 @@ def add_tabulate_parser(
     parser.add_argument(
         "--grid",
         metavar="JSON",
-        help="a JSON file of value lists (keys num_layers, units, activation, dropout,"
-        " learning_rate; a key left out takes the default's values; default: the default grid,"
-        " 1,053 configurations)",
+        help="a JSON file of value lists. hpo's MLP: keys num_layers, units, activation,"
+        " dropout, learning_rate (default: the default grid, 1,053 configurations). A task's"
+        " own space: keys its hyperparameters' names; one left out takes every Choice or"
+        " Boolean value, or 3 values of an Int or Float (minimum, middle, maximum, on its"
+        " scale and step). A key left out keeps the default's values",
+    )
+    parser.add_argument(
+        "--max-configs",
+        type=int,
+        default=MAX_CONFIGS,
+        metavar="N",
+        help=f"refuse a grid of more than N configurations (default: {MAX_CONFIGS:,})",
     )
     parser.add_argument(
         "--workers",
@@ -109,19 +122,36 @@ def run_tabulate(args: argparse.Namespace) -> int:
 
         import_tensorflow_quietly()
     task = get_task(args.task)
-    if not task.searches_mlp:
-        raise HpoError(
-            f"task {args.task!r} brings its own model: only tasks on hpo's MLP space can be"
-            f" tabulated ({', '.join(TASKS)}, or a task with a head and no hypermodel)"
-        )
     profile = get_profile(args.profile)
     seeds = parse_seeds(args.seeds)
     split_seed = _split_seed(args.split_seed)
-    grid = GRID
+    if args.max_configs < 1:
+        raise HpoError(f"--max-configs must be at least 1, got {args.max_configs}")
+    given = None
     if args.grid is not None:
         from hpo.experiment.results import read_json
 
-        grid = Grid.from_json(read_json(args.grid), source=args.grid)
+        given = read_json(args.grid)
+        if not isinstance(given, dict):
+            raise HpoError(f"{args.grid}: a grid is a JSON object of value lists")
+    grid: Any = GRID
+    if task.searches_mlp and given is not None:
+        grid = Grid.from_json(given, source=args.grid)
+    elif not task.searches_mlp:
+        from hpo.tables.space_grid import declared_space, grid_of_space
+
+        grid = grid_of_space(declared_space(task), given, source=args.grid or "the grid")
+    if task.objective not in ("val_accuracy", "val_loss"):
+        raise HpoError(
+            f"task {task.name!r}: a table keeps val_accuracy and val_loss per epoch; its"
+            f" objective {task.objective} is not tabulated"
+        )
+    if len(grid) > args.max_configs:
+        raise HpoError(
+            f"the grid has {len(grid):,} configurations, over --max-configs {args.max_configs:,}"
+            f" (values per hyperparameter: {grid.sizes()}); shrink it with --grid FILE, fewer"
+            " values of the widest, or raise --max-configs"
+        )
     if args.cluster is not None:
         from hpo.parallel.cluster import parse_cluster
 

@@ -103,6 +103,31 @@ class Grid:
             raise HpoError(f"configuration {_describe(config)} is not in the table's grid")
         return index
 
+    KIND = "mlp"
+
+    def group(self, config: Mapping[str, Any]) -> tuple[Any, ...]:
+        """Rows of one group share the graph engine's traced graphs: depth and activation."""
+        return (config["num_layers"], config["activation"])
+
+    def declare(self, hp: Any) -> None:
+        """Declare the grid on `hp` (Keras Tuner's HyperParameters) as Choices named as hpo's
+        space names them (`hpo.experiment.space.declare`): `num_layers`, `units_0`..
+        (each under `hp.conditional_scope("num_layers", [i+1, ..., max])`, so only the
+        active layers' widths are drawn), `activation`, `dropout`, `learning_rate`.
+        Declared before `build_model`'s own `declare`, the Choices win (Keras Tuner keeps
+        the first declaration of a name), so a live search of the grid builds its models."""
+        hp.Choice("num_layers", list(self.num_layers), ordered=True)
+        for i in range(self.space.max_layers):
+            with hp.conditional_scope("num_layers", list(range(i + 1, self.space.max_layers + 1))):
+                hp.Choice(f"units_{i}", list(self.units), ordered=True)
+        hp.Choice("activation", list(self.activation))
+        hp.Choice("dropout", list(self.dropout), ordered=True)
+        hp.Choice("learning_rate", list(self.learning_rate), ordered=True)
+
+    def sizes(self) -> str:
+        """How many values each hyperparameter has, in words."""
+        return ", ".join(f"{key} {len(getattr(self, key))}" for key in KEYS)
+
     def to_json(self) -> dict[str, Any]:
         return {key: list(getattr(self, key)) for key in KEYS}
 
@@ -220,3 +245,13 @@ def _listed(name: str, values: Any) -> tuple[Any, ...]:
 
 
 GRID = Grid()  # the default grid: 1,053 configurations (see the module docstring)
+
+
+def grid_from_json(data: Any, source: str = "grid") -> Any:
+    """A table's grid from its JSON: hpo's MLP grid (`Grid`), or a task's own space's
+    (`hpo.tables.space_grid.SpaceGrid`, whose JSON says `"kind": "space"`)."""
+    if isinstance(data, dict) and data.get("kind") == "space":
+        from hpo.tables.space_grid import SpaceGrid
+
+        return SpaceGrid.from_json(data, source)
+    return Grid.from_json(data, source)

@@ -29,14 +29,15 @@ CHUNK_ROWS = 27  # rows per chunk: ~10 s of Breast Cancer paper training, a line
 
 @dataclass(frozen=True)
 class TableSpec:
-    """What a table is of: a task, a profile's epochs, seeds, the split's seed and a grid."""
+    """What a table is of: a task, a profile's epochs, seeds, the split's seed and a grid
+    (hpo's MLP grid, `Grid`, or a task's own space's, `SpaceGrid`)."""
 
     task: str
     profile: str
     epochs: int
     seeds: tuple[int, ...]
     split_seed: int = 0
-    grid: Grid = field(default_factory=Grid)
+    grid: Any = field(default_factory=Grid)
 
     @property
     def n_rows(self) -> int:
@@ -72,15 +73,24 @@ class ChunkJob:
     rows: tuple[tuple[int, dict[str, Any], int], ...]
 
 
+FAILED_TO_TRAIN = -2  # failed_at_epoch of a row that could not be built or trained at all
+
+
 @dataclass
 class RowResult:
-    """One trained row: per-epoch curves (float32, NaN after a divergence) and its facts."""
+    """One trained row: per-epoch curves (float32, NaN after a divergence) and its facts.
+
+    `failed_at_epoch`: -1 none; k >= 0 the epoch whose loss became non-finite;
+    `FAILED_TO_TRAIN` a configuration whose model could not be built or trained (its
+    `error` says why; all its values are NaN), a failed trial of no epochs live.
+    """
 
     row: int
     params: int
-    failed_at_epoch: int  # -1: none
+    failed_at_epoch: int
     build_time_s: float
     curves: dict[str, np.ndarray]  # each of CURVES, shape (epochs,)
+    error: str | None = None
 
 
 @dataclass
@@ -101,10 +111,9 @@ def chunks(spec: TableSpec, rows: Iterable[int], size: int = CHUNK_ROWS) -> list
     models in the grid's proportions, and the ETA (rows left at the pace so
     far) holds from start to end instead of ending on the costliest kind.
     """
-    kinds: dict[tuple[int, str], list[int]] = {}
+    kinds: dict[tuple[Any, ...], list[int]] = {}
     for r in sorted(set(rows)):
-        config = spec.configs[spec.row(r)[0]]
-        kinds.setdefault((config["num_layers"], config["activation"]), []).append(r)
+        kinds.setdefault(spec.grid.group(spec.configs[spec.row(r)[0]]), []).append(r)
     placed: list[tuple[float, int, list[int]]] = []
     for k, (_, rs) in enumerate(sorted(kinds.items(), key=lambda kv: kv[1][0])):
         pieces = [rs[i : i + size] for i in range(0, len(rs), size)]

@@ -39,7 +39,7 @@ from hpo.experiment.data import Splits, load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
 from hpo.experiment.tasks import Task, get_task
 from hpo.run.search import _kernel_cache_kept
-from hpo.tables.plan import ChunkDone, ChunkJob, RowResult, empty_curve
+from hpo.tables.plan import FAILED_TO_TRAIN, ChunkDone, ChunkJob, RowResult, empty_curve
 from hpo.tables.table import CURVES
 
 _LOGGED = ("loss", "accuracy", "val_loss", "val_accuracy")  # read from the epoch's logs
@@ -53,12 +53,15 @@ class EpochRecorder(keras.callbacks.Callback):
         self.task = task
         self.x_test = np.asarray(splits.x_test, dtype="float32")
         self.y_test = np.asarray(splits.y_test)
-        head = task.mlp_head
         self.y_loss = self.y_test.astype("float32")
-        if head.units == 1:  # one output column: labels as one column too
-            self.y_loss = self.y_loss.reshape(-1, 1)
-        self.loss_fn = getattr(keras.losses, head.loss)
-        self.metric_fn = None if head.metric is None else getattr(keras.metrics, head.metric)
+        self.loss_fn: Any = None
+        self.metric_fn: Any = None
+        if task.searches_mlp:
+            head = task.mlp_head
+            if head.units == 1:  # one output column: labels as one column too
+                self.y_loss = self.y_loss.reshape(-1, 1)
+            self.loss_fn = getattr(keras.losses, head.loss)
+            self.metric_fn = None if head.metric is None else getattr(keras.metrics, head.metric)
         self.curves = {name: empty_curve(epochs) for name in CURVES}
         self.last_epoch = -1
         self._started = 0.0
@@ -77,8 +80,16 @@ class EpochRecorder(keras.callbacks.Callback):
         self.last_epoch = epoch
 
     def test(self, model: keras.Model) -> tuple[float, float]:
-        """Loss and score of the model's weights now on the test rows (one eager pass)."""
+        """Loss and score of the model's weights now on the test rows (one eager pass): on
+        hpo's MLP the head's loss and metric; a task's own model, its compiled loss (with
+        any regularisation, as `evaluate` adds it) and the task's scorer."""
         predicted = model(self.x_test, training=False)
+        if not self.task.searches_mlp:
+            loss = float(model.compute_loss(x=self.x_test, y=self.y_test, y_pred=predicted))
+            p = np.asarray(predicted)
+            if not np.isfinite(p).all():
+                return loss, math.nan
+            return loss, self.task.scorer(self.y_test, p)
         loss = float(keras.ops.mean(self.loss_fn(self.y_loss, predicted)))
         p = np.asarray(predicted)
         if self.metric_fn is None:  # regression: R², as test_score_eagerly
@@ -91,26 +102,40 @@ class EpochRecorder(keras.callbacks.Callback):
 
 
 def seed_and_build(config: dict[str, Any], seed: int, task: Task) -> tuple[Any, keras.Model]:
-    """Seed and build as a live trial does: hpo's per-trial seeding, then Keras Tuner's build."""
+    """Seed and build as a live trial does: hpo's per-trial seeding, then Keras Tuner's build
+    (hpo's MLP, or the task's own build given the configuration's values)."""
     with _kernel_cache_kept():  # TrialRecorder.run_trial
         keras.utils.set_random_seed(seed)
     with _kernel_cache_kept():  # TrialRecorder._try_build
         keras.backend.clear_session(free_memory=False)
-    hp = fixed_hyperparameters(config)
-    return hp, build_model(hp, task)
+    if task.searches_mlp:
+        hp = fixed_hyperparameters(config)
+        return hp, build_model(hp, task)
+    from hpo.engines.keras_fit import task_builder
+    from hpo.run.search import defaults_for_missing_values
+
+    hp = kt.HyperParameters()
+    hp.values = dict(config)
+    with defaults_for_missing_values():
+        return hp, task_builder(task)(hp)
 
 
 def train_row(
     row: int, config: dict[str, Any], seed: int, task: Task, splits: Splits, epochs: int
 ) -> RowResult:
-    """Train one row and return its curves; a divergence ends it (NaN after that epoch)."""
+    """Train one row and return its curves; a divergence ends it (NaN after that epoch).
+
+    A task's own model that cannot be built or trained (its build or fit raises) is a
+    failed row (`FAILED_TO_TRAIN`, with the error's last line), as Keras Tuner fails
+    such a trial; hpo's own MLP always builds, so there it is a bug and raises.
+    """
     started = time.perf_counter()
-    hp, model = seed_and_build(config, seed, task)
-    build_time_s = time.perf_counter() - started
     recorder = EpochRecorder(splits, task, epochs)
     trainer = GraphFit(task=task)
     failed_at = -1
     try:
+        hp, model = seed_and_build(config, seed, task)
+        build_time_s = time.perf_counter() - started
         trainer.fit(
             hp,
             model,
@@ -123,7 +148,18 @@ def train_row(
         )
     except kt.errors.FailedTrialError:  # FailOnNonFiniteLoss, after our callback saw the epoch
         failed_at = recorder.last_epoch
-    if trainer.trained_by != "graph":
+    except Exception as e:
+        if task.searches_mlp:
+            raise
+        return RowResult(
+            row=row,
+            params=0,
+            failed_at_epoch=FAILED_TO_TRAIN,
+            build_time_s=time.perf_counter() - started,
+            curves={name: empty_curve(epochs) for name in CURVES},
+            error=_one_line(e),
+        )
+    if task.searches_mlp and trainer.trained_by != "graph":
         raise HpoError(
             f"configuration {config} was not trained by the graph engine ({trainer.refusal})"
         )
@@ -131,11 +167,17 @@ def train_row(
         curve[np.isnan(curve)] = np.nan  # one NaN bit pattern: the table's hash is stable
     return RowResult(
         row=row,
-        params=int(model.count_params()),
+        params=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
         failed_at_epoch=failed_at,
         build_time_s=build_time_s,
         curves=recorder.curves,
     )
+
+
+def _one_line(error: BaseException) -> str:
+    """An error as a failed trial's record says it: its type and its message's last line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[-1]}" if text else type(error).__name__
 
 
 @functools.cache

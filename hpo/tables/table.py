@@ -43,7 +43,7 @@ import numpy as np
 
 from hpo.errors import HpoError
 from hpo.experiment.results import write_bytes
-from hpo.tables.grid import Grid
+from hpo.tables.grid import grid_from_json
 
 FORMAT = "hpo-table"
 FORMAT_VERSION = 1
@@ -127,7 +127,7 @@ class Table:
             a.flags.writeable = False
         self.meta = meta
         self.source = source
-        self.grid = Grid.from_json(meta["grid"], f"{source}: its grid")
+        self.grid = grid_from_json(meta["grid"], f"{source}: its grid")
         self.seeds: list[int] = [int(s) for s in self.arrays["seeds"]]
         self.epochs = int(meta["epochs"])
 
@@ -179,6 +179,18 @@ class Table:
     @property
     def task(self) -> str:
         return str(self.meta["task"])
+
+    @property
+    def row_errors(self) -> dict[int, str]:
+        """Why each row that could not be built or trained failed (its failed_at_epoch is
+        `hpo.tables.plan.FAILED_TO_TRAIN`), by row number."""
+        return {int(r): str(e) for r, e in (self.meta.get("row_errors") or {}).items()}
+
+    @property
+    def trainer(self) -> str:
+        """What trained its rows: "graph" (hpo's MLP), or "keras" (a task's own models, by
+        Keras' fit or their HyperModel's own)."""
+        return str(self.meta.get("trainer", "graph"))
 
     @property
     def objective(self) -> str:

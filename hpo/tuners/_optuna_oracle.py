@@ -313,7 +313,15 @@ class OptunaOracle(kt.Oracle):
         import optuna
 
         kept = _kept(study.get_trials(deepcopy=False))
-        number = kept[self.start_order.index(trial.trial_id)].number
+        position = self.start_order.index(trial.trial_id)
+        if position >= len(kept):  # Keras Tuner's trial k is the k-th kept Optuna trial
+            raise HpoError(
+                f"trial {trial.trial_id} was not asked of Optuna (its study has {len(kept)}"
+                f" trials for Keras Tuner's {position + 1}): a subclass's populate_space"
+                " bypassed the study; an OptunaOracle's trials must come from its own"
+                " populate_space"
+            )
+        number = kept[position].number
         score = trial.score
         if trial.status == kt.engine.trial.TrialStatus.COMPLETED and np.isfinite(score or np.nan):
             values = [float(score)]
