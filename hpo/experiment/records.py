@@ -19,6 +19,9 @@ from typing import Any
 from hpo.errors import HpoError
 
 CURVE = ("loss", "val_loss", "val_accuracy")  # per epoch of each trial, in this order
+# A trial's parameter count, logged every epoch for a task's own models: the oracle never
+# sees the model, and a size objective (nsga2, motpe) reads it from the trial's metrics.
+SIZE_METRIC = "params"
 
 
 class TrialStatus(enum.StrEnum):

@@ -13,6 +13,7 @@ See `hpo.replay` for the seed rule, the clock and the Hyperband convention.
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 import time
@@ -25,14 +26,20 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import HpoError
-from hpo.experiment.records import CURVE, Curve, ReplaySource, TrialRecord, searched
+from hpo.experiment.records import (
+    CURVE,
+    SIZE_METRIC,
+    Curve,
+    ReplaySource,
+    TrialRecord,
+    searched,
+)
 from hpo.experiment.results import CellResult
 from hpo.replay.space import SEED_RULE, declare_grid, table_seed
 from hpo.run.record import is_stop, stopped
 from hpo.tables.plan import FAILED_TO_TRAIN
 from hpo.tables.table import Table
 from hpo.tuners import TunerContext, TunerSpec, oracle_seed
-from hpo.tuners._optuna_oracle import SIZE_METRIC
 
 TUNER_ID = "replay"
 
@@ -103,14 +110,19 @@ def replay_cell(
     timing: ReplayTiming | None = None,
     table_name: str | None = None,
     profile: str | None = None,
+    workers: int = 1,
 ) -> CellResult:
     """The record of `tuner` searching `table`'s grid on cell seed `seed`, every epoch looked up.
 
     The task is the table's, and the profile too unless `profile` names one of
-    fewer epochs (the rows' first epochs are looked up). HpoError (one line) if the tuner proposes a
-    configuration outside the grid; CellStopped if the oracle stops the search on
-    consecutive failures or every trial failed.
+    fewer epochs (the rows' first epochs are looked up). `workers` simulated
+    asynchronous workers share the search (`_search`); the record says how many.
+    HpoError (one line) if the tuner proposes a configuration outside the grid;
+    CellStopped if the oracle stops the search on consecutive failures or every
+    trial failed.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise HpoError(f"workers must be an integer of at least 1, got {workers!r}")
     from hpo.run.search import released
 
     cell = check_table(table, tuner, seed, profile)
@@ -129,8 +141,9 @@ def replay_cell(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # samplers' notes on categorical spaces, GP fits
             oracle.update_space(hp)
-            state = _search(oracle, table, cell, timing)
-        return _record(oracle, table, cell, state, table_name or Path(table.source).name)
+            state = _search(oracle, table, cell, timing, workers)
+        name = table_name or Path(table.source).name
+        return _record(oracle, table, cell, state, name, workers)
 
 
 def _quiet(oracle: Any, directory: str, project: str) -> None:
@@ -161,105 +174,178 @@ def _study_in_memory(oracle: Any) -> None:
     oracle._open_study = open_study
 
 
-def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming) -> _State:
+@dataclass
+class _Running:
+    """A trial a simulated worker is training: what it ends with, and when."""
+
+    trial: Any
+    worker: str
+    row: _Row
+    size: int | None
+    finish_s: float
+    metrics: dict[str, float] | None = None  # None: the trial fails
+    best: int | None = None  # the step of its best epoch
+    message: str | None = None  # a failed trial's reason
+
+
+def _search(oracle: Any, table: Table, cell: Any, timing: ReplayTiming, workers: int = 1) -> _State:
+    """The search on a simulated clock of `workers` asynchronous workers (Keras Tuner's own
+    distributed semantics): each free worker asks the oracle for a trial with its own tuner
+    id; a trial ends at the table's recorded time of the epochs it trains after its start;
+    until then the oracle sees it running. A worker the oracle answers IDLE waits for the
+    next trial to end; one answered STOPPED leaves. Trials end in time order (ties by
+    creation), and the log lists them as they end. One worker is the plain loop: ask, look
+    up, report, end, ask."""
+    import heapq
+
     import keras_tuner as kt
 
     status = kt.engine.trial.TrialStatus
-    arrays = table.arrays
-    objective = oracle.objective
-    reported: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
-    if table.objective != "val_accuracy":
-        reported = ("loss", "val_loss")
-    curves = {name: arrays[name] for name in {*reported, *CURVE, table.objective}}
-    epoch_time = arrays["epoch_time_s"]
-    failed_at = arrays["failed_at_epoch"]
-    seeds = table.seeds
-    seed_index = {s: i for i, s in enumerate(seeds)}
-    epochs = cell.trained_profile.epochs  # a full-fidelity trial's: the table's or fewer
+    look = _Lookup(table, cell, oracle)
     state = _State()
-    params = arrays["params"]
-    errors = table.row_errors
-    own_model = not cell.task.searches_mlp  # its trials report their model's size (live too)
+    ids = [TUNER_ID] if workers == 1 else [f"worker{w}" for w in range(workers)]
+    free = list(ids)  # workers to ask, in order
+    waiting: list[str] = []  # workers the oracle answered IDLE
+    running: list[tuple[float, int, int]] = []  # (finish time, creation index, slot)
+    slots: dict[int, _Running] = {}
+    now = 0.0
     clock = time.perf_counter
     while True:
-        t0 = clock()
-        trial = oracle.create_trial(TUNER_ID)
-        t1 = clock()
-        timing.oracle_s += t1 - t0
-        if trial.status == status.STOPPED:
-            break
-        if trial.status != status.RUNNING:  # IDLE: only a distributed search waits
-            raise RuntimeError(f"the oracle answered {trial.status} to its only worker")
+        while free:
+            worker = free.pop(0)
+            t0 = clock()
+            trial = oracle.create_trial(worker)
+            timing.oracle_s += clock() - t0
+            if trial.status == status.STOPPED:
+                continue  # this worker leaves
+            if trial.status != status.RUNNING:  # IDLE: wait for a running trial to end
+                if not running:
+                    raise RuntimeError(f"the oracle answered {trial.status} with no trial running")
+                waiting.append(worker)
+                continue
+            t1 = clock()
+            started = look.start(trial, worker, state, now)
+            index = int(trial.trial_id)
+            slots[index] = started
+            heapq.heappush(running, (started.finish_s, index, index))
+            timing.harness_s += clock() - t1
+        if not running:
+            return state
+        finish_s, _, index = heapq.heappop(running)
+        ended = slots.pop(index)
+        now = finish_s
+        look.end(ended, state, timing, now)
+        free.append(ended.worker)
+        free.extend(waiting)  # an IDLE answer may change once a trial has ended
+        waiting.clear()
+
+
+class _Lookup:
+    """A replay's lookups in its table: what a trial trains, for how long, what it reports."""
+
+    def __init__(self, table: Table, cell: Any, oracle: Any) -> None:
+        self.table, self.cell, self.oracle = table, cell, oracle
+        arrays = table.arrays
+        self.reported: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
+        if table.objective != "val_accuracy":
+            self.reported = ("loss", "val_loss")
+        names = {*self.reported, *CURVE, table.objective}
+        self.curves = {name: arrays[name] for name in names}
+        self.epoch_time = arrays["epoch_time_s"]
+        self.failed_at = arrays["failed_at_epoch"]
+        self.params = arrays["params"]
+        self.seed_index = {s: i for i, s in enumerate(table.seeds)}
+        self.epochs = cell.trained_profile.epochs  # a full-fidelity trial's: table's or fewer
+        self.errors = table.row_errors
+        self.own_model = not cell.task.searches_mlp  # reports its model's size (live too)
+
+    def start(self, trial: Any, worker: str, state: _State, now: float) -> _Running:
+        """Look the trial up: its row, its epochs, when it ends and what it will report."""
+        table, cell = self.table, self.cell
         trial_id = trial.trial_id
         values = trial.hyperparameters.values
         try:
             config = table.grid.index_of(values)
         except HpoError:
-            shown = searched(values)
             raise HpoError(
-                f"tuner {cell.tuner!r} proposed {shown}, which is not in the grid of"
+                f"tuner {cell.tuner!r} proposed {searched(values)}, which is not in the grid of"
                 f" {table.source}: a replay searches the table's grid only"
             ) from None
         parent = values.get("tuner/trial_id")
         if parent is not None and parent in state.seeds:
             seed = state.seeds[parent]  # a Hyperband continuation: the parent's curve
         else:
-            seed = table_seed(seeds, cell.seed, int(trial_id))
+            seed = table_seed(table.seeds, cell.seed, int(trial_id))
         state.seeds[trial_id] = seed
-        si = seed_index[seed]
+        si = self.seed_index[seed]
         start = int(values.get("tuner/initial_epoch", 0))
-        stop = int(values.get("tuner/epochs", epochs))
-        if stop > epochs:
+        stop = int(values.get("tuner/epochs", self.epochs))
+        if stop > self.epochs:
             raise HpoError(
                 f"tuner {cell.tuner!r} asked for {stop} epochs of a trial, but the replay"
-                f" looks up {epochs} of each row of {table.source}"
+                f" looks up {self.epochs} of each row of {table.source}"
             )
-        diverged = int(failed_at[config, si])
+        diverged = int(self.failed_at[config, si])
         row = _Row(config, si, start, stop)
         if diverged == FAILED_TO_TRAIN:  # could not be built or trained: no epoch
             row.stop, row.failed = start, True
         elif 0 <= diverged < stop:
             row.stop, row.failed = max(diverged + 1, start + 1), True
         state.rows[trial_id] = row
-        state.clock_s += float(epoch_time[config, si, row.start : row.stop].sum())
+        duration = float(self.epoch_time[config, si, row.start : row.stop].sum())
         # A task's own model that failed to build has no size, as live.
-        size = None if diverged == FAILED_TO_TRAIN and own_model else int(params[config])
-        metrics: dict[str, float] | None = None
-        best = None
+        failed_build = diverged == FAILED_TO_TRAIN
+        size = None if failed_build and self.own_model else int(self.params[config])
+        running = _Running(trial, worker, row, size, now + duration)
         if row.failed:
-            trial.status = status.FAILED
-            if diverged == FAILED_TO_TRAIN:
-                trial.message = errors.get(config * len(seeds) + si, "the model failed")
+            if failed_build:
+                key = config * len(table.seeds) + si
+                running.message = self.errors.get(key, "the model failed")
             else:
-                trial.message = _diverged(curves, config, si, row.stop - 1)
+                running.message = _diverged(self.curves, config, si, row.stop - 1)
+            return running
+        score = self.curves[table.objective][config, si, start : row.stop]
+        running.best = _best(score, self.oracle.objective)
+        row.best_epoch = start + running.best
+        at = (config, si, row.best_epoch)
+        metrics = {name: float(self.curves[name][at]) for name in self.reported}
+        metrics = {name: v for name, v in metrics.items() if math.isfinite(v)}
+        if self.own_model:
+            metrics[SIZE_METRIC] = float(self.params[config])
+        running.metrics = metrics
+        return running
+
+    def end(self, ended: _Running, state: _State, timing: ReplayTiming, now: float) -> None:
+        """Tell the oracle what Keras Tuner's Tuner tells it after a live trial, and log it."""
+        import keras_tuner as kt
+
+        status = kt.engine.trial.TrialStatus
+        oracle, trial = self.oracle, ended.trial
+        t0 = time.perf_counter()
+        if ended.metrics is None:
+            trial.status = status.FAILED
+            trial.message = ended.message
         else:
-            score = curves[table.objective][config, si, start : row.stop]
-            best = _best(score, objective)
-            row.best_epoch = start + best
-            at = (config, si, row.best_epoch)
-            metrics = {name: float(curves[name][at]) for name in reported}
-            metrics = {name: v for name, v in metrics.items() if math.isfinite(v)}
-            if own_model:
-                metrics[SIZE_METRIC] = float(params[config])
-            _register(oracle, trial_id, metrics)
+            _register(oracle, trial.trial_id, ended.metrics)
             trial.status = status.COMPLETED
-        t2 = clock()
-        timing.harness_s += t2 - t1
-        if metrics is not None:
-            oracle.update_trial(trial_id, metrics, step=best)
+            oracle.update_trial(trial.trial_id, ended.metrics, step=ended.best)
+        state.clock_s = now
+        entry = functools.partial(
+            _entry, oracle, trial.trial_id, state, self.curves, ended.size, self.table.trainer
+        )
         try:
             oracle.end_trial(trial)
         except RuntimeError as e:  # consecutive failures: the oracle stops the search
             if not is_stop(e):
                 raise
-            state.history.append(_entry(oracle, trial_id, state, curves, size, table.trainer))
-            raise stopped(cell, e, state.history, f" (replayed from {table.source})") from None
-        t3 = clock()
-        timing.oracle_s += t3 - t2
-        state.history.append(_entry(oracle, trial_id, state, curves, size, table.trainer))
-        timing.harness_s += clock() - t3
+            state.history.append(entry())
+            where = f" (replayed from {self.table.source})"
+            raise stopped(self.cell, e, state.history, where) from None
+        t1 = time.perf_counter()
+        timing.oracle_s += t1 - t0
+        state.history.append(entry())
+        timing.harness_s += time.perf_counter() - t1
         timing.trials += 1
-    return state
 
 
 _DIRECTIONS: dict[tuple[str, str, str], str] = {}
@@ -355,7 +441,9 @@ class TableJudge:
         return float(self.table.arrays["test_score"][self._at(trial_id)])
 
 
-def _record(oracle: Any, table: Table, cell: Any, state: _State, table_name: str) -> CellResult:
+def _record(
+    oracle: Any, table: Table, cell: Any, state: _State, table_name: str, workers: int
+) -> CellResult:
     from hpo.run.memory import peak_rss_mb
     from hpo.run.provenance import versions
     from hpo.run.record import SearchStats, SplitSizes, cell_record
@@ -365,7 +453,7 @@ def _record(oracle: Any, table: Table, cell: Any, state: _State, table_name: str
         cell,
         oracle,
         # peak memory of this process, which replays (no training)
-        SearchStats(state.history, state.clock_s, peak_rss_mb=peak_rss_mb()),
+        SearchStats(state.history, state.clock_s, workers=workers, peak_rss_mb=peak_rss_mb()),
         TableJudge(table, state.rows),
         SplitSizes(*(int(sizes.get(k, 0)) for k in ("train", "val", "test"))),
         versions(),

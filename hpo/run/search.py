@@ -28,14 +28,13 @@ from hpo.engines.graph import GraphFit
 from hpo.engines.keras_fit import QuickFit
 from hpo.errors import HpoError
 from hpo.experiment.profiles import Profile
-from hpo.experiment.records import CURVE, Curve, TrialRecord
+from hpo.experiment.records import CURVE, SIZE_METRIC, Curve, TrialRecord
 from hpo.experiment.results import read_json, write_json, write_text
 from hpo.experiment.space import param_count
 from hpo.experiment.tasks import Task
 from hpo.run.memory import peak_rss_mb, rss_mb
 from hpo.run.progress import ProgressFn
 from hpo.tuners import TrialSeeds, TunerContext, TunerSpec, oracle_seed, trial_seed
-from hpo.tuners._optuna_oracle import SIZE_METRIC
 
 
 class SearchedCell(Protocol):

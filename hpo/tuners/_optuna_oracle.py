@@ -41,6 +41,7 @@ from keras_tuner.engine import hyperparameters as hp_module
 from hpo._keras_tuner import project_dir
 from hpo.errors import HpoError
 from hpo.experiment.profiles import Profile
+from hpo.experiment.records import SIZE_METRIC
 from hpo.tuners._sampler import SamplerFactory, SamplerSeeds
 from hpo.tuners._spec import trial_seed
 
@@ -357,9 +358,6 @@ class OptunaOracle(kt.Oracle):
                 " hpo's search logs; this trial has none"
             )
         return float(np.log10(params))
-
-
-SIZE_METRIC = "params"  # a trial's parameter count, logged for a task's own models
 
 
 def _check_sizable(hyperparameters: Any) -> None:
