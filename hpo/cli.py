@@ -182,7 +182,8 @@ def _replayed_cell(args: argparse.Namespace) -> tuple[Any, Path]:
         )
     profile = args.profile if _given(args, "--profile") else None  # None: the table's
     cell = check_table(table, args.tuner, args.seed, profile)
-    name = f"{cell.name}-replay.json"
+    workers = f"-workers{args.workers}" if args.workers > 1 else ""
+    name = f"{cell.name}{workers}-replay.json"
     return cell, Path(args.json) if args.json else Path(args.out) / name
 
 
@@ -313,12 +314,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_run_options(run.add_argument, prefix="")
     add_tracking_options(run.add_argument, prefix="")
-    run.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="Keras Tuner workers around a chief oracle on 127.0.0.1 (default: 1, in-process)",
-    )
     run.set_defaults(func=_cmd_run)
 
     report = command(

@@ -61,8 +61,22 @@ def add_cell_options(addoption: AddOption, prefix: str) -> None:
     )
 
 
+def workers_type(text: str) -> int:
+    """argparse `type` of a worker count: an integer of at least 1 (else one error line)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_run_options(addoption: AddOption, prefix: str) -> None:
-    """How cells run: anew or from saved records, here or on a Dask cluster."""
+    """How cells run: anew or from saved records, here or on a Dask cluster, by how many
+    workers."""
     addoption(
         f"--{prefix}force",
         action="store_true",
@@ -74,6 +88,15 @@ def add_run_options(addoption: AddOption, prefix: str) -> None:
         default=None,
         help="run on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local:N"
         " to start one here with N workers; the record folder must be shared with its workers",
+    )
+    addoption(
+        f"--{prefix}workers",
+        metavar="K",
+        default=1 if not prefix else "1",
+        **({} if prefix else {"type": workers_type}),
+        help="K workers share each search: Keras Tuner's chief oracle and K workers on"
+        " 127.0.0.1, or, replaying a table, K simulated asynchronous workers on the table's"
+        " clock (default: 1, one search in one process)",
     )
 
 

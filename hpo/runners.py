@@ -44,7 +44,8 @@ class Placement:
     """The options that say where cells run, as the command line gave them.
 
     `replay`: a table's path (look trainings up); `cluster`: a Dask scheduler's address
-    or local:N; `workers`: Keras Tuner workers around a chief oracle (more than 1);
+    or local:N; `workers`: Keras Tuner workers around a chief oracle (more than 1), or a
+    replay's simulated asynchronous workers;
     `isolate`: each cell in a fresh spawned process (a benchmark session), else in this
     one; `threads`: TensorFlow threads of such a process; `engine`: what trains.
     """
@@ -69,7 +70,6 @@ class Placement:
             given = [
                 f"{self.option(name)} {value}"
                 for name, value, default in (
-                    ("workers", self.workers, 1),
                     ("cluster", self.cluster, None),
                     ("engine", self.engine, "graph"),
                 )
@@ -95,7 +95,7 @@ def get_runner(where: Placement) -> Runner:
     if where.replay is not None:
         from hpo.tables.table import Table
 
-        return Replayed(Table.load(where.replay))
+        return Replayed(Table.load(where.replay), where.workers)
     if where.cluster is not None:
         from hpo.parallel.cluster import Cluster, parse_cluster
 
@@ -210,9 +210,11 @@ class Distributed:
 @dataclass
 class Replayed:
     """Looked up in a table of real trainings (`hpo.replay`), in this process: milliseconds.
-    A replay is never reused or resumed: it is made again, as fast as reading it."""
+    A replay is never reused or resumed: it is made again, as fast as reading it. With
+    `workers` > 1, that many simulated asynchronous workers share each search."""
 
     table: Table
+    workers: int = 1
 
     def run(
         self, cell: Cell, record_path: Path, options: RunOptions, reporting: Reporting
@@ -220,7 +222,9 @@ class Replayed:
         from hpo.experiment.results import write_json
         from hpo.replay import replay_cell
 
-        record = replay_cell(self.table, cell.spec, cell.seed, profile=cell.profile.name)
+        record = replay_cell(
+            self.table, cell.spec, cell.seed, profile=cell.profile.name, workers=self.workers
+        )
         record.calibration_s = options.calibration_s
         write_json(record_path, record.to_dict())
         return record, Outcome.RAN

@@ -193,6 +193,18 @@ def _check_tracking(config: pytest.Config) -> None:
         bad_input(str(e))
 
 
+def _workers(text: str) -> int:
+    """--hpo-workers' value, checked as `hpo run --workers` checks it (HpoError: one line)."""
+    import argparse
+
+    from hpo.options import workers_type
+
+    try:
+        return workers_type(str(text))
+    except argparse.ArgumentTypeError as e:
+        raise HpoError(f"--hpo-workers {e}") from None
+
+
 def _check_limits(config: pytest.Config) -> None:
     """The peer comparison's goals and the report's smallest effect: positive numbers,
     stored back as floats."""
@@ -226,17 +238,19 @@ class HpoSession:
         _check_tracking(config)
         self.engine: str = config.getoption("hpo_engine")
         self.replay: str | None = config.getoption("hpo_replay")  # a table's path
-        self.where = Placement(
-            replay=self.replay,
-            cluster=config.getoption("hpo_cluster"),
-            isolate=True,
-            engine=self.engine,
-            spelling={n: f"--hpo-{n}" for n in ("replay", "cluster", "engine")},
-        )
         try:
+            self.where = Placement(
+                replay=self.replay,
+                cluster=config.getoption("hpo_cluster"),
+                workers=_workers(config.getoption("hpo_workers")),
+                isolate=True,
+                engine=self.engine,
+                spelling={n: f"--hpo-{n}" for n in ("replay", "cluster", "engine", "workers")},
+            )
             self.where.check()  # options that cannot go together: one line, exit 2
         except HpoError as e:
             bad_input(str(e))
+            raise  # pytest.exit raised already
         self._runner: Runner | None = None
         self.active = False  # switched on by collecting a test that asks for an hpo_* fixture
         self.records: list[CellResult] = []

@@ -164,6 +164,8 @@ def describe(result: CellResult, how: str = "ran") -> str:
     else:
         best = f"best val loss {result.best_val_loss:.4f}"
     clock = " simulated" if result.replay is not None else ""
+    if result.workers > 1:
+        clock += f" on {result.workers} workers"
     peak = f", peak {result.peak_rss_mb:.0f} MiB" if result.peak_rss_mb is not None else ""
     front = f", Pareto set {len(result.pareto)}" if result.pareto is not None else ""
     source = f", replayed from {result.replay.table} (real trainings)" if result.replay else ""
