@@ -28,6 +28,7 @@ import numpy as np
 
 from hpo.analysis import stats
 from hpo.analysis.anytime import Anytime, anytime
+from hpo.analysis.budget import OverBudget, over_budget
 from hpo.analysis.hypervolume import HypervolumeBlock, hypervolume_block
 from hpo.analysis.paired import (
     MIN_SEEDS_FOR_CD,
@@ -416,6 +417,7 @@ class Comparison:
     stopped: list[dict[str, Any]]
     provenance: Provenance
     one_task: OneTask | None
+    over_budget: OverBudget | None = None  # regret and ranks against budget (budget.py)
 
 
 def compare(
@@ -469,6 +471,12 @@ def compare(
         one_task=one_task(only, results, normalise_to)
         if sections and only is not None and only.counts
         else None,
+        over_budget=over_budget(
+            {name: [c for t in p.tuners for c in p.cells(t)] for name, p in per_task.items()},
+            judged,
+            alpha,
+            normalise_to,
+        ),
     )
 
 

@@ -32,6 +32,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from hpo.analysis import stats
+from hpo.analysis.budget import OverBudget
 from hpo.analysis.comparison import (
     AcrossTasks,
     Comparison,
@@ -103,6 +104,7 @@ class SuiteSummary:
     runs: list[dict[str, Any]]
     verdict: str
     replayed: dict[str, Any] | None = None  # the tables replayed cells came from (replayed.py)
+    over_budget: OverBudget | None = None  # regret and ranks against budget (budget.py)
 
     @property
     def winner(self) -> None:
@@ -128,6 +130,7 @@ class SuiteSummary:
                 "verdict": {"text": self.verdict, "winner": None},
                 "winner": self.winner,
                 "replayed": self.replayed,
+                **({"over_budget": self.over_budget} if self.over_budget else {}),
             }
         )
 
@@ -206,6 +209,7 @@ def suite_summary_of(comparison: Comparison) -> SuiteSummary:
         runs=said["runs"],
         verdict=_verdict_text(per_task, comparison.across, comparison.alpha),
         replayed=said["replayed"],
+        over_budget=comparison.over_budget,
     )
 
 

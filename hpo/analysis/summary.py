@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from hpo.analysis import stats
 from hpo.analysis.anytime import Anytime
+from hpo.analysis.budget import OverBudget
 from hpo.analysis.comparison import (
     Comparison,
     PairedTask,
@@ -67,7 +68,13 @@ class Summary(Protocol):
 
 
 # Keys summary.json leaves out, rather than writing null, when there is nothing to say.
-_LEFT_OUT_IF_NONE = ("friedman", "per_seed_references", "normalised_score", "normalised_score_note")
+_LEFT_OUT_IF_NONE = (
+    "friedman",
+    "per_seed_references",
+    "normalised_score",
+    "normalised_score_note",
+    "over_budget",
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class TaskSummary:
     recommendation: Recommendation | None
     # The margin of each test-accuracy pair's equivalence and relevance (`Pair["margin"]`).
     smallest_effect: SmallestEffect | None = None
+    over_budget: OverBudget | None = None  # regret and ranks against budget (budget.py)
 
     @property
     def n_seeds(self) -> int:
@@ -199,6 +207,7 @@ def task_summary_of(comparison: Comparison) -> TaskSummary:
         provenance=comparison.provenance,
         recommendation=sections.recommendation,
         smallest_effect=task.smallest_effect,
+        over_budget=comparison.over_budget,
     )
 
 

@@ -12,6 +12,7 @@ from hpo.analysis import stats
 from hpo.experiment.results import Results
 
 if TYPE_CHECKING:
+    from hpo.analysis.budget import OverBudget
     from hpo.analysis.hypervolume import HypervolumeBlock
     from hpo.analysis.paired import Ranks
     from hpo.analysis.suite import SuiteSummary
@@ -144,6 +145,7 @@ def task_figures(s: TaskSummary, results: Results, out: Path) -> dict[str, str]:
     if s.hypervolume is not None:
         panels = {s.task: Panel(tuners, seeds, s.hypervolume)}
         figures.update(plot_pareto(panels, results, out, colours))
+    figures.update(budget_figures(s.over_budget, s.alpha, out, colours))
     return figures
 
 
@@ -173,6 +175,58 @@ def suite_figures(s: SuiteSummary, results: Results, out: Path) -> dict[str, str
     }
     if len(panels) == len(s.per_task):
         figures.update(plot_pareto(panels, results, out, colours))
+    figures.update(budget_figures(s.over_budget, s.alpha, out, colours))
+    return figures
+
+
+def budget_figures(
+    ob: OverBudget | None, alpha: float, out: Path, colours: Mapping[str, str]
+) -> dict[str, str]:
+    """over_budget.png: mean normalised regret (with its 95 % bootstrap band) and average
+    rank against the fraction of the budget, in epochs and in seconds; and the
+    critical-difference diagrams at 25, 50 and 100 % of the budget in epochs."""
+    if ob is None:
+        return {}
+    plt = _pyplot()
+    colours = {t: colours.get(t, f"C{i}") for i, t in enumerate(ob["tuners"])}
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    for column, (axis, data) in enumerate(ob["axes"].items()):
+        x = np.asarray(data["fractions"]) * 100
+        top, bottom = axes[0][column], axes[1][column]
+        for t in ob["tuners"]:
+            curve = data["regret"][t]
+            mean = np.array([np.nan if v is None else v for v in curve["mean"]])
+            low = np.array([np.nan if v is None else v for v in curve["low"]])
+            high = np.array([np.nan if v is None else v for v in curve["high"]])
+            top.plot(x, mean, c=colours[t], lw=1.6, label=t)
+            top.fill_between(x, low, high, color=colours[t], alpha=0.15, lw=0)
+            rank = [np.nan if v is None else v for v in data["average_rank"][t]]
+            bottom.plot(x, rank, c=colours[t], lw=1.6, label=t)
+        top.axhline(1.0, c="grey", lw=0.6, ls="--")
+        top.set_title(f"normalised regret against budget ({axis})", fontsize=9)
+        top.set_ylabel("regret (0 best found, 1 random's final mean)", fontsize=8)
+        bottom.set_ylabel("average rank (1 = best)", fontsize=8)
+        bottom.set_xlabel(f"% of each task's longest search, in {axis}", fontsize=8)
+        bottom.invert_yaxis()
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "over_budget.png", dpi=110)
+    plt.close(fig)
+    figures = {"over the budget": "over_budget.png"}
+    epochs = ob["axes"]["epochs"]
+    for key, cd in epochs["critical_differences"].items():
+        if cd is None or cd["critical_difference"] is None:
+            continue
+        name = f"critical_difference_{float(key) * 100:.0f}.png"
+        _cd_figure(
+            cd,
+            alpha,
+            colours,
+            f"Average ranks of the incumbent at {float(key):.0%} of the budget in epochs over"
+            f" {ob['blocks']} (task, seed) blocks; CD {cd['critical_difference']:.2f}",
+            out / name,
+        )
+        figures[f"critical difference at {float(key):.0%} of the budget"] = name
     return figures
 
 

@@ -11,6 +11,7 @@ from hpo.analysis.report.tables import fmt, measured_table, task_table
 from hpo.analysis.tasks import OBSERVED_SIZES_TEXT, sizes_observed
 
 if TYPE_CHECKING:
+    from hpo.analysis.budget import Curve, OverBudget
     from hpo.analysis.hypervolume import HypervolumeBlock
     from hpo.analysis.suite import SuiteSummary
     from hpo.analysis.summary import Provenance, TaskSummary
@@ -138,7 +139,8 @@ def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
         " first point at which every seed of that tuner has a model."
     )
     out += ["", "## Untuned references on the same splits", "", *_references_text(s)]
-    out += ["", "## Provenance", "", *_provenance_text(s.provenance), ""]
+    out += ["", *budget_text(s.over_budget)]
+    out += ["## Provenance", "", *_provenance_text(s.provenance), ""]
     return "\n".join([*out, *_files_section(figures)]) + "\n"
 
 
@@ -278,6 +280,78 @@ def _provenance_text(p: Provenance) -> list[str]:
     return out
 
 
+def budget_text(ob: OverBudget | None) -> list[str]:
+    """The section "Over the budget": regret and average rank at 25, 50 and 100 % of each
+    budget axis, the critical differences there, and who leads (`hpo.analysis.budget`)."""
+    if ob is None:
+        return []
+    tasks = "one task" if len(ob["tasks"]) == 1 else f"{len(ob['tasks'])} tasks"
+    out = [
+        "## Over the budget",
+        "",
+        f"Each search's incumbent (its best validation objective so far) against its budget,"
+        f" over {tasks} ({ob['blocks']} task × seed blocks), for the tuners every task ran;"
+        f" {ob['normalisation']}. A task's budget is its longest search; a search that ended"
+        " earlier keeps its last incumbent. Average rank: within each block, on the"
+        " incumbent (1 = best)."
+        + (
+            f" Regret is defined on {', '.join(ob['regret_tasks']) or 'no task'}."
+            if ob["regret_tasks"] != ob["tasks"]
+            else ""
+        ),
+        "",
+    ]
+    for axis, data in ob["axes"].items():
+        marks = [(f, int(round(f * (len(data["fractions"]) - 1)))) for f in (0.25, 0.5, 1.0)]
+        head = " | ".join(f"regret at {f:.0%}" for f, _ in marks)
+        rank_head = " | ".join(f"rank at {f:.0%}" for f, _ in marks)
+        out += [f"Budget in {axis}:", "", f"| tuner | {head} | {rank_head} |"]
+        out.append("|---|" + "---|" * (2 * len(marks)))
+        for t in ob["tuners"]:
+            regret = data["regret"][t]
+            cells = [_interval(regret, i) for _, i in marks]
+            cells += [_maybe(data["average_rank"][t][i], ".2f") for _, i in marks]
+            out.append(f"| {t} | " + " | ".join(cells) + " |")
+        out.append("")
+        for f, _ in marks:
+            cd = data["critical_differences"].get(f"{f:g}")
+            if cd is None:
+                continue
+            order = ", ".join(
+                f"{t} {r:.2f}" for t, r in sorted(cd["average_ranks"].items(), key=lambda x: x[1])
+            )
+            diff = cd["critical_difference"]
+            out.append(
+                f"- At {f:.0%} of the budget in {axis}: Friedman p {cd['p_value']:.3g};"
+                f" average ranks {order}"
+                + (f"; Nemenyi critical difference {diff:.2f}." if diff is not None else ".")
+            )
+        dominant = data["dominant"]
+        led = [t for t in dict.fromkeys(data["leader"]) if t is not None]
+        out.append(
+            f"- Over the whole budget in {axis}: **{dominant}** has the lowest mean regret"
+            " wherever any tuner has one."
+            if dominant is not None
+            else f"- Over the whole budget in {axis}: no tuner leads throughout; the lowest"
+            f" mean regret passes from {' to '.join(led) if led else 'none'}."
+        )
+        out.append("")
+    return out
+
+
+def _interval(curve: Curve, i: int) -> str:
+    mean, low, high = curve["mean"][i], curve["low"][i], curve["high"][i]
+    if mean is None:
+        return "—"
+    if low is None or high is None:
+        return f"{mean:.3f}"
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _maybe(value: float | None, form: str) -> str:
+    return "—" if value is None else format(value, form)
+
+
 def _files_section(figures: Mapping[str, str]) -> list[str]:
     """The report's last section: where the evidence is, and the figures."""
     return [
@@ -405,6 +479,7 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
             out += ["", f"Seeds not run by every tuner, left out: {task['dropped_seeds']}."]
         hv_text = _hypervolume_text(task["hypervolume"], name)
         out += ["", "### Accuracy against size", "", *hv_text, ""]
+    out += budget_text(s.over_budget)
     if s.stopped:
         out += ["## Stopped cells", ""]
         out += [
