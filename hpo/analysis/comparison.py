@@ -45,6 +45,7 @@ from hpo.analysis.paired import (
 from hpo.analysis.replayed import replayed_from
 from hpo.analysis.tasks import JudgedTask, judged_tasks, suite_order
 from hpo.analysis.verdict import REFERENCES, Recommendation, recommendation
+from hpo.analysis.workers import AcrossWorkers, across_workers, as_arms
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_TASK
 from hpo.experiment.results import CellResult, Results, trial_engines
@@ -418,6 +419,7 @@ class Comparison:
     provenance: Provenance
     one_task: OneTask | None
     over_budget: OverBudget | None = None  # regret and ranks against budget (budget.py)
+    workers: AcrossWorkers | None = None  # one tuner across k workers (workers.py)
 
 
 def compare(
@@ -437,12 +439,16 @@ def compare(
     different things. `sections`: attach the one-task sections where the data allow.
     """
     check_smallest_effect(smallest_effect)
-    cells = results.cells
-    profiles = sorted({c.profile for c in cells})
+    profiles = sorted({c.profile for c in results.cells})
     if len(profiles) > 1:
         raise HpoError(f"results mix profiles {', '.join(profiles)}; report one at a time")
-    judged = judged_tasks(cells)  # once: how each task's records are judged
-    tasks = suite_order(c.task for c in cells)  # built-in tasks first, not merge order
+    judged = judged_tasks(results.cells)  # once: how each task's records are judged
+    tasks = suite_order(c.task for c in results.cells)  # built-in tasks first, not merge order
+    workers = across_workers(
+        {name: [c for c in results.cells if c.task == name] for name in tasks}, judged
+    )
+    results = as_arms(results)  # records of k > 1 workers, beside k = 1 ones: TUNER@k
+    cells = results.cells
     units = {name: "test rows" if not judged[name].regression else judged[name].score_name
              for name in tasks}  # fmt: skip
     if smallest_effect is not None and len(set(units.values())) > 1:
@@ -477,6 +483,7 @@ def compare(
             alpha,
             normalise_to,
         ),
+        workers=workers,
     )
 
 

@@ -46,6 +46,7 @@ from hpo.analysis.hypervolume import HypervolumeBlock
 from hpo.analysis.paired import Pair, Ranks, SmallestEffect, practical_sentence
 from hpo.analysis.replayed import replayed_words
 from hpo.analysis.tasks import JudgedTask, judged_tasks
+from hpo.analysis.workers import AcrossWorkers
 from hpo.experiment.results import CellResult, Results
 
 __all__ = [
@@ -105,6 +106,7 @@ class SuiteSummary:
     verdict: str
     replayed: dict[str, Any] | None = None  # the tables replayed cells came from (replayed.py)
     over_budget: OverBudget | None = None  # regret and ranks against budget (budget.py)
+    workers: AcrossWorkers | None = None  # one tuner across k workers (workers.py)
 
     @property
     def winner(self) -> None:
@@ -131,6 +133,7 @@ class SuiteSummary:
                 "winner": self.winner,
                 "replayed": self.replayed,
                 **({"over_budget": self.over_budget} if self.over_budget else {}),
+                **({"workers": self.workers} if self.workers else {}),
             }
         )
 
@@ -210,6 +213,7 @@ def suite_summary_of(comparison: Comparison) -> SuiteSummary:
         verdict=_verdict_text(per_task, comparison.across, comparison.alpha),
         replayed=said["replayed"],
         over_budget=comparison.over_budget,
+        workers=comparison.workers,
     )
 
 

@@ -36,6 +36,7 @@ from hpo.analysis.paired import Pair, Ranks, SmallestEffect, practical_sentence
 from hpo.analysis.replayed import replayed_words
 from hpo.analysis.suite import SuiteSummary, suite_summary_of
 from hpo.analysis.verdict import Recommendation, Verdict, verdict
+from hpo.analysis.workers import AcrossWorkers
 from hpo.experiment.results import Results
 
 __all__ = ["METRICS", "Provenance", "Reference", "Summary", "TaskSummary", "summarize"]
@@ -74,6 +75,7 @@ _LEFT_OUT_IF_NONE = (
     "normalised_score",
     "normalised_score_note",
     "over_budget",
+    "workers",
 )
 
 
@@ -115,6 +117,7 @@ class TaskSummary:
     # The margin of each test-accuracy pair's equivalence and relevance (`Pair["margin"]`).
     smallest_effect: SmallestEffect | None = None
     over_budget: OverBudget | None = None  # regret and ranks against budget (budget.py)
+    workers: AcrossWorkers | None = None  # one tuner across k workers (workers.py)
 
     @property
     def n_seeds(self) -> int:
@@ -208,6 +211,7 @@ def task_summary_of(comparison: Comparison) -> TaskSummary:
         recommendation=sections.recommendation,
         smallest_effect=task.smallest_effect,
         over_budget=comparison.over_budget,
+        workers=comparison.workers,
     )
 
 

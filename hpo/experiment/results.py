@@ -382,7 +382,7 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
     the .json files in it (`hpo run`'s --out folder).
     """
     merged = Results(cells=[])
-    origin: dict[tuple[str, int, str, str], str] = {}
+    origin: dict[tuple[str, int, str, str, int], str] = {}
     paths = list(_expanded(paths))
     for path in paths:
         data = read_json(path)
@@ -396,7 +396,7 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
         for r in part.cells:
             # Two engines' records of one cell would be pooled as one tuner: cross-check
             # engines with `hpo compare` instead.
-            key = (r.tuner, r.seed, r.profile, r.task)
+            key = (r.tuner, r.seed, r.profile, r.task, r.workers)
             if key in origin:
                 where = str(path) if origin[key] == str(path) else f"{origin[key]} and {path}"
                 raise HpoError(f"cell {r.id.label} appears twice ({where})")

@@ -28,6 +28,7 @@ from hpo.analysis.report.tables import (
 )
 from hpo.analysis.suite import SuiteSummary
 from hpo.analysis.summary import Summary, TaskSummary, summarize
+from hpo.analysis.workers import as_arms
 from hpo.errors import HpoError
 from hpo.experiment.results import Results, write_json, write_text
 
@@ -133,9 +134,10 @@ def write_report(
     if not os.access(out, os.W_OK):
         raise HpoError(f"cannot write to {out}: permission denied")
     report = report_of(summary)
-    figures = report.figures(results, out)
-    write_text(out / "cells.csv", csv_text(CELL_COLUMNS, cell_rows(results.cells)))
-    write_text(out / "trials.csv", csv_text(*trial_rows(results.cells)))
+    shown = as_arms(results)  # named as the summary names them: TUNER@k for k > 1 workers
+    figures = report.figures(shown, out)
+    write_text(out / "cells.csv", csv_text(CELL_COLUMNS, cell_rows(shown.cells)))
+    write_text(out / "trials.csv", csv_text(*trial_rows(shown.cells)))
     write_json(out / "summary.json", _nan_to_none(summary.to_json()))
     write_text(out / "report.md", report.markdown(figures))
     return summary

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hpo.analysis.hypervolume import HypervolumeBlock
     from hpo.analysis.suite import SuiteSummary
     from hpo.analysis.summary import Provenance, TaskSummary
+    from hpo.analysis.workers import AcrossWorkers
 
 PARETO_TEXT = (
     "Each trial is a point (validation error, model size): error is 1 − validation accuracy"
@@ -139,7 +140,7 @@ def task_markdown(s: TaskSummary, figures: Mapping[str, str]) -> str:
         " first point at which every seed of that tuner has a model."
     )
     out += ["", "## Untuned references on the same splits", "", *_references_text(s)]
-    out += ["", *budget_text(s.over_budget)]
+    out += ["", *budget_text(s.over_budget), *workers_text(s.workers)]
     out += ["## Provenance", "", *_provenance_text(s.provenance), ""]
     return "\n".join([*out, *_files_section(figures)]) + "\n"
 
@@ -339,6 +340,39 @@ def budget_text(ob: OverBudget | None) -> list[str]:
     return out
 
 
+def workers_text(ac: AcrossWorkers | None) -> list[str]:
+    """The section "Several workers": each tuner run with one worker and with more, per task
+    (`hpo.analysis.workers`)."""
+    if ac is None:
+        return []
+    out = [
+        "## Several workers",
+        "",
+        "Each tuner run with one worker and with k at once (Keras Tuner's workers live, or a"
+        " replay's simulated asynchronous workers on its table's clock), compared as arms"
+        " of their own (`TUNER@k` above). Search time is each search's wall clock; the"
+        " speed-up is the median over seeds of t(1) / t(k); the target is the first quartile"
+        " of the tuner's own final best validation objectives with one worker (what three in"
+        " four single-worker searches reach), and its time the median over seeds of when the"
+        " incumbent first reached it (none when fewer than half did).",
+        "",
+        "| task | tuner | workers | seeds | median search time (s) | speed-up | time to its"
+        " one-worker result (s) | seeds reaching it |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for task, tuners in ac["per_task"].items():
+        for tuner, rows in tuners.items():
+            for r in rows:
+                speed = "—" if r["speedup"] is None else f"{r['speedup']:.2f}x"
+                reach = _maybe(r["median_time_to_target_s"], ".1f")
+                out.append(
+                    f"| {task} | {tuner} | {r['workers']} | {r['seeds']} |"
+                    f" {r['median_time_s']:.1f} | {speed} | {reach} | {r['reached']} |"
+                )
+    out.append("")
+    return out
+
+
 def _interval(curve: Curve, i: int) -> str:
     mean, low, high = curve["mean"][i], curve["low"][i], curve["high"][i]
     if mean is None:
@@ -479,7 +513,7 @@ def suite_markdown(s: SuiteSummary, figures: Mapping[str, str]) -> str:
             out += ["", f"Seeds not run by every tuner, left out: {task['dropped_seeds']}."]
         hv_text = _hypervolume_text(task["hypervolume"], name)
         out += ["", "### Accuracy against size", "", *hv_text, ""]
-    out += budget_text(s.over_budget)
+    out += [*budget_text(s.over_budget), *workers_text(s.workers)]
     if s.stopped:
         out += ["## Stopped cells", ""]
         out += [
