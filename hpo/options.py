@@ -92,8 +92,8 @@ def add_run_options(addoption: AddOption, prefix: str) -> None:
     addoption(
         f"--{prefix}workers",
         metavar="K",
-        default=1 if not prefix else "1",
-        **({} if prefix else {"type": workers_type}),
+        default=1,
+        **({} if prefix else {"type": int}),  # at least 1: checked by Placement, one line
         help="K workers share each search: Keras Tuner's chief oracle and K workers on"
         " 127.0.0.1, or, replaying a table, K simulated asynchronous workers on the table's"
         " clock (default: 1, one search in one process)",
