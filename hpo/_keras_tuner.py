@@ -104,6 +104,29 @@ def set_retry_queue(oracle: Any, trial_ids: list[str]) -> None:
     oracle._retry_queue = trial_ids
 
 
+HYPERBAND_STATE = (
+    "_brackets",
+    "_current_bracket",
+    "_current_iteration",
+    "_seed_state",
+    "_tried_so_far",
+    "_id_to_hash",
+)
+
+
+def hyperband_state(oracle: Any) -> dict[str, Any]:
+    """A copy of what a Hyperband oracle's `populate_space` changes: its brackets and the
+    random draws' state (to take a proposal back: `set_hyperband_state`)."""
+    import copy
+
+    return {name: copy.deepcopy(getattr(oracle, name)) for name in HYPERBAND_STATE}
+
+
+def set_hyperband_state(oracle: Any, state: dict[str, Any]) -> None:
+    for name, value in state.items():
+        setattr(oracle, name, value)
+
+
 def forget_oracle(oracle: Any) -> None:
     """Drop the module-level references Keras Tuner keeps to every oracle it locked."""
     oracle_module.LOCKS.pop(oracle, None)

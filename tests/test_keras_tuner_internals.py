@@ -66,3 +66,14 @@ def test_only_this_module_imports_keras_tuner_src():
             if any(m.startswith("keras_tuner.src") for m in modules):
                 importers.append(path.relative_to(HPO.parent).as_posix())
     assert sorted(set(importers)) == ["hpo/_keras_tuner.py"]
+
+
+def test_a_hyperband_oracle_has_the_state_hpo_takes_back(tmp_path):
+    oracle = kt.oracles.HyperbandOracle(objective="val_accuracy", max_epochs=3, seed=1)
+    internals.set_project_dir(oracle, str(tmp_path), "p")
+    for name in internals.HYPERBAND_STATE:
+        assert hasattr(oracle, name), f"Keras Tuner's HyperbandOracle has no {name} any more"
+    state = internals.hyperband_state(oracle)
+    oracle._brackets.append({"bracket_num": 9, "rounds": [[]]})
+    internals.set_hyperband_state(oracle, state)
+    assert oracle._brackets == state["_brackets"]

@@ -21,7 +21,8 @@ from hpo.experiment.results import CellResult
 from hpo.replay import SEED_RULE, ReplayTiming, replay_cell, table_seed
 from hpo.tables import Table, TableSpec, build_table
 from hpo.tables.grid import GRID, Grid
-from hpo.tables.table import FORMAT, FORMAT_VERSION, METRICS, write_table
+from hpo.tables.table import write_table
+from hpo.testing.tables import made_up_table
 from hpo.tuners import get_tuner, tuner_names
 
 TASK = "breast_cancer"
@@ -32,45 +33,8 @@ COMMITTED = Path(__file__).parents[1] / "tables" / "breast_cancer-paper.npz"
 def synthetic_table(
     path: Path, grid: Grid = GRID, seeds: tuple[int, ...] = (5, 6), diverge: float | None = None
 ) -> Table:
-    """A table of made-up curves (no training) in the file format: for the harness's tests.
-
-    `diverge`: rows of that learning rate diverge at their second epoch (loss NaN).
-    """
-    rng = np.random.default_rng(0)
-    shape = (len(grid), len(seeds), EPOCHS)
-    arrays: dict[str, np.ndarray] = {
-        name: rng.uniform(0.05, 1.0, shape).astype(np.float32) for name in METRICS
-    }
-    # Accuracies as counts of rows right, as real ones are (the report checks).
-    arrays["val_accuracy"] = (rng.integers(45, 92, shape) / 91).astype(np.float32)
-    arrays["test_score"] = (rng.integers(57, 115, shape) / 114).astype(np.float32)
-    arrays["epoch_time_s"] = rng.uniform(0.01, 0.02, shape).astype(np.float32)
-    arrays["params"] = np.arange(1, len(grid) + 1, dtype=np.int64) * 100
-    arrays["seeds"] = np.array(seeds, dtype=np.int64)
-    failed = np.full(shape[:2], -1, dtype=np.int64)
-    if diverge is not None:
-        for i, config in enumerate(grid.configs()):
-            if config["learning_rate"] == diverge:
-                failed[i] = 1
-                for name in METRICS:
-                    arrays[name][i, :, 1:] = np.nan
-    arrays["failed_at_epoch"] = failed
-    arrays["trained"] = np.ones(shape[:2], dtype=bool)
-    arrays["build_time_s"] = np.full(shape[:2], 0.04, dtype=np.float32)
-    meta = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "task": TASK,
-        "profile": "smoke",
-        "epochs": EPOCHS,
-        "objective": "val_accuracy",
-        "grid": grid.to_json(),
-        "seeds": list(seeds),
-        "split_seed": 0,
-        "split_sizes": {"train": 364, "val": 91, "test": 114},
-    }
-    write_table(path, arrays, meta)
-    return Table.load(path)
+    """A table of made-up curves (no training) in the file format: for the harness's tests."""
+    return made_up_table(path, grid, seeds, EPOCHS, diverge)
 
 
 @pytest.fixture(scope="module")
@@ -470,7 +434,7 @@ def test_the_readme_tuner_replays_against_the_committed_table() -> None:
     result = replay_cell(Table.load(COMMITTED), "examples.mytuners:make_oracle", 0)
     budget = get_tuner("random").budget(PROFILES["paper"])
     assert (result.trials_completed, result.epochs_trained) == (budget.trials, budget.epochs)
-    assert result.history[0]["hyperparameters"] == DEFAULT
+    assert result.history[0].hyperparameters == DEFAULT
 
 
 def test_a_users_tuner_module_that_imports_keras_prints_no_tensorflow_start_up_lines(

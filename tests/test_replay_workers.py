@@ -99,3 +99,35 @@ def test_a_bad_worker_count_is_one_line(bc: Table) -> None:
     for bad in (0, -1, 2.5, True):
         with pytest.raises(HpoError, match="workers must be an integer of at least 1"):
             replay_cell(bc, "random", 0, workers=bad)
+
+
+def _blind_tpe(seeds, profile):
+    """`tpe`'s sampler without its constant liar: blind to trials still running."""
+    import optuna
+
+    from hpo.tuners.bayesian import initial_points
+
+    return optuna.samplers.TPESampler(
+        n_startup_trials=initial_points(profile), seed=seeds.trial, constant_liar=False
+    )
+
+
+def _blind_spec():
+    from hpo.tuners import optuna_spec
+
+    return optuna_spec("tpe-blind", _blind_tpe)
+
+
+BLIND_TPE = _blind_spec()
+
+
+def test_tpe_knows_about_pending_trials(bc: Table) -> None:
+    """TPE's constant liar: on four workers, trials running on the others count as bad when
+    the next is proposed, so it proposes otherwise than a TPE blind to them; on one worker
+    nothing is running when it proposes, and the two are the same search."""
+    blind = f"{__name__}:BLIND_TPE"
+    for workers, same in ((1, True), (4, False)):
+        liar = replay_cell(bc, "tpe", 0, profile="paper", workers=workers)
+        other = replay_cell(bc, blind, 0, profile="paper", workers=workers)
+        configs = [[h.hyperparameters for h in r.history] for r in (liar, other)]
+        assert (configs[0] == configs[1]) is same, workers

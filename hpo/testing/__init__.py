@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from hpo.testing.conformance import TaskConformance, TunerConformance
 from hpo.testing.kills import Killed, counting_writes, reference_run
 from hpo.testing.records import made_up_record
+from hpo.testing.tables import made_up_table
 
 if TYPE_CHECKING:
     from hpo.testing.spaces import check_task, configurations, declared_space
@@ -33,6 +34,7 @@ __all__ = [
     "counting_writes",
     "declared_space",
     "made_up_record",
+    "made_up_table",
     "reference_run",
 ]
 

@@ -87,6 +87,26 @@ class TunerConformance(_Conformance):
     def conformance_cell(self, conformance_tuner: str) -> Cell:
         return Cell.of(conformance_tuner, self.seed, self.profile, self.task)
 
+    @pytest.mark.parametrize("workers", [2, 4])
+    def test_k_workers_replay_the_same_record_and_the_planned_budget(
+        self, conformance_cell: Cell, workers: int, tmp_path: Path
+    ) -> None:
+        """Replayed on a table of made-up curves by k simulated asynchronous workers (the
+        oracle sees the others' trials running): the same seed gives the same record,
+        and the search trains its planned budget, every proposal a point of the grid."""
+        from hpo.replay import replay_cell
+        from hpo.testing.tables import made_up_table
+
+        table = made_up_table(tmp_path / "made-up.npz", task=conformance_cell.task.name)
+        spec, seed = conformance_cell.spec, conformance_cell.seed
+        first = replay_cell(table, spec, seed, workers=workers)
+        again = replay_cell(table, spec, seed, workers=workers)
+        assert first.workers == workers
+        assert first.without_times() == again.without_times()
+        assert first.wall_time_s == again.wall_time_s
+        budget = conformance_cell.budget
+        assert (first.trials_completed, first.epochs_trained) == (budget.trials, budget.epochs)
+
 
 class TaskConformance(_Conformance):
     """Subclass with `task = "NAME"` (or override the `conformance_task` fixture); the task is

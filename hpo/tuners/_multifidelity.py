@@ -17,6 +17,7 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
+import hpo._keras_tuner as internals
 from hpo.experiment.records import searched
 from hpo.tuners._brackets import brackets_within
 from hpo.tuners._fastgp import QuickBayesianOracle
@@ -160,12 +161,19 @@ class HyperbandBayesianOracle(kt.oracles.HyperbandOracle):
         refining = any(_refines(t.hyperparameters.values) for t in self.trials.values())
         last_bracket = self._get_num_brackets() - self.exploration_brackets
         if not refining:
+            before = internals.hyperband_state(self)
             response = super().populate_space(trial_id)
             status = response["status"]
             if status == RUNNING and response["values"]["tuner/bracket"] >= last_bracket:
                 return response
             if status not in (RUNNING, kt.engine.trial.TrialStatus.STOPPED):
                 return response  # waiting for a running trial's result (distributed)
+            if self.ongoing_trials:
+                # Exploration is still running on other workers: Hyperband, asked early,
+                # would start a bracket beyond it; wait for exploration to end instead (as
+                # one worker would), its proposal not taken.
+                internals.set_hyperband_state(self, before)
+                return {"status": kt.engine.trial.TrialStatus.IDLE}
         return self._refine(trial_id)
 
     def _refine(self, trial_id: str) -> dict[str, Any]:

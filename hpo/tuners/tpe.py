@@ -1,6 +1,9 @@
 """Optuna's tree-structured Parzen estimator (Bergstra et al. 2011), its default settings.
 
-It starts from as many random trials as `bayesian` does on the same profile.
+It starts from as many random trials as `bayesian` does on the same profile. With several
+workers (`--workers K`) it knows about pending trials: trials still running on other workers
+count as bad when the next is proposed (Optuna's constant liar, its default since Optuna 5,
+written out here so that a change of default cannot change the tuner silently).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from hpo.tuners.bayesian import initial_points
 def make_sampler(seeds: SamplerSeeds, profile: Profile) -> Any:
     import optuna
 
-    return optuna.samplers.TPESampler(n_startup_trials=initial_points(profile), seed=seeds.trial)
+    return optuna.samplers.TPESampler(
+        n_startup_trials=initial_points(profile), seed=seeds.trial, constant_liar=True
+    )
 
 
 SPEC = optuna_spec(
