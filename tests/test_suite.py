@@ -140,7 +140,10 @@ def test_a_suite_of_replayed_cells_says_so_wherever_it_states_a_result(tmp_path,
         for c in suite(shift_rows=3, shift_r2=0.05).cells
     ]
     summary = summarize_suite(Results(cells=records))
-    said = "Results replayed from made-up.npz (real trainings) (60 of 90 cells)."
+    said = (
+        "Results replayed from made-up.npz (real trainings; results hold for each table's"
+        " one split and training seeds) (60 of 90 cells)."
+    )
     assert summary.conclusions()[0] == said
     assert summary.to_json()["replayed"] == {"tables": ["made-up.npz"], "cells": 60, "of": 90}
     paths = [write_json(tmp_path / f"r{i}.json", c.to_dict()) for i, c in enumerate(records)]

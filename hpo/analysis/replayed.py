@@ -1,7 +1,9 @@
 """Where a comparison's results came from, when some were replayed (hpo.replay), in words.
 
 The report, the suite's report and the pytest summary all say it the same way:
-"replayed from TABLE (real trainings)".
+"replayed from TABLE (real trainings; ...)", with what the verdict is conditional on: a
+table holds one train/validation split and a few training seeds, so many replayed seeds vary
+the tuners' randomness, not the data.
 """
 
 from __future__ import annotations
@@ -27,4 +29,7 @@ def replayed_words(replayed: Mapping[str, Any] | None) -> str | None:
         return None
     share = "" if replayed["cells"] == replayed["of"] else f" ({replayed['cells']} of"
     share += "" if not share else f" {replayed['of']} cells)"
-    return f"replayed from {', '.join(replayed['tables'])} (real trainings){share}"
+    return (
+        f"replayed from {', '.join(replayed['tables'])} (real trainings; results hold for each"
+        f" table's one split and training seeds){share}"
+    )
