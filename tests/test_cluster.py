@@ -87,7 +87,7 @@ def test_an_unreachable_scheduler_stops_the_session_in_one_line_exit_2(tmp_path)
 def _session(json_path: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks/test_search.py", "--hpo-profile", "smoke",
-         "--hpo-seeds", "0-4", "--hpo-tuners", "hyperband,bayesian,random",
+         "--hpo-seeds", "0-1", "--hpo-tuners", "hyperband,bayesian,random",
          "--benchmark-json", str(json_path), *extra],
         capture_output=True, text=True, cwd=ROOT, timeout=1200, env=outside_xdist(),
     )  # fmt: skip
@@ -107,7 +107,7 @@ def test_a_local_cluster_gives_the_records_a_local_session_gives(tmp_path):
     cluster = _session(tmp_path / "cluster.json", "--hpo-cluster", "local:2")
     assert cluster.returncode == 0, cluster.stdout[-3000:]
     assert _records(tmp_path / "cluster.json") == _records(tmp_path / "local.json")
-    assert len(_records(tmp_path / "local.json")) == 15
+    assert len(_records(tmp_path / "local.json")) == 6
     doc = json.loads((tmp_path / "cluster.json").read_text())
     assert doc["machine_info"]["hpo"]["cluster"] == {
         "engine": "dask", "address": "local:2", "workers": 2
@@ -121,11 +121,14 @@ def test_a_local_cluster_gives_the_records_a_local_session_gives(tmp_path):
 @pytest.mark.slow
 def test_a_worker_killed_mid_cell_is_replaced_and_the_cell_resumes_to_the_same_record(tmp_path):
     cell = Cell.of("random", 6, "quick")
-    expected, _ = run_cell_isolated(cell, record_path=tmp_path / "straight.json")
     record_path = tmp_path / "cells" / f"{cell.name}.json"
     record_path.parent.mkdir()
     cluster = Cluster(parse_cluster("local:2"))
     try:
+        # The straight run with the TensorFlow threads each cluster worker gets: on some
+        # CPUs float32 sums round differently with the thread count.
+        threads = max(1, len(os.sched_getaffinity(0)) // 2)
+        expected, _ = run_cell_isolated(cell, tmp_path / "straight.json", threads=threads)
         cluster.submit([(cell, record_path)], RunOptions())
         log = None
         deadline = time.monotonic() + 300
