@@ -262,7 +262,7 @@ def _value_checks() -> dict[str, Callable[[Command, Any], list[str]]]:
         "tuners": tuners,
         "task": tasks,
         "seed": _hpo(check_seed),
-        "seeds": seeds,
+        "seeds": lambda c, v: [] if isinstance(v, int) else seeds(c, v),  # table_cost: a count
         "profile": lambda c, v: [] if v is None else profile(c, v),
         "engine": engine,
         "cluster": lambda c, v: [] if v is None else cluster(c, v),
