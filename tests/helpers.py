@@ -48,3 +48,12 @@ class Diverging(FaultyFit):
 class Raising(FaultyFit):
     def spoil(self, y):
         raise ValueError(f"fit number {self.fits} refuses to train")
+
+
+def trials_every(scores: list[float], second: float) -> list[dict]:
+    """A made-up history: one-epoch trials of these scores, one ending every `second` seconds."""
+    return [
+        {"trial_id": str(i), "status": "COMPLETED", "val_accuracy": v, "epochs": 1,
+         "elapsed_s": second * (i + 1), "params": 100}
+        for i, v in enumerate(scores)
+    ]  # fmt: skip

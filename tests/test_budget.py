@@ -9,6 +9,7 @@ from hpo.analysis.budget import POINTS, over_budget
 from hpo.analysis.tasks import judged_tasks
 from hpo.experiment.results import CellResult
 from hpo.testing.records import made_up_record
+from tests.helpers import trials_every
 
 # Per tuner: the validation accuracy of its four trials (one epoch, one second each).
 SCORES = {
@@ -20,11 +21,7 @@ TASKS = ("wine", "synthetic")
 
 
 def record(tuner: str, seed: int, task: str, scores: list[float], second: float = 1.0):
-    history = [
-        {"trial_id": str(i), "status": "COMPLETED", "val_accuracy": v, "epochs": 1,
-         "elapsed_s": second * (i + 1), "params": 100}
-        for i, v in enumerate(scores)
-    ]  # fmt: skip
+    history = trials_every(scores, second)
     return CellResult.from_dict(
         made_up_record(tuner=tuner, seed=seed, task=task, history=history,
                        trials_completed=4, epochs_trained=4, wall_time_s=4 * second)

@@ -11,15 +11,12 @@ from hpo.analysis.workers import across_workers, as_arms
 from hpo.errors import HpoError
 from hpo.experiment.results import CellResult, Results, load_results, write_json
 from hpo.testing.records import made_up_record
+from tests.helpers import trials_every
 
 
 def record(tuner: str, seed: int, workers: int, scores: list[float], second: float):
     """Trials ending every `second` seconds (k workers: a k-th of one worker's second)."""
-    history = [
-        {"trial_id": str(i), "status": "COMPLETED", "val_accuracy": v, "epochs": 1,
-         "elapsed_s": second * (i + 1), "params": 100}
-        for i, v in enumerate(scores)
-    ]  # fmt: skip
+    history = trials_every(scores, second)
     return CellResult.from_dict(
         made_up_record(tuner=tuner, seed=seed, task="wine", workers=workers, history=history,
                        trials_completed=len(scores), epochs_trained=len(scores),
