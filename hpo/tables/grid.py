@@ -49,8 +49,39 @@ from hpo.experiment.space import SPACE, SearchSpace
 KEYS = ("num_layers", "units", "activation", "dropout", "learning_rate")
 
 
+class ConfigGrid:
+    """What every table grid shares: its configurations by index, and its canonical JSON.
+
+    A subclass gives `_configs` (every configuration, in the grid's order) and `to_json`.
+    """
+
+    @property
+    def _configs(self) -> tuple[dict[str, Any], ...]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._configs)
+
+    def configs(self) -> list[dict[str, Any]]:
+        """Every configuration, in the grid's order (a fresh list of dicts)."""
+        return [dict(c) for c in self._configs]
+
+    def config(self, index: int) -> dict[str, Any]:
+        """Configuration number `index` of `configs()`."""
+        if not 0 <= index < len(self):
+            raise HpoError(f"configuration index {index} is outside the grid (0..{len(self) - 1})")
+        return dict(self._configs[index])
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def dumps(self) -> str:
+        """The grid's canonical JSON text (one line): what tables record and compare."""
+        return json.dumps(self.to_json(), sort_keys=True)
+
+
 @dataclass(frozen=True)
-class Grid:
+class Grid(ConfigGrid):
     """Values per hyperparameter; `configs()` is every combination, in the module's order.
 
     Values are checked against the space and kept sorted and unique, so two
@@ -79,18 +110,9 @@ class Grid:
         )
 
     def __len__(self) -> int:
+        """By arithmetic, so a grid too large to list is refused without listing it."""
         shapes = sum(len(self.units) ** n for n in self.num_layers)
         return shapes * len(self.activation) * len(self.dropout) * len(self.learning_rate)
-
-    def configs(self) -> list[dict[str, Any]]:
-        """Every configuration, in the module's documented order (a fresh list of dicts)."""
-        return [dict(c) for c in self._configs]
-
-    def config(self, index: int) -> dict[str, Any]:
-        """Configuration number `index` of `configs()`."""
-        if not 0 <= index < len(self):
-            raise HpoError(f"configuration index {index} is outside the grid (0..{len(self) - 1})")
-        return dict(self._configs[index])
 
     def index_of(self, config: Mapping[str, Any]) -> int:
         """The position of `config` in `configs()`; HpoError if it is not in the grid.
@@ -149,10 +171,6 @@ class Grid:
             return cls(**given)
         except HpoError as e:
             raise HpoError(f"{source}: {e}") from None
-
-    def dumps(self) -> str:
-        """The grid's canonical JSON text (one line): what tables record and compare."""
-        return json.dumps(self.to_json(), sort_keys=True)
 
     @functools.cached_property
     def _configs(self) -> tuple[dict[str, Any], ...]:

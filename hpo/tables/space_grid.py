@@ -35,6 +35,7 @@ from typing import Any
 
 from hpo.errors import HpoError
 from hpo.experiment.records import searched
+from hpo.tables.grid import ConfigGrid
 
 LEVELS = 3  # values per Int or Float axis unless a grid file gives them
 DISCOVERY_ROUNDS = 20  # rebuilds to find hyperparameters declared only for some values
@@ -97,12 +98,13 @@ class Axis:
 
 
 @dataclass(frozen=True)
-class SpaceGrid:
-    """Values per hyperparameter of a declared space; `configs()` walks its tree.
+class SpaceGrid(ConfigGrid):
+    """Values per hyperparameter of a declared space; `configs()` walks its tree (depth
+    first, in declaration order).
 
-    The same interface as the MLP's `hpo.tables.grid.Grid`: `len`, `configs`, `config`,
-    `index_of`, `to_json`/`from_json`, `dumps`, `declare` (the grid as Keras Tuner
-    hyperparameters, for a replay or a live search of the grid).
+    The same interface as the MLP's `hpo.tables.grid.Grid` (`len`, `configs`, `config` and
+    `dumps` from their `ConfigGrid`): `index_of`, `to_json`/`from_json`, `declare` (the
+    grid as Keras Tuner hyperparameters, for a replay or a live search of the grid).
     """
 
     axes: tuple[Axis, ...]
@@ -115,18 +117,6 @@ class SpaceGrid:
             raise HpoError(f"a grid names a hyperparameter twice: {names}")
         if not self._configs:
             raise HpoError("the grid has no configuration")
-
-    def __len__(self) -> int:
-        return len(self._configs)
-
-    def configs(self) -> list[dict[str, Any]]:
-        """Every configuration, depth first in declaration order (a fresh list of dicts)."""
-        return [dict(c) for c in self._configs]
-
-    def config(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self):
-            raise HpoError(f"configuration index {index} is outside the grid (0..{len(self) - 1})")
-        return dict(self._configs[index])
 
     def index_of(self, config: Mapping[str, Any]) -> int:
         """The position of `config` (its active values; `tuner/` keys and inactive
@@ -159,9 +149,6 @@ class SpaceGrid:
             return cls(tuple(Axis.from_json(a) for a in data.get("axes") or []))
         except HpoError as e:
             raise HpoError(f"{source}: {e}") from None
-
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), sort_keys=True)
 
     def declare(self, hp: Any) -> None:
         """Declare the grid on `hp` (Keras Tuner's HyperParameters): each axis a Choice of its
