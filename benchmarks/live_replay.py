@@ -6,14 +6,15 @@
 Each cell runs twice: live (`hpo.replay.live.run_live_on_grid`: Keras Tuner, the
 graph engine, real training, the replay's seed rule, the table's split) and
 replayed (`hpo.replay.replay_cell`). For a full-fidelity tuner the two records
-must be the same apart from times, versions and the test loss (evaluated live,
-tabulated per epoch; equal to 1e-5): every trial, every epoch's metrics (==),
-the best model and its test score. Any difference is printed and the exit
+must be the same apart from times and versions: every trial, every epoch's metrics
+(==), the best model; its test loss and test scores (the Pareto set's too) equal to
+1e-5, as they are evaluated live and tabulated per epoch in float32. Any difference is printed and the exit
 status is 1. For a multi-fidelity tuner (Hyperband's reload of the best epoch
 and fresh optimiser differ from a table's continued curve by design) the two
 distributions are printed side by side, with the paired difference.
 
-Records go to OUT/live and OUT/replayed, which `hpo report` reads. Every live
+The live searches train with the TensorFlow threads the table's rows had (its meta's
+`build.tf_threads`). Records go to OUT/live and OUT/replayed, which `hpo report` reads. Every live
 record there trained on the table's split (its `split_seed`), whatever its
 seed: it is the live twin of a replay, not a live cell of the usual protocol.
 """
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         from hpo.tuners import parse_tuners
 
         table = Table.load(args.table)
+        train_as_the_table_did(table)
         tuners, seeds = parse_tuners(args.tuners), parse_seeds(args.seeds)
         for tuner in tuners:
             check_table(table, tuner, seeds[0], args.profile)
@@ -90,6 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if differing else 0
 
 
+def train_as_the_table_did(table: Any) -> None:
+    """TensorFlow's threads as the table's rows had them (one, in a build's worker
+    processes), set before anything runs: on some CPUs float32 sums round by thread count,
+    and a live twin must train its rows exactly."""
+    from hpo.run.runtime import import_tensorflow_quietly, set_threads
+
+    threads = sorted(set((table.meta.get("build") or {}).get("tf_threads") or [0]))
+    if len(threads) == 1 and threads[0] > 0:
+        import_tensorflow_quietly()
+        set_threads(threads[0])
+
+
 def comparable(result: CellResult) -> dict[str, Any]:
     """A record without what a live run and its replay legitimately differ in."""
     d = result.without_times()
@@ -99,8 +113,9 @@ def comparable(result: CellResult) -> dict[str, Any]:
 
 
 # Scores computed differently live (sklearn or the task's function on the model's
-# predictions) and in the table (the metric in an eager pass): equal to 1e-5, not ==.
-FLOAT_SCORES = ("test_r2", "test_value")
+# predictions, float64) and in the table (the metric in an eager pass, float32): equal to
+# 1e-5, not == (for an accuracy, far below one test row).
+FLOAT_SCORES = ("test_accuracy", "test_r2", "test_value")
 
 
 def scores(record: CellResult) -> tuple[str, float, str, float]:
@@ -124,6 +139,13 @@ def first_difference(live: CellResult, replayed: CellResult) -> str | None:
         ):
             return f"{key} {a_value} against {b_value}"
     a, b = comparable(live), comparable(replayed)
+    # The Pareto set's test scores: computed live (the task's score, float64) and tabulated
+    # (float32), as FLOAT_SCORES are: equal to 1e-5; the rest of each entry with ==.
+    scores_a = [e.pop("test_score", None) for e in a.get("pareto") or []]
+    scores_b = [e.pop("test_score", None) for e in b.get("pareto") or []]
+    for x, y in zip(scores_a, scores_b, strict=False):
+        if (x is None) != (y is None) or (x is not None and not math.isclose(x, y, rel_tol=1e-5)):
+            return f"a Pareto entry's test_score {x} against {y}"
     for key in sorted(a.keys() | b.keys()):
         if key == "history":
             for x, y in zip(a[key], b[key], strict=False):

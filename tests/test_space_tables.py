@@ -182,3 +182,18 @@ def test_bad_grids_are_one_line_and_exit_2_with_nothing_written(tmp_path, grid, 
     lines = error_lines(done.stderr)
     assert len(lines) == 1 and said in lines[0], done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json"]
+
+
+@pytest.mark.slow
+def test_an_in_process_build_trains_with_one_thread_as_worker_processes_do(tmp_path) -> None:
+    """`--workers 1` trains in the command's process, after the space's discovery built a
+    model: the one TensorFlow thread a worker process has must be set before that (on some
+    CPUs float32 sums round by thread count, and the rows would differ from --workers N's)."""
+    (tmp_path / "g.json").write_text(json.dumps({"filters": [4], "lr": [0.01]}))
+    done = _tabulate(
+        ["--task", TREE, "--grid", "g.json", "--profile", "smoke", "--seeds", "0",
+         "--workers", "1", "--limit", "1", "--out", "t.npz"],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert Table.load(tmp_path / "t.npz").meta["build"]["tf_threads"] == [1]

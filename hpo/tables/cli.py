@@ -9,6 +9,7 @@ imports no TensorFlow.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from collections.abc import Callable
@@ -127,6 +128,25 @@ def run_tabulate(args: argparse.Namespace) -> int:
     split_seed = _split_seed(args.split_seed)
     if args.max_configs < 1:
         raise HpoError(f"--max-configs must be at least 1, got {args.max_configs}")
+    if args.cluster is not None:
+        from hpo.parallel.cluster import parse_cluster
+
+        parse_cluster(args.cluster)
+        if args.workers is not None:
+            raise HpoError("--cluster and --workers: choose one")
+    workers = args.workers if args.workers is not None else _cores()
+    if workers < 1:
+        raise HpoError(f"--workers must be at least 1, got {workers}")
+    if args.cluster is None and workers == 1:
+        # Rows train in this process: one TensorFlow thread, as in a worker process, set
+        # before a task's space is discovered by building its model (TensorFlow fixes its
+        # threads when it first runs; on some CPUs float32 sums round by thread count).
+        # (A module that ran TensorFlow at import keeps its threads: the table's meta says.)
+        from hpo.run.runtime import import_tensorflow_quietly, set_threads
+
+        import_tensorflow_quietly()
+        with contextlib.suppress(HpoError):
+            set_threads(1)
     given = None
     if args.grid is not None:
         from hpo.experiment.results import read_json
@@ -152,15 +172,6 @@ def run_tabulate(args: argparse.Namespace) -> int:
             f" (values per hyperparameter: {grid.sizes()}); shrink it with --grid FILE, fewer"
             " values of the widest, or raise --max-configs"
         )
-    if args.cluster is not None:
-        from hpo.parallel.cluster import parse_cluster
-
-        parse_cluster(args.cluster)
-        if args.workers is not None:
-            raise HpoError("--cluster and --workers: choose one")
-    workers = args.workers if args.workers is not None else _cores()
-    if workers < 1:
-        raise HpoError(f"--workers must be at least 1, got {workers}")
     if args.limit is not None and args.limit < 1:
         raise HpoError(f"--limit must be at least 1, got {args.limit}")
     out = Path(args.out) if args.out else default_out(task.name, profile.name)
