@@ -44,40 +44,10 @@ from typing import Any
 from hpo.errors import HpoError
 from hpo.experiment.records import searched
 from hpo.experiment.space import SPACE, SearchSpace
+from hpo.tables.config_grid import ConfigGrid
 
 # The JSON keys of a grid, in configuration order (each a list of values).
 KEYS = ("num_layers", "units", "activation", "dropout", "learning_rate")
-
-
-class ConfigGrid:
-    """What every table grid shares: its configurations by index, and its canonical JSON.
-
-    A subclass gives `_configs` (every configuration, in the grid's order) and `to_json`.
-    """
-
-    @property
-    def _configs(self) -> tuple[dict[str, Any], ...]:
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        return len(self._configs)
-
-    def configs(self) -> list[dict[str, Any]]:
-        """Every configuration, in the grid's order (a fresh list of dicts)."""
-        return [dict(c) for c in self._configs]
-
-    def config(self, index: int) -> dict[str, Any]:
-        """Configuration number `index` of `configs()`."""
-        if not 0 <= index < len(self):
-            raise HpoError(f"configuration index {index} is outside the grid (0..{len(self) - 1})")
-        return dict(self._configs[index])
-
-    def to_json(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def dumps(self) -> str:
-        """The grid's canonical JSON text (one line): what tables record and compare."""
-        return json.dumps(self.to_json(), sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from typing import Any
 
 from hpo.errors import HpoError
 from hpo.experiment.records import searched
-from hpo.tables.grid import ConfigGrid
+from hpo.tables.config_grid import ConfigGrid
 
 LEVELS = 3  # values per Int or Float axis unless a grid file gives them
 DISCOVERY_ROUNDS = 20  # rebuilds to find hyperparameters declared only for some values
