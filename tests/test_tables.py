@@ -541,14 +541,34 @@ def test_a_local_dask_cluster_builds_the_same_table(built: Built, tmp_path: Path
 
 # -- the committed tables -----------------------------------------------------------------
 
-COMMITTED = sorted((Path(__file__).parents[1] / "tables").glob("*.npz"))
+COMMITTED = sorted((Path(__file__).parents[1] / "tables").glob("*-paper.npz"))
+SIGNALS = Path(__file__).parents[1] / "tables" / "signals-quick.npz"
 
 
 def test_the_committed_tables_are_the_ones_the_docs_cite() -> None:
-    names = [p.name for p in COMMITTED]
-    assert names == [f"{t}-paper.npz" for t in ("breast_cancer", "diabetes", "mnist1d", "wine")]
-    cited = (Path(__file__).parents[1] / "docs" / "tables.md").read_text()
-    assert all(f"tables/{name}" in cited for name in names)
+    names = sorted(p.name for p in (Path(__file__).parents[1] / "tables").glob("*.npz"))
+    paper = [f"{t}-paper.npz" for t in ("breast_cancer", "diabetes", "mnist1d", "wine")]
+    assert names == sorted([*paper, SIGNALS.name])
+    docs = Path(__file__).parents[1] / "docs"
+    cited = (docs / "tables.md").read_text()
+    assert all(f"tables/{name}" in cited for name in paper)
+    assert f"tables/{SIGNALS.name}" in (docs / "your-task.md").read_text()
+
+
+def test_the_example_models_table_is_its_whole_grid() -> None:
+    """docs/your-task.md's table: every row of examples/signals-grid.json's grid of the
+    example's own space, seeds 0-2, `quick`'s 15 epochs, trained by Keras' fit."""
+    from hpo.tables.space_grid import declared_space, grid_of_space
+    from hpo.experiment.tasks import get_task
+
+    table = Table.load(SIGNALS)
+    grid_file = Path(__file__).parents[1] / "examples" / "signals-grid.json"
+    values = json.loads(grid_file.read_text())
+    space = declared_space(get_task("examples.signals:task"))
+    assert table.grid == grid_of_space(space, values, str(grid_file))
+    assert len(table.grid) == 336 and list(table.seeds) == [0, 1, 2]
+    assert not table.partial and table.trainer == "keras" and table.meta["profile"] == "quick"
+    assert table.arrays["val_accuracy"].shape == (336, 3, 15)
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
