@@ -8,8 +8,8 @@ graph engine, real training, the replay's seed rule, the table's split) and
 replayed (`hpo.replay.replay_cell`). For a full-fidelity tuner the two records
 must be the same apart from times and versions: every trial, every epoch's metrics
 (==), the best model; its test loss and test scores (the Pareto set's too) equal to
-1e-5, as they are evaluated live and tabulated per epoch in float32. Any difference is printed and the exit
-status is 1. For a multi-fidelity tuner (Hyperband's reload of the best epoch
+1e-5, as they are evaluated live and tabulated per epoch in float32. Any difference is
+printed and the exit status is 1. For a multi-fidelity tuner (Hyperband's reload of the best epoch
 and fresh optimiser differ from a table's continued curve by design) the two
 distributions are printed side by side, with the paired difference.
 
@@ -171,6 +171,7 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
         live = np.array([float(scores(p[0])[index]) for p in pairs])
         replayed = np.array([float(scores(p[1])[index]) for p in pairs])
         d = live - replayed
+        d[np.abs(d) < 1e-6] = 0.0  # float64 live against float32 tabulated: the same score
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
         p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
         lines.append(
