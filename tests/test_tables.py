@@ -558,8 +558,8 @@ def test_the_committed_tables_are_the_ones_the_docs_cite() -> None:
 def test_the_example_models_table_is_its_whole_grid() -> None:
     """docs/your-task.md's table: every row of examples/signals-grid.json's grid of the
     example's own space, seeds 0-2, `quick`'s 15 epochs, trained by Keras' fit."""
-    from hpo.tables.space_grid import declared_space, grid_of_space
     from hpo.experiment.tasks import get_task
+    from hpo.tables.space_grid import declared_space, grid_of_space
 
     table = Table.load(SIGNALS)
     grid_file = Path(__file__).parents[1] / "examples" / "signals-grid.json"
