@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from hpo.experiment.profiles import get_profile
 from hpo.experiment.results import CellResult
 from hpo.run.cell import Cell, run_cell
-from hpo.testing import Killed, counting_writes, reference_run
+from hpo.run.store import Outcome, run_saved_cell
+from hpo.testing import Killed, counting_writes, made_up_record, reference_run
 from hpo.testing.kills import WRITE_KINDS
 from hpo.tuners import planned_budget
 from tests.helpers import outside_xdist
@@ -196,3 +197,19 @@ def test_a_killed_benchmark_session_reuses_finished_cells_and_resumes_the_rest(t
     assert sorted(r["seed"] for r in records) == [0, 1, 2]
     assert all((r["trials_completed"], r["epochs_trained"]) == (3, 9) for r in records)
     assert not list(cells.glob("*.work"))  # every project removed once its record was written
+
+
+def test_a_kill_inside_the_records_write_leaves_nothing_once_the_cell_runs_again(tmp_path):
+    """A SIGKILL between `write_json`'s temporary file and its rename leaves the temporary
+    file beside the record; the next run of the cell removes it."""
+    record_path = tmp_path / "random-smoke-seed0.json"
+    torn = tmp_path / f".{record_path.name}.k1ll3d.tmp"
+    torn.write_text('{"tuner": "ran')
+    other = tmp_path / ".another-record.json.k1ll3d.tmp"  # another cell's: not this one's to remove
+    other.write_text("")
+    made_up = CellResult.from_dict(made_up_record())
+    result, how = run_saved_cell(
+        Cell.of("random", 0, "smoke"), record_path, search=lambda workdir: made_up
+    )
+    assert how == Outcome.RAN and result.without_times() == made_up.without_times()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, record_path.name]

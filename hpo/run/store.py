@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import glob
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -62,6 +63,7 @@ def run_saved_cell(
     record_path = Path(record_path)
     workdir = work_dir(record_path)
     with _cell_lock(record_path, workdir, options.wait):
+        _remove_torn_writes(record_path)
         if options.force:
             _remove(workdir)
         else:
@@ -90,6 +92,13 @@ def discard(record_path: Path) -> None:
     """Remove a cell's record and saved state (what `force` does, ahead of time)."""
     record_path.unlink(missing_ok=True)
     shutil.rmtree(work_dir(record_path), ignore_errors=True)
+
+
+def _remove_torn_writes(record_path: Path) -> None:
+    """Remove temporary files of the record a killed process left (`write_bytes` names them);
+    the cell's lock is held, so no other process is writing it."""
+    for tmp in record_path.parent.glob(f".{glob.escape(record_path.name)}.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _same_code(stamp: Any) -> bool:
