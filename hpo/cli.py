@@ -358,12 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """Run the command line `argv`; its exit code. `exiting`: the process ends right after
+    (`entry`), so a Ctrl-C after the command's work is ignored rather than a traceback."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # which options were given
-    with _counting_interrupts() as interrupts:
+    with _counting_interrupts(ignore_after=exiting) as interrupts:
         return _run(args, interrupts)
 
 
@@ -390,10 +392,12 @@ def _run(args: argparse.Namespace, interrupts: list[int]) -> int:
 
 
 @contextlib.contextmanager
-def _counting_interrupts() -> Iterator[list[int]]:
+def _counting_interrupts(ignore_after: bool = False) -> Iterator[list[int]]:
     """Within the block, count SIGINTs (Ctrl-C) as they arrive, raising KeyboardInterrupt as
     Python does; the list stays empty until one arrives. Only in the main thread (where
-    signals can be set); the previous handler is restored afterwards."""
+    signals can be set). Afterwards the previous handler is restored, or with `ignore_after`
+    SIGINT is ignored: a Ctrl-C while the process exits (its exit handlers, output
+    flushed) would otherwise be a traceback after the work was done and saved."""
     import _thread
     import signal
     import threading
@@ -402,10 +406,12 @@ def _counting_interrupts() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
+    leaving = False
 
     def interrupted(signum: int, frame: object) -> None:
         received.append(signum)
-        raise KeyboardInterrupt
+        if not leaving:
+            raise KeyboardInterrupt
 
     def unraisable(hook_args: Any) -> None:
         # Ctrl-C landing in a weakref callback or a __del__ cannot be raised there: Python
@@ -421,7 +427,8 @@ def _counting_interrupts() -> Iterator[list[int]]:
     try:
         yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        leaving = ignore_after
+        signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_after else previous)
         sys.unraisablehook = previous_hook
 
 
@@ -429,7 +436,7 @@ def entry() -> None:
     """The `hpo` command: `main`, then an exit that skips the interpreter's slow teardown."""
     from hpo.run.runtime import exit_now
 
-    exit_now(main())
+    exit_now(main(exiting=True))
 
 
 if __name__ == "__main__":
