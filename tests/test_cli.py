@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,6 +71,16 @@ def test_bad_arguments_are_one_line_exit_2(args, message, capsys):
     assert message in err and len(error_lines(err)) == 1
 
 
+def test_a_replay_naming_another_task_than_its_tables_is_one_line_exit_2(tmp_path, capsys):
+    table = Path(__file__).parents[1] / "tables" / "signals-quick.npz"
+    args = ["--replay", str(table), "--task", "mnist1d", "--tuner", "random", "--seed", "0"]
+    rc = main(["run", *args, "--out", str(tmp_path / "out")])
+    assert rc == 2
+    [line] = error_lines(capsys.readouterr().err)
+    assert "--task mnist1d: the table" in line and "is of task examples.signals:task" in line
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
 def test_unwritable_json_fails_before_searching(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -95,6 +106,25 @@ def test_module_entry_point_and_no_traceback():
         f"hpo: error: unknown tuner 'nope'; choose one of {', '.join(tuner_names())},"
         " or MODULE:ATTR"
     )
+
+
+def test_a_ctrl_c_while_the_command_exits_is_no_traceback(tmp_path):
+    """Once the work is done, `hpo` runs exit handlers (TensorFlow's, MLflow's) and flushes
+    its output: a Ctrl-C then is ignored. Here an exit handler sends it, every time."""
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{")
+    script = (
+        "import atexit, os, signal, sys, time\n"
+        "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.5)))\n"
+        f"sys.argv = ['hpo', 'compare', {str(garbage)!r}, {str(garbage)!r}]\n"
+        "from hpo.cli import entry\n"
+        "entry()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(error_lines(proc.stderr)) == 1
 
 
 def test_version_and_usage_follow_the_conventions(capsys):
