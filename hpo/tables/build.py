@@ -132,7 +132,7 @@ def build_table(
         raise HpoError(f"--workers must be at least 1, got {workers}")
     if limit is not None and limit < 1:
         raise HpoError(f"--limit must be at least 1, got {limit}")
-    threads = _prepare_this_process(in_process=cluster is None and workers == 1)
+    threads = prepare_this_process(in_process=cluster is None and workers == 1)
     from hpo.run.provenance import versions
 
     ours = versions()
@@ -207,9 +207,12 @@ def build_table(
     )
 
 
-def _prepare_this_process(in_process: bool) -> int:
+def prepare_this_process(in_process: bool) -> int:
     """Import TensorFlow quietly; training here: one thread if TensorFlow has not run yet.
 
+    Rows trained in this process get one thread, as in a worker process (on some
+    CPUs float32 sums round by thread count). `hpo tabulate` calls this before a
+    task's space is discovered by building its model, which fixes the threads.
     Returns the intra-op threads this process's TensorFlow uses (0: its default).
     """
     from hpo.run.runtime import import_tensorflow_quietly, set_threads

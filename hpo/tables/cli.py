@@ -9,7 +9,6 @@ imports no TensorFlow.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import tempfile
 from collections.abc import Callable
@@ -137,16 +136,10 @@ def run_tabulate(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else _cores()
     if workers < 1:
         raise HpoError(f"--workers must be at least 1, got {workers}")
-    if args.cluster is None and workers == 1:
-        # Rows train in this process: one TensorFlow thread, as in a worker process, set
-        # before a task's space is discovered by building its model (TensorFlow fixes its
-        # threads when it first runs; on some CPUs float32 sums round by thread count).
-        # (A module that ran TensorFlow at import keeps its threads: the table's meta says.)
-        from hpo.run.runtime import import_tensorflow_quietly, set_threads
+    if args.cluster is None and workers == 1:  # rows train here: one thread, set before the
+        from hpo.tables.build import prepare_this_process  # space's discovery builds a model
 
-        import_tensorflow_quietly()
-        with contextlib.suppress(HpoError):
-            set_threads(1)
+        prepare_this_process(in_process=True)
     given = None
     if args.grid is not None:
         from hpo.experiment.results import read_json
