@@ -33,6 +33,7 @@ import numpy as np
 from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import parse_seeds
 from hpo.experiment.results import CellResult, write_json
+from hpo.replay.live import SAME_SCORE_RTOL, first_difference
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,20 +105,6 @@ def train_as_the_table_did(table: Any) -> None:
         set_threads(threads[0])
 
 
-def comparable(result: CellResult) -> dict[str, Any]:
-    """A record without what a live run and its replay legitimately differ in."""
-    d = result.without_times()
-    for key in ("replay", "versions", "test_loss", "peak_rss_mb", *FLOAT_SCORES):
-        d.pop(key, None)
-    return d
-
-
-# Scores computed differently live (sklearn or the task's function on the model's
-# predictions, float64) and in the table (the metric in an eager pass, float32): equal to
-# 1e-5, not == (for an accuracy, far below one test row).
-FLOAT_SCORES = ("test_accuracy", "test_r2", "test_value")
-
-
 def scores(record: CellResult) -> tuple[str, float, str, float]:
     """The test score and the best validation score, with their names, whatever the task."""
     test = next(
@@ -128,35 +115,6 @@ def scores(record: CellResult) -> tuple[str, float, str, float]:
     if record.best_val_accuracy is not None:
         return (*test, "best_val_accuracy", record.best_val_accuracy)
     return (*test, "best_val_loss", record.best_val_loss)
-
-
-def first_difference(live: CellResult, replayed: CellResult) -> str | None:
-    """Where the two records first differ, in words; None if they are the same."""
-    for key in ("test_loss", *FLOAT_SCORES):
-        a_value, b_value = getattr(live, key), getattr(replayed, key)
-        if (a_value is None) != (b_value is None) or (
-            a_value is not None and not math.isclose(a_value, b_value, rel_tol=1e-5)
-        ):
-            return f"{key} {a_value} against {b_value}"
-    a, b = comparable(live), comparable(replayed)
-    # The Pareto set's test scores: computed live (the task's score, float64) and tabulated
-    # (float32), as FLOAT_SCORES are: equal to 1e-5; the rest of each entry with ==.
-    scores_a = [e.pop("test_score", None) for e in a.get("pareto") or []]
-    scores_b = [e.pop("test_score", None) for e in b.get("pareto") or []]
-    for x, y in zip(scores_a, scores_b, strict=False):
-        if (x is None) != (y is None) or (x is not None and not math.isclose(x, y, rel_tol=1e-5)):
-            return f"a Pareto entry's test_score {x} against {y}"
-    for key in sorted(a.keys() | b.keys()):
-        if key == "history":
-            for x, y in zip(a[key], b[key], strict=False):
-                if x != y:
-                    keys = sorted(k for k in x.keys() | y.keys() if x.get(k) != y.get(k))
-                    return f"trial {x.get('trial_id')}: {', '.join(keys)}"
-            if len(a[key]) != len(b[key]):
-                return f"{len(a[key])} trials against {len(b[key])}"
-        elif a.get(key) != b.get(key):
-            return f"{key}: {a.get(key)} against {b.get(key)}"
-    return None
 
 
 def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
@@ -171,7 +129,7 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
         live = np.array([float(scores(p[0])[index]) for p in pairs])
         replayed = np.array([float(scores(p[1])[index]) for p in pairs])
         d = live - replayed
-        d[np.abs(d) < 1e-6] = 0.0  # float64 live against float32 tabulated: the same score
+        d[np.isclose(live, replayed, rtol=SAME_SCORE_RTOL, atol=0)] = 0.0  # as same_score
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
         p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
         lines.append(

@@ -19,9 +19,11 @@ from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import PROFILES
 from hpo.experiment.results import CellResult
 from hpo.replay import SEED_RULE, ReplayTiming, replay_cell, table_seed
+from hpo.replay.live import comparable, first_difference
 from hpo.tables import Table, TableSpec, build_table
 from hpo.tables.grid import GRID, Grid
 from hpo.tables.table import write_table
+from hpo.testing import made_up_record
 from hpo.testing.tables import made_up_table
 from hpo.tuners import get_tuner, tuner_names
 
@@ -303,13 +305,6 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Table:
     return Table.load(out)
 
 
-def _comparable(result: CellResult) -> dict[str, Any]:
-    d = result.without_times()
-    for key in ("replay", "versions", "test_loss", "peak_rss_mb"):
-        d.pop(key, None)
-    return d
-
-
 @pytest.mark.parametrize("tuner", ["random", "tpe"])
 def test_a_live_search_trains_what_its_replay_looks_up(real: Table, tuner: str) -> None:
     """Random search, as the replay's promise is stated; and TPE, whose Optuna study lives in
@@ -329,7 +324,7 @@ def test_a_live_search_trains_what_its_replay_looks_up(real: Table, tuner: str) 
     assert live.test_accuracy == replayed.test_accuracy
     # model.evaluate sums the test loss in batches, the table in one pass: the last bits.
     assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
-    assert _comparable(live) == _comparable(replayed)
+    assert comparable(live) == comparable(replayed) and first_difference(live, replayed) is None
     assert replayed.replay is not None and live.replay is None
 
 
@@ -347,7 +342,8 @@ def test_a_profile_of_fewer_epochs_replays_what_a_shorter_live_run_trains() -> N
     assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
     # The committed table was trained on another machine, whose CPU kernels round some
     # float32 sums otherwise: every choice and count equal, every float to 1e-5.
-    assert _close(_comparable(live), _comparable(replayed))
+    assert _close(comparable(live), comparable(replayed))
+    assert math.isclose(live.test_accuracy, replayed.test_accuracy, rel_tol=1e-5)
 
 
 def _close(a: Any, b: Any, rel: float = 1e-5) -> bool:
@@ -467,3 +463,24 @@ def test_a_users_tuner_module_that_imports_keras_prints_no_tensorflow_start_up_l
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert not re.search(r"cuda|onednn|absl", done.stdout + done.stderr, re.IGNORECASE)
+
+
+def test_first_difference_names_where_a_live_record_and_its_replay_differ() -> None:
+    """Known answers on made-up records: float32/float64 twins of a score are the same; a
+    changed choice, curve value or trial count is named; times and versions are not."""
+    base = CellResult.from_dict(made_up_record())
+    twin = dataclasses.replace(base, test_accuracy=base.test_accuracy * (1 + 3e-6))
+    assert first_difference(base, twin) is None
+    assert first_difference(base, dataclasses.replace(base, wall_time_s=99.0)) is None
+    off = dataclasses.replace(base, test_accuracy=base.test_accuracy + 1 / 114)  # one test row
+    assert (
+        first_difference(base, off)
+        == f"test_accuracy {base.test_accuracy} against {off.test_accuracy}"
+    )
+    trial = dataclasses.replace(base.history[0], hyperparameters={"num_layers": 2})
+    other = dataclasses.replace(base, history=[trial])
+    assert first_difference(base, other) == f"trial {trial.trial_id}: hyperparameters"
+    longer = dataclasses.replace(base, history=[*base.history, trial])
+    assert first_difference(base, longer) == "1 trials against 2"
+    none = dataclasses.replace(base, test_accuracy=None)
+    assert first_difference(base, none) is not None and first_difference(none, none) is None

@@ -8,12 +8,14 @@ trial is seeded with the table seed the replay's rule gives it
 seed trains on the table's split (its `split_seed`), as a replay looks it up.
 For a full-fidelity tuner it then trains, trial by trial and epoch by epoch,
 exactly what `replay_cell` looks up: tests/test_replay.py compares the two, and
-benchmarks/live_replay.py on any table, seeds and profile.
+benchmarks/live_replay.py on any table, seeds and profile. `first_difference`
+says where a live record and its replay differ (None: they are the same).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 from hpo.experiment.results import CellResult
@@ -46,3 +48,52 @@ def run_live_on_grid(table: Table, tuner: str, seed: int, profile: str | None = 
         trial_seeds=functools.partial(table_seed, table.seeds),
         split_seed=int(table.meta.get("split_seed", 0)),
     )
+
+
+# Scores computed differently live (sklearn or the task's function on the model's
+# predictions, float64) and in the table (the metric in an eager pass, float32): equal to
+# 1e-5, not == (for an accuracy, far below one test row).
+FLOAT_SCORES = ("test_accuracy", "test_r2", "test_value")
+SAME_SCORE_RTOL = 1e-5
+
+
+def comparable(result: CellResult) -> dict[str, Any]:
+    """A record without what a live run and its replay legitimately differ in."""
+    d = result.without_times()
+    for key in ("replay", "versions", "test_loss", "peak_rss_mb", *FLOAT_SCORES):
+        d.pop(key, None)
+    return d
+
+
+def same_score(x: float | None, y: float | None) -> bool:
+    """Whether a live and a tabulated score are the same, as FLOAT_SCORES are compared."""
+    if x is None or y is None:
+        return x is y
+    return math.isclose(x, y, rel_tol=SAME_SCORE_RTOL)
+
+
+def first_difference(live: CellResult, replayed: CellResult) -> str | None:
+    """Where the two records first differ, in words; None if they are the same."""
+    for key in ("test_loss", *FLOAT_SCORES):
+        a_value, b_value = getattr(live, key), getattr(replayed, key)
+        if not same_score(a_value, b_value):
+            return f"{key} {a_value} against {b_value}"
+    a, b = comparable(live), comparable(replayed)
+    # The Pareto set's test scores: computed live (the task's score, float64) and tabulated
+    # (float32), as FLOAT_SCORES are: equal to 1e-5; the rest of each entry with ==.
+    scores_a = [e.pop("test_score", None) for e in a.get("pareto") or []]
+    scores_b = [e.pop("test_score", None) for e in b.get("pareto") or []]
+    for x, y in zip(scores_a, scores_b, strict=False):
+        if not same_score(x, y):
+            return f"a Pareto entry's test_score {x} against {y}"
+    for key in sorted(a.keys() | b.keys()):
+        if key == "history":
+            for x, y in zip(a[key], b[key], strict=False):
+                if x != y:
+                    keys = sorted(k for k in x.keys() | y.keys() if x.get(k) != y.get(k))
+                    return f"trial {x.get('trial_id')}: {', '.join(keys)}"
+            if len(a[key]) != len(b[key]):
+                return f"{len(a[key])} trials against {len(b[key])}"
+        elif a.get(key) != b.get(key):
+            return f"{key}: {a.get(key)} against {b.get(key)}"
+    return None
