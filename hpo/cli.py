@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -365,7 +364,9 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # which options were given
-    with _counting_interrupts(ignore_after=exiting) as interrupts:
+    from hpo.run.runtime import counting_interrupts
+
+    with counting_interrupts(ignore_after=exiting) as interrupts:
         return _run(args, interrupts)
 
 
@@ -389,47 +390,6 @@ def _run(args: argparse.Namespace, interrupts: list[int]) -> int:
             raise
         print("hpo: interrupted; the same command resumes where it stopped", file=sys.stderr)
         return 130
-
-
-@contextlib.contextmanager
-def _counting_interrupts(ignore_after: bool = False) -> Iterator[list[int]]:
-    """Within the block, count SIGINTs (Ctrl-C) as they arrive, raising KeyboardInterrupt as
-    Python does; the list stays empty until one arrives. Only in the main thread (where
-    signals can be set). Afterwards the previous handler is restored, or with `ignore_after`
-    SIGINT is ignored: a Ctrl-C while the process exits (its exit handlers, output
-    flushed) would otherwise be a traceback after the work was done and saved."""
-    import _thread
-    import signal
-    import threading
-
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    leaving = False
-
-    def interrupted(signum: int, frame: object) -> None:
-        received.append(signum)
-        if not leaving:
-            raise KeyboardInterrupt
-
-    def unraisable(hook_args: Any) -> None:
-        # Ctrl-C landing in a weakref callback or a __del__ cannot be raised there: Python
-        # would print it as a traceback and go on. Deliver it to the main thread again,
-        # once this hook has returned (from here it would land in the hook itself).
-        if hook_args.exc_type is KeyboardInterrupt:
-            threading.Timer(0.01, _thread.interrupt_main).start()
-        else:
-            previous_hook(hook_args)
-
-    previous, previous_hook = signal.signal(signal.SIGINT, interrupted), sys.unraisablehook
-    sys.unraisablehook = unraisable
-    try:
-        yield received
-    finally:
-        leaving = ignore_after
-        signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_after else previous)
-        sys.unraisablehook = previous_hook
 
 
 def entry() -> None:

@@ -172,7 +172,7 @@ def test_ctrl_c_in_a_finaliser_is_delivered_again_not_printed():
     thread again. (tests/test_resume.py once saw such a traceback after a SIGINT.)"""
     import time
 
-    from hpo.cli import _counting_interrupts
+    from hpo.run.runtime import counting_interrupts
 
     class InterruptedWhileFinalised:
         def __del__(self) -> None:
@@ -182,7 +182,7 @@ def test_ctrl_c_in_a_finaliser_is_delivered_again_not_printed():
     before = sys.unraisablehook
     sys.unraisablehook = seen.append  # what Python would print
     try:
-        with pytest.raises(KeyboardInterrupt), _counting_interrupts():
+        with pytest.raises(KeyboardInterrupt), counting_interrupts():
             obj = InterruptedWhileFinalised()
             del obj
             for _ in range(200):  # the interrupt comes back within milliseconds

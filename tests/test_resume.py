@@ -213,3 +213,32 @@ def test_a_kill_inside_the_records_write_leaves_nothing_once_the_cell_runs_again
     )
     assert how == Outcome.RAN and result.without_times() == made_up.without_times()
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, record_path.name]
+
+
+def test_a_ctrl_c_that_tensorflow_turns_into_another_error_stops_the_search(tmp_path):
+    """Ctrl-C inside some of TensorFlow's callbacks into Python surfaces as SystemError; in a
+    trial, Keras Tuner would count the trial failed and search on, and the record would hold
+    a failure the uninterrupted run has not. Here the second trial's fit does what TensorFlow
+    does: the handler counts the interrupt, and another error comes out."""
+    from hpo.engines.keras_fit import QuickFit
+    from hpo.experiment.model import build_model
+    from hpo.run.runtime import counting_interrupts
+
+    class InterruptedFit(QuickFit):
+        fits = 0
+
+        def fit(self, hp, model, *args, **kwargs):
+            self.fits += 1
+            if self.fits == 2:
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(5)
+                except KeyboardInterrupt:
+                    raise SystemError("bad argument to internal function") from None
+            return super().fit(hp, model, *args, **kwargs)
+
+    cell = Cell.of("random", SEED, "smoke")
+    with pytest.raises(KeyboardInterrupt), counting_interrupts():
+        run_cell(cell, tmp_path, hypermodel=InterruptedFit(build_model), resume=True)
+    log = json.loads(next(tmp_path.glob("*_tuning/hpo-history-tuner0.json")).read_text())
+    assert [h["status"] for h in log["history"]] == ["COMPLETED"]  # trial 2 not counted failed

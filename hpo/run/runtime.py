@@ -8,7 +8,7 @@ import os
 import random
 import sys
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from hpo.errors import HpoError
 
@@ -94,6 +94,60 @@ def frozen_gc() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+# SIGINTs (Ctrl-C) the running command's handler has seen (`counting_interrupts`): read by a
+# search, whose trial may fail of the interrupt inside TensorFlow instead of raising it.
+_INTERRUPTS: list[int] = []
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C reached the running command (`counting_interrupts`)."""
+    return bool(_INTERRUPTS)
+
+
+@contextlib.contextmanager
+def counting_interrupts(ignore_after: bool = False) -> Iterator[list[int]]:
+    """Within the block, count SIGINTs (Ctrl-C) as they arrive, raising KeyboardInterrupt as
+    Python does; the list stays empty until one arrives, and `interrupted()` says so. Only
+    in the main thread (where signals can be set). Afterwards the previous handler is
+    restored, or with `ignore_after` SIGINT is ignored: a Ctrl-C while the process exits
+    (its exit handlers, output flushed) would otherwise be a traceback after the work was
+    done and saved."""
+    import _thread
+    import signal
+    import threading
+
+    received = _INTERRUPTS
+    received.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    leaving = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        received.append(signum)
+        if not leaving:
+            raise KeyboardInterrupt
+
+    def unraisable(hook_args: Any) -> None:
+        # Ctrl-C landing in a weakref callback or a __del__ cannot be raised there: Python
+        # would print it as a traceback and go on. Deliver it to the main thread again,
+        # once this hook has returned (from here it would land in the hook itself).
+        if hook_args.exc_type is KeyboardInterrupt:
+            threading.Timer(0.01, _thread.interrupt_main).start()
+        else:
+            previous_hook(hook_args)
+
+    previous, previous_hook = signal.signal(signal.SIGINT, on_sigint), sys.unraisablehook
+    sys.unraisablehook = unraisable
+    try:
+        yield received
+    finally:
+        leaving = ignore_after
+        signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_after else previous)
+        sys.unraisablehook = previous_hook
+        received.clear()  # a later search in this process was not interrupted
 
 
 def exit_now(code: int) -> NoReturn:

@@ -34,6 +34,7 @@ from hpo.experiment.space import param_count
 from hpo.experiment.tasks import Task
 from hpo.run.memory import peak_rss_mb, rss_mb
 from hpo.run.progress import ProgressFn
+from hpo.run.runtime import interrupted
 from hpo.tuners import TrialSeeds, TunerContext, TunerSpec, oracle_seed, trial_seed
 
 
@@ -179,6 +180,12 @@ class TrialRecorder:
             self.hypermodel.trained_by = None  # type: ignore[attr-defined]
         try:
             return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        except Exception:
+            # Ctrl-C inside some of TensorFlow's callbacks into Python surfaces as another
+            # error (SystemError); Keras Tuner would count the trial failed and go on.
+            if interrupted():
+                raise KeyboardInterrupt from None
+            raise
         finally:
             engine = getattr(self.hypermodel, "trained_by", None)  # type: ignore[attr-defined]
             if engine is not None:
