@@ -14,9 +14,11 @@ and fresh optimiser differ from a table's continued curve by design) the two
 distributions are printed side by side, with the paired difference.
 
 The live searches train with the TensorFlow threads the table's rows had (its meta's
-`build.tf_threads`). Records go to OUT/live and OUT/replayed, which `hpo report` reads. Every live
-record there trained on the table's split (its `split_seed`), whatever its
-seed: it is the live twin of a replay, not a live cell of the usual protocol.
+`build.tf_threads`). Records go to OUT/live and OUT/replayed, which `hpo report` reads; a
+live record already in OUT/live is reused (a long run goes on where it stopped; delete OUT
+to run anew, and use one OUT per table). Every live record there trained on the table's
+split (its `split_seed`), whatever its seed: it is the live twin of a replay, not a live
+cell of the usual protocol.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 
 from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import parse_seeds
-from hpo.experiment.results import CellResult, write_json
+from hpo.experiment.results import CellResult, read_json, write_json
 from hpo.replay.live import SAME_SCORE_RTOL, first_difference
 
 
@@ -54,27 +56,35 @@ def main(argv: list[str] | None = None) -> int:
         tuners, seeds = parse_tuners(args.tuners), parse_seeds(args.seeds)
         for tuner in tuners:
             check_table(table, tuner, seeds[0], args.profile)
+        return _side_by_side(table, tuners, seeds, args)
     except HpoError as e:
         print(f"live_replay: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _side_by_side(table: Any, tuners: list[str], seeds: list[int], args: Any) -> int:
+    """Each cell live and replayed, compared; 1 if a full-fidelity tuner's pair differs."""
     from hpo.replay import replay_cell
     from hpo.replay.live import run_live_on_grid
     from hpo.tuners import get_tuner
 
     out = Path(args.out)
-    name = Path(args.table).name
+    table_name = Path(args.table).name
     differing = 0
     for tuner in tuners:
         pairs: list[tuple[CellResult, CellResult]] = []
         for seed in seeds:
+            replayed = replay_cell(table, tuner, seed, table_name=table_name, profile=args.profile)
+            live_path = out / "live" / f"{replayed.id.name}.json"
             started = time.perf_counter()
-            live = run_live_on_grid(table, tuner, seed, args.profile)
-            took = time.perf_counter() - started
-            replayed = replay_cell(table, tuner, seed, table_name=name, profile=args.profile)
-            for kind, record in (("live", live), ("replayed", replayed)):
-                path = out / kind / f"{record.id.name}.json"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_json(path, record.to_dict(), indent=None)
+            live = _saved_live(live_path, replayed, table_name)
+            if live is None:
+                live = run_live_on_grid(table, tuner, seed, args.profile)
+                write_json(live_path, live.to_dict(), indent=None)
+                took = f"{time.perf_counter() - started:.1f} s"
+            else:
+                took = "reused"
+            write_json(out / "replayed" / live_path.name, replayed.to_dict(), indent=None)
             pairs.append((live, replayed))
             if get_tuner(tuner).runner is None:
                 diff = first_difference(live, replayed)
@@ -82,15 +92,27 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = "identical" if diff is None else f"DIFFERENT: {diff}"
             else:
                 verdict = "multi-fidelity (compared as distributions below)"
-            name, live_score, *_ = scores(live)
+            score_name, live_score, *_ = scores(live)
             print(
-                f"{tuner} seed={seed}: live {took:.1f} s, {live.trials_completed} trials,"
-                f" {name} {live_score:.4f}; replayed {scores(replayed)[1]:.4f}: {verdict}",
+                f"{tuner} seed={seed}: live {took}, {live.trials_completed} trials,"
+                f" {score_name} {live_score:.4f}; replayed {scores(replayed)[1]:.4f}: {verdict}",
                 flush=True,
             )
         if get_tuner(tuner).runner is not None:
             print(side_by_side(tuner, pairs), flush=True)
     return 1 if differing else 0
+
+
+def _saved_live(path: Path, replayed: CellResult, table_name: str) -> CellResult | None:
+    """The live twin an earlier run of this script saved for this cell, if any: a long run
+    stopped part way goes on from its last finished cell (a record of another cell or
+    table is an error)."""
+    if not path.exists():
+        return None
+    live = CellResult.from_dict(read_json(path), str(path))
+    if live.id != replayed.id:
+        raise HpoError(f"{path} holds the record of {live.id.label}, not of {replayed.id.label}")
+    return live
 
 
 def train_as_the_table_did(table: Any) -> None:
