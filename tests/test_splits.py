@@ -82,6 +82,8 @@ def test_a_conclusion_that_moves_is_counted_and_a_pair_named_the_other_way_round
          "the reports compare different tuners"),
         ({"pairs": [], "per_tuner": {}}, "the second report's summary has no pairs"),
         (_summary(MEANS, {("bohb", "random"): "relevant"}), "has no pair bohb - tpe"),
+        ({**_summary(MEANS, PAIRS), "pairs": [{"metric": "test_accuracy", "conclusion": "x"}]},
+         "a report's pair lacks a usable 'a'"),
     ],
 )  # fmt: skip
 def test_reports_that_cannot_be_compared_are_one_line(second, said) -> None:

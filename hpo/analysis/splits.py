@@ -72,13 +72,30 @@ def split_sensitivity(first: Mapping[str, Any], second: Mapping[str, Any]) -> Sp
     if len(tuners) < 2:
         raise HpoError("a report of one tuner has no ranking to compare")
     tau = stats.kendalltau([one[t] for t in tuners], [two[t] for t in tuners])
-    second_pairs = {(p["a"], p["b"]): p for p in _pairs(second, "second")}
+    try:
+        pairs = _matched_pairs(_pairs(first, "first"), _pairs(second, "second"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise HpoError(f"a report's pair lacks a usable {e}") from None
+    return SplitSensitivity(
+        metric,
+        _ranking(one),
+        _ranking(two),
+        float(tau.statistic),
+        float(tau.pvalue),
+        tuple(pairs),
+    )
+
+
+def _matched_pairs(
+    first: list[Mapping[str, Any]], second: list[Mapping[str, Any]]
+) -> list[PairOnTwoSplits]:
+    """Each pair of the first report beside the same pair of the second (named either way)."""
+    by_names = {(q["a"], q["b"]): q for q in second}
     pairs = []
-    for p in _pairs(first, "first"):
-        q = second_pairs.get((p["a"], p["b"]))
-        flip = 1.0
+    for p in first:
+        q, flip = by_names.get((p["a"], p["b"])), 1.0
         if q is None:  # the same pair, named the other way round
-            q, flip = second_pairs.get((p["b"], p["a"])), -1.0
+            q, flip = by_names.get((p["b"], p["a"])), -1.0
         if q is None:
             raise HpoError(f"the second report has no pair {p['a']} - {p['b']}")
         pairs.append(
@@ -91,14 +108,7 @@ def split_sensitivity(first: Mapping[str, Any], second: Mapping[str, Any]) -> Sp
                 flip * float(q["mean_difference"]),
             )
         )
-    return SplitSensitivity(
-        metric,
-        _ranking(one),
-        _ranking(two),
-        float(tau.statistic),
-        float(tau.pvalue),
-        tuple(pairs),
-    )
+    return pairs
 
 
 def _means(summary: Mapping[str, Any], which: str) -> tuple[str, dict[str, float]]:
