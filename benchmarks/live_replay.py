@@ -35,7 +35,7 @@ import numpy as np
 from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import parse_seeds
 from hpo.experiment.results import CellResult, read_json, write_json
-from hpo.replay.live import SAME_SCORE_RTOL, first_difference
+from hpo.replay.live import first_difference, same_score
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +77,7 @@ def _side_by_side(table: Any, tuners: list[str], seeds: list[int], args: Any) ->
             replayed = replay_cell(table, tuner, seed, table_name=table_name, profile=args.profile)
             live_path = out / "live" / f"{replayed.id.name}.json"
             started = time.perf_counter()
-            live = _saved_live(live_path, replayed, table_name)
+            live = _saved_live(live_path, replayed)
             if live is None:
                 live = run_live_on_grid(table, tuner, seed, args.profile)
                 write_json(live_path, live.to_dict(), indent=None)
@@ -103,10 +103,10 @@ def _side_by_side(table: Any, tuners: list[str], seeds: list[int], args: Any) ->
     return 1 if differing else 0
 
 
-def _saved_live(path: Path, replayed: CellResult, table_name: str) -> CellResult | None:
+def _saved_live(path: Path, replayed: CellResult) -> CellResult | None:
     """The live twin an earlier run of this script saved for this cell, if any: a long run
-    stopped part way goes on from its last finished cell (a record of another cell or
-    table is an error)."""
+    stopped part way goes on from its last finished cell (a record of another cell is an
+    error)."""
     if not path.exists():
         return None
     live = CellResult.from_dict(read_json(path), str(path))
@@ -151,7 +151,7 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
         live = np.array([float(scores(p[0])[index]) for p in pairs])
         replayed = np.array([float(scores(p[1])[index]) for p in pairs])
         d = live - replayed
-        d[np.isclose(live, replayed, rtol=SAME_SCORE_RTOL, atol=0)] = 0.0  # as same_score
+        d[[same_score(a, b) for a, b in zip(live, replayed, strict=True)]] = 0.0
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
         p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
         lines.append(

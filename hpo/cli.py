@@ -366,11 +366,11 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # which options were given
     from hpo.run.runtime import counting_interrupts
 
-    with counting_interrupts(ignore_after=exiting) as interrupts:
-        return _run(args, interrupts)
+    with counting_interrupts(ignore_after=exiting):
+        return _run(args)
 
 
-def _run(args: argparse.Namespace, interrupts: list[int]) -> int:
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except CellStopped as e:
@@ -386,7 +386,9 @@ def _run(args: argparse.Namespace, interrupts: list[int]) -> int:
         # Ctrl-C landing inside some of TensorFlow's callbacks into Python surfaces as
         # SystemError ("bad argument to internal function"), not KeyboardInterrupt (seen
         # in tests/test_resume.py). It is still the user's interrupt: say so, as above.
-        if not interrupts:
+        from hpo.run.runtime import interrupted
+
+        if not interrupted():
             raise
         print("hpo: interrupted; the same command resumes where it stopped", file=sys.stderr)
         return 130

@@ -107,9 +107,9 @@ def interrupted() -> bool:
 
 
 @contextlib.contextmanager
-def counting_interrupts(ignore_after: bool = False) -> Iterator[list[int]]:
+def counting_interrupts(ignore_after: bool = False) -> Iterator[None]:
     """Within the block, count SIGINTs (Ctrl-C) as they arrive, raising KeyboardInterrupt as
-    Python does; the list stays empty until one arrives, and `interrupted()` says so. Only
+    Python does; `interrupted()` says whether one has arrived. Only
     in the main thread (where signals can be set). Afterwards the previous handler is
     restored, or with `ignore_after` SIGINT is ignored: a Ctrl-C while the process exits
     (its exit handlers, output flushed) would otherwise be a traceback after the work was
@@ -121,7 +121,7 @@ def counting_interrupts(ignore_after: bool = False) -> Iterator[list[int]]:
     received = _INTERRUPTS
     received.clear()
     if threading.current_thread() is not threading.main_thread():
-        yield received
+        yield
         return
     leaving = False
 
@@ -142,7 +142,7 @@ def counting_interrupts(ignore_after: bool = False) -> Iterator[list[int]]:
     previous, previous_hook = signal.signal(signal.SIGINT, on_sigint), sys.unraisablehook
     sys.unraisablehook = unraisable
     try:
-        yield received
+        yield
     finally:
         leaving = ignore_after
         signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_after else previous)
