@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from hpo.errors import HpoError
-from hpo.experiment.results import CellResult, read_json
+from hpo.experiment.results import CellResult, read_json, with_trials
 
 # What determinism does not promise (CellResult.without_times), and what code moves.
 UNPROMISED = ("wall_time_s", "calibration_s", "peak_rss_mb", "resumes", "faults", "versions")
@@ -27,6 +27,8 @@ UNPROMISED_PER_TRIAL = ("elapsed_s", "rss_mb")
 def records(path: str) -> dict[Any, dict[str, Any]]:
     """The raw records (as the file holds them: no defaults filled in) by cell, checked."""
     data = read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
+        data = with_trials(data, path)  # the trials kept beside the JSON
     found = [b.get("extra_info", {}).get("cell") for b in data.get("benchmarks", [])]
     out = {}
     for raw in [r for r in found if isinstance(r, dict)] or [data]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hpo.errors import HpoError
-from hpo.experiment.results import CellResult
+from hpo.experiment.results import load_results
 from hpo.parallel.cluster import Cluster, ClusterAddress, mismatch, parse_cluster, worker_facts
 from hpo.parallel.isolation import run_cell_isolated
 from hpo.run.cell import Cell
@@ -94,10 +94,7 @@ def _session(json_path: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 def _records(json_path: Path) -> dict[str, dict]:
-    doc = json.loads(json_path.read_text())
-    cells = [CellResult.from_dict(b["extra_info"]["cell"]) for b in doc["benchmarks"]
-             if "cell" in b["extra_info"]]  # fmt: skip
-    return {c.id.name: c.without_times() for c in cells}
+    return {c.id.name: c.without_times() for c in load_results([json_path]).cells}
 
 
 @pytest.mark.slow

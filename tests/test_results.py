@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
 import pytest
 
 from hpo.errors import HpoError
-from hpo.experiment.results import CellResult, load_records, read_json, write_json
+from hpo.experiment.results import (
+    TRIALS_KEY,
+    CellResult,
+    load_records,
+    move_trials_aside,
+    read_json,
+    write_json,
+)
 from hpo.testing import made_up_record as make_record
 
 
@@ -119,3 +127,97 @@ def test_a_folder_stands_for_the_records_in_it(tmp_path):
     empty.mkdir()
     with pytest.raises(HpoError, match="a folder without .json records"):
         load_results([empty])
+
+
+def _big_history(trials: int = 90, epochs: int = 50) -> list[dict]:
+    """A Hyperband search's trials at `paper` with their per-epoch curves: what made a
+    replayed cell's entry 250 kB."""
+    curve = [0.1 + i / 997 for i in range(epochs)]
+    return [
+        {"trial_id": f"{t:04d}", "status": "COMPLETED", "val_accuracy": 0.5 + t / 1000,
+         "epochs": epochs, "elapsed_s": 0.5 * t, "hyperparameters": {"units_0": 32 + t},
+         "curve": {"loss": curve, "val_loss": curve, "val_accuracy": curve}}
+        for t in range(trials)
+    ]  # fmt: skip
+
+
+def _benchmark_json(records: list[dict]) -> dict:
+    return {"benchmarks": [{"name": f"b{i}", "extra_info": {"cell": r}} for i, r in
+                           enumerate(records)]}  # fmt: skip
+
+
+def test_trials_moved_beside_the_json_read_back_as_they_were(tmp_path):
+    records = [make_record(seed=s, history=_big_history()) for s in (0, 1)]
+    doc = _benchmark_json(records)
+    shared = doc["benchmarks"][0]["extra_info"]  # pytest-benchmark's own dict
+    move_trials_aside(doc, tmp_path / "b.json")
+    assert "history" in shared["cell"]  # replaced, not edited
+    path = write_json(tmp_path / "b.json", doc, indent=4)
+    entries = [b["extra_info"]["cell"] for b in read_json(path)["benchmarks"]]
+    assert all("history" not in e and e[TRIALS_KEY]["file"] == "b.trials.jsonl.gz" for e in entries)
+    assert [e[TRIALS_KEY]["line"] for e in entries] == [0, 1]
+    assert len(json.dumps(doc["benchmarks"][0], indent=4)) < 10_000  # was over 400 kB inline
+    back = load_records([path])
+    assert [r.to_dict() for r in back] == [CellResult.from_dict(r).to_dict() for r in records]
+
+
+def test_the_same_trials_give_the_same_trials_file(tmp_path):
+    for name in ("a.json", "b.json"):
+        move_trials_aside(_benchmark_json([make_record(history=_big_history(3))]), tmp_path / name)
+    assert (tmp_path / "a.trials.jsonl.gz").read_bytes() == (
+        tmp_path / "b.trials.jsonl.gz"
+    ).read_bytes()
+
+
+def test_a_json_without_records_writes_no_trials_file(tmp_path):
+    move_trials_aside({"benchmarks": [{"extra_info": {"reference": {}}}]}, tmp_path / "b.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _moved(tmp_path) -> tuple:
+    doc = _benchmark_json([make_record(seed=s) for s in (0, 1)])
+    move_trials_aside(doc, tmp_path / "b.json")
+    return write_json(tmp_path / "b.json", doc), tmp_path / "b.trials.jsonl.gz", doc
+
+
+def test_a_missing_or_changed_trials_file_is_one_line(tmp_path):
+    path, trials, doc = _moved(tmp_path)
+    trials.rename(tmp_path / "elsewhere.gz")
+    with pytest.raises(HpoError, match=r"trials are in .*b\.trials\.jsonl\.gz.*beside the JSON"):
+        load_records([path])
+    (tmp_path / "elsewhere.gz").rename(trials)
+    other = _benchmark_json([make_record(seed=5)])
+    move_trials_aside(other, tmp_path / "b.json")  # another session's trials over them
+    with pytest.raises(HpoError, match="not the trials file .* SHA-256 differs"):
+        load_records([path])
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ({"file": "../b.trials.jsonl.gz", "sha256": "x", "line": 0}, "must name a file"),
+        ({"file": "b.trials.jsonl.gz", "line": 0}, "must name a file"),
+        ({"file": "b.trials.jsonl.gz", "sha256": None, "line": 9}, "past its 2 lines"),
+    ],
+)
+def test_a_bad_reference_to_the_trials_is_one_line(tmp_path, where, message):
+    path, trials, doc = _moved(tmp_path)
+    if where.get("sha256", "") is None:
+        where = {
+            **where,
+            "sha256": doc["benchmarks"][0]["extra_info"]["cell"][TRIALS_KEY]["sha256"],
+        }
+    doc["benchmarks"][0]["extra_info"]["cell"][TRIALS_KEY] = where
+    write_json(path, doc)
+    with pytest.raises(HpoError, match=message):
+        load_records([path])
+
+
+def test_a_corrupt_trials_file_is_one_line(tmp_path):
+    path, trials, doc = _moved(tmp_path)
+    trials.write_bytes(b"not gzip")
+    for bench in doc["benchmarks"]:
+        bench["extra_info"]["cell"][TRIALS_KEY]["sha256"] = hashlib.sha256(b"not gzip").hexdigest()
+    write_json(path, doc)
+    with pytest.raises(HpoError, match="not a trials file"):
+        load_records([path])

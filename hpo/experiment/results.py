@@ -1,11 +1,15 @@
-"""The cell record's schema and the one I/O seam: atomic JSON writes, checked reads."""
+"""The cell record's schema and the one I/O seam: atomic JSON writes, checked reads, and
+a benchmark JSON's trials kept beside it (`move_trials_aside`, `with_trials`)."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import math
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -326,8 +330,105 @@ def _check_stopped(s: Any, source: str) -> dict[str, Any]:
     return s
 
 
+# A benchmark JSON's cell entry holds, instead of its record's `history`, where the trials are.
+TRIALS_KEY = "trials_in"
+
+
+def trials_file(json_path: str | os.PathLike[str]) -> Path:
+    """Where a benchmark JSON's trials are kept: JSONSTEM.trials.jsonl.gz beside it."""
+    path = Path(json_path)
+    return path.with_name(f"{path.name.removesuffix('.json')}.trials.jsonl.gz")
+
+
+def move_trials_aside(output_json: dict[str, Any], json_path: str | os.PathLike[str]) -> None:
+    """Move every cell record's trials out of a benchmark JSON about to be written at
+    `json_path` into `trials_file(json_path)`, one compact line per cell, each entry left
+    naming its line and the file's SHA-256.
+
+    A replayed cell's record is mostly its trials' per-epoch curves: a thousand seeds of
+    four tuners inline made a 1.0 GB JSON, 250 kB a cell. pytest-benchmark reads the small
+    JSON as it is; `load_results` reads the trials back. gzip level 1 with mtime 0: fast,
+    and the same trials give the same bytes. Hand-written: pytest-benchmark keeps no side
+    files. The entries are replaced, not edited: pytest-benchmark may share their dicts.
+    """
+    benches = [
+        b
+        for b in output_json.get("benchmarks", [])
+        if isinstance(b.get("extra_info", {}).get("cell"), dict)
+        and "history" in b["extra_info"]["cell"]
+    ]
+    if not benches:
+        return
+    lines = [
+        json.dumps(b["extra_info"]["cell"]["history"], separators=(",", ":"), allow_nan=False)
+        for b in benches
+    ]
+    data = gzip.compress("\n".join(lines).encode("utf-8") + b"\n", compresslevel=1, mtime=0)
+    path = write_bytes(trials_file(json_path), data)
+    digest = hashlib.sha256(data).hexdigest()
+    for line, bench in enumerate(benches):
+        cell = {k: v for k, v in bench["extra_info"]["cell"].items() if k != "history"}
+        cell[TRIALS_KEY] = {"file": path.name, "sha256": digest, "line": line}
+        bench["extra_info"] = {**bench["extra_info"], "cell": cell}
+
+
+def with_trials(data: dict[str, Any], source: str | os.PathLike[str]) -> dict[str, Any]:
+    """The benchmark JSON `data` read from `source`, each cell entry's trials read back from
+    the file it names beside `source` (checked by its SHA-256). HpoError, one line, if that
+    file is missing, changed or short. Entries holding their trials inline are kept."""
+    histories: dict[str, list[Any]] = {}
+    benchmarks = []
+    for bench in data["benchmarks"]:
+        extra = bench.get("extra_info") if isinstance(bench, dict) else None
+        cell = extra.get("cell") if isinstance(extra, dict) else None
+        where = cell.get(TRIALS_KEY) if isinstance(cell, dict) else None
+        if where is None:
+            benchmarks.append(bench)
+            continue
+        history = _trials_line(where, Path(source), histories)
+        cell = {k: v for k, v in cell.items() if k != TRIALS_KEY}
+        benchmarks.append({**bench, "extra_info": {**extra, "cell": {**cell, "history": history}}})
+    return {**data, "benchmarks": benchmarks}
+
+
+def _trials_line(where: Any, source: Path, read: dict[str, list[Any]]) -> Any:
+    """One cell's trials: line `where["line"]` of the file `where` names beside `source`."""
+    if not (
+        isinstance(where, dict)
+        and isinstance(where.get("file"), str)
+        and Path(where["file"]).name == where["file"]  # a name beside the JSON, not a path
+        and isinstance(where.get("sha256"), str)
+        and _count(where.get("line"))
+    ):
+        raise HpoError(f"{source}: a cell's {TRIALS_KEY} must name a file, sha256 and line")
+    name = where["file"]
+    if name not in read:
+        path = source.with_name(name)
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise HpoError(
+                f"{source}: its trials are in {path}, which cannot be read"
+                f" ({e.strerror or e}): keep it beside the JSON"
+            ) from None
+        if hashlib.sha256(raw).hexdigest() != where["sha256"]:
+            raise HpoError(
+                f"{path} is not the trials file {source} was written with (its SHA-256 differs)"
+            )
+        try:
+            read[name] = [json.loads(line) for line in gzip.decompress(raw).splitlines()]
+        except (OSError, EOFError, zlib.error, ValueError) as e:
+            raise HpoError(f"{path}: not a trials file ({_short(str(e), 120)})") from None
+    lines = read[name]
+    if where["line"] >= len(lines):
+        raise HpoError(f"{source}: line {where['line']} of {name} is past its {len(lines)} lines")
+    return lines[where["line"]]
+
+
 def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
-    """The records a pytest-benchmark JSON holds in its benchmarks' extra_info."""
+    """The records a pytest-benchmark JSON holds in its benchmarks' extra_info (their trials
+    read back from beside it, `with_trials`)."""
+    data = with_trials(data, source)
     out = Results(cells=[])
     for i, bench in enumerate(data["benchmarks"]):
         extra = bench.get("extra_info") if isinstance(bench, dict) else None

@@ -258,6 +258,7 @@ class HpoSession:
         self.stopped: list[dict[str, Any]] = []
         self.provenance: list[dict[str, Any]] = []
         self.parts: list[Path] = []  # the xdist workers' JSON parts, on the controller
+        self._trials_moved = False  # the session's JSON has had its trials moved beside it
         self._calibration: float | None = None
         self.cluster: Cluster | None = self._open_cluster()
         self.progress: SessionProgress | None = None
@@ -493,7 +494,7 @@ class HpoSession:
         parts = [p for p in self.parts if p.exists()]
         if not parts:
             return
-        from hpo.experiment.results import load_results, write_text
+        from hpo.experiment.results import load_results, move_trials_aside, write_text
 
         docs = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
         merged = dict(docs[0])
@@ -506,6 +507,7 @@ class HpoSession:
             for p, d in zip(parts, docs, strict=True)
         }
         target = self.target_json
+        move_trials_aside(merged, target)
         write_text(target, json.dumps(merged, indent=4))
         for p in parts:
             p.unlink()
@@ -530,9 +532,18 @@ class HpoSession:
             machine_info["hpo"]["cluster"] = self.cluster.describe()
 
     def update_json(self, output_json: dict[str, Any]) -> None:
-        """The benchmark JSON, before it is written: every benchmark with the cells' params."""
-        if self.active:
-            with_cell_params(output_json)
+        """The benchmark JSON, before it is written: every benchmark with the cells' params,
+        and the cells' trials moved beside it (an xdist worker's part keeps them: the
+        controller's merge moves them). Only the first JSON of the session (the one hpo
+        points pytest-benchmark at); a --benchmark-autosave copy keeps its trials inline."""
+        if not self.active:
+            return
+        with_cell_params(output_json)
+        if self.worker is None and not self._trials_moved:
+            from hpo.experiment.results import move_trials_aside
+
+            move_trials_aside(output_json, self.target_json)
+            self._trials_moved = True
 
     # ------------------------------------------------------------ the summary
 
