@@ -10,13 +10,15 @@ average, none on some seeds, more on others.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 import pytest
 
 from hpo.analysis.compare import compare
-from hpo.experiment.records import TrialRecord, TrialStatus
+from hpo.errors import HpoError
+from hpo.experiment.records import ReplaySource, TrialRecord, TrialStatus
 from hpo.experiment.results import CellResult, Results
 
 N_TEST, SEEDS = 114, range(10)
@@ -75,3 +77,33 @@ def test_a_failed_trial_explains_a_budget_difference():
     unexplained.epochs_trained = 7
     [verdict] = compare(base, Results([unexplained, *base.cells[1:]]))
     assert verdict.regressed and "no failed trial" in verdict.problems[0]
+
+
+def replayed(seed: int, time_s: float, table: str = "abc") -> CellResult:
+    """A replayed cell: no calibration figure; its time is the table's recorded trainings."""
+    return dataclasses.replace(
+        cell(seed, 110, time_s),
+        calibration_s=None,
+        replay=ReplaySource("t.npz", table, "seed % 3", 3),
+    )
+
+
+def test_replayed_runs_are_gated_on_their_simulated_time_without_a_calibration():
+    base = Results([replayed(s, 100.0) for s in SEEDS])
+    [same] = compare(base, Results([replayed(s, 100.0) for s in SEEDS]))
+    assert not same.regressed and same.slowdown == 0
+    [slower] = compare(base, Results([replayed(s, 150.0 + s) for s in SEEDS]))
+    assert slower.regressed and "search time grew by" in slower.problems[0]
+    assert slower.slowdown == pytest.approx(np.exp(np.mean(np.log(1.5 + np.arange(10) / 100))) - 1)
+
+
+@pytest.mark.parametrize(
+    "candidate, said",
+    [
+        ([cell(s, 110, 2.5) for s in SEEDS], "one replayed, one live"),
+        ([replayed(s, 100.0, table="def") for s in SEEDS], "replayed from different tables"),
+    ],
+)
+def test_replayed_and_live_times_or_two_tables_are_not_compared(candidate, said):
+    with pytest.raises(HpoError, match=said):
+        compare(Results([replayed(s, 100.0) for s in SEEDS]), Results(candidate))

@@ -115,7 +115,11 @@ def compare(
             )
         b = [base[task, tuner, s] for s in seeds]
         c = [cand[task, tuner, s] for s in seeds]
-        if not all(x.calibration_s for x in b + c):
+        tables = {x.replay.hash if x.replay else None for x in b + c}
+        if len(tables) > 1:
+            how = "one replayed, one live" if None in tables else "replayed from different tables"
+            raise HpoError(f"{name}: the runs were {how}, so their times cannot be compared")
+        if not all(x.replay or x.calibration_s for x in b + c):
             raise HpoError(f"{name}: a cell has no calibration figure, so cost cannot be judged")
         n_test = b[0].n_test
         regression = b[0].test_accuracy is None
@@ -192,7 +196,10 @@ def _budget_problem(base: CellResult, cand: CellResult) -> str | None:
 
 
 def _normalised(cell: CellResult) -> float:
-    """Search time in units of this machine's calibration fit (compare checks it is there)."""
+    """Search time in units of this machine's calibration fit (compare checks it is there);
+    a replayed search's as it is: the table's recorded trainings, the same on any machine."""
+    if cell.replay is not None:
+        return cell.wall_time_s
     assert cell.calibration_s
     return cell.wall_time_s / cell.calibration_s
 

@@ -381,11 +381,10 @@ def with_trials(data: dict[str, Any], source: str | os.PathLike[str]) -> dict[st
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
         cell = extra.get("cell") if isinstance(extra, dict) else None
-        where = cell.get(TRIALS_KEY) if isinstance(cell, dict) else None
-        if where is None:
+        if not (isinstance(extra, dict) and isinstance(cell, dict) and TRIALS_KEY in cell):
             benchmarks.append(bench)
             continue
-        history = _trials_line(where, Path(source), histories)
+        history = _trials_line(cell[TRIALS_KEY], Path(source), histories)
         cell = {k: v for k, v in cell.items() if k != TRIALS_KEY}
         benchmarks.append({**bench, "extra_info": {**extra, "cell": {**cell, "history": history}}})
     return {**data, "benchmarks": benchmarks}

@@ -350,11 +350,18 @@ class HpoSession:
             self._calibration = calibrate()
         return self._calibration
 
+    @property
+    def recorded_calibration_s(self) -> float | None:
+        """The calibration figure kept with the session's records: none when it replays (a
+        replayed search's time is its table's trainings', not this machine's: measuring
+        it cost a replay session 10-27 s)."""
+        return None if self.replay is not None else self.calibration_s
+
     def run_options(self) -> RunOptions:
         from hpo.run.store import RunOptions
 
         return RunOptions(
-            force=self.config.getoption("hpo_force"), calibration_s=self.calibration_s
+            force=self.config.getoption("hpo_force"), calibration_s=self.recorded_calibration_s
         )
 
     @property
@@ -527,7 +534,7 @@ class HpoSession:
             return
         from hpo.run.provenance import versions
 
-        machine_info["hpo"] = {**versions(), "calibration_s": self.calibration_s}
+        machine_info["hpo"] = {**versions(), "calibration_s": self.recorded_calibration_s}
         if self.cluster is not None:
             machine_info["hpo"]["cluster"] = self.cluster.describe()
 
