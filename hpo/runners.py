@@ -226,7 +226,8 @@ class Replayed:
             self.table, cell.spec, cell.seed, profile=cell.profile.name, workers=self.workers
         )
         record.calibration_s = options.calibration_s
-        write_json(record_path, record.to_dict())
+        # One compact line (the C encoder): 7 ms a MNIST-1D paper random cell against 13 ms.
+        write_json(record_path, record.to_dict(), indent=None)
         return record, Outcome.RAN
 
     def describe(self, cell: Cell) -> str | None:
