@@ -13,6 +13,13 @@ printed and the exit status is 1. For a multi-fidelity tuner (Hyperband's reload
 and fresh optimiser differ from a table's continued curve by design) the two
 distributions are printed side by side, with the paired difference.
 
+`--workers K` (K > 1) runs each cell live with K Keras Tuner workers around a chief
+oracle (`hpo.parallel.distributed`, `--table`) and replays it on K simulated workers:
+which trial ends first is the workers' real timing live and the table's recorded
+times replayed, so every tuner is compared as distributions (test score, best
+validation score, measured against simulated search time); live records are saved as
+NAME-kK.json.
+
 The live searches train with the TensorFlow threads the table's rows had (its meta's
 `build.tf_threads`). Records go to OUT/live and OUT/replayed, which `hpo report` reads; a
 live record already in OUT/live is reused (a long run goes on where it stopped; delete OUT
@@ -44,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuners", default="random,tpe")
     parser.add_argument("--seeds", default="0-2")
     parser.add_argument("--profile", default=None, help="default: the table's")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="K Keras Tuner workers live (distributed mode) against K simulated ones replayed",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     try:
@@ -54,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         table = Table.load(args.table)
         train_as_the_table_did(table)
         tuners, seeds = parse_tuners(args.tuners), parse_seeds(args.seeds)
+        if args.workers < 1:
+            raise HpoError(f"--workers must be at least 1, got {args.workers}")
         for tuner in tuners:
             check_table(table, tuner, seeds[0], args.profile)
         return _side_by_side(table, tuners, seeds, args)
@@ -64,32 +79,43 @@ def main(argv: list[str] | None = None) -> int:
 
 def _side_by_side(table: Any, tuners: list[str], seeds: list[int], args: Any) -> int:
     """Each cell live and replayed, compared; 1 if a full-fidelity tuner's pair differs."""
-    from hpo.replay import replay_cell
+    from hpo.parallel.distributed import run_distributed
+    from hpo.replay import check_table, replay_cell
     from hpo.replay.live import run_live_on_grid
     from hpo.tuners import get_tuner
 
     out = Path(args.out)
     table_name = Path(args.table).name
+    k = args.workers
     differing = 0
     for tuner in tuners:
         pairs: list[tuple[CellResult, CellResult]] = []
+        exact = get_tuner(tuner).runner is None and k == 1
         for seed in seeds:
-            replayed = replay_cell(table, tuner, seed, table_name=table_name, profile=args.profile)
-            live_path = out / "live" / f"{replayed.id.name}.json"
+            replayed = replay_cell(
+                table, tuner, seed, table_name=table_name, profile=args.profile, workers=k
+            )
+            live_path = out / "live" / f"{replayed.id.name}{f'-k{k}' if k > 1 else ''}.json"
             started = time.perf_counter()
             live = _saved_live(live_path, replayed)
-            if live is None:
+            if live is None and k == 1:
                 live = run_live_on_grid(table, tuner, seed, args.profile)
+            elif live is None:
+                cell = check_table(table, tuner, seed, args.profile)
+                live = run_distributed(cell, k, quiet=True, table=args.table)
+            if live_path.exists():
+                took = "reused"
+            else:
                 write_json(live_path, live.to_dict(), indent=None)
                 took = f"{time.perf_counter() - started:.1f} s"
-            else:
-                took = "reused"
             write_json(out / "replayed" / live_path.name, replayed.to_dict(), indent=None)
             pairs.append((live, replayed))
-            if get_tuner(tuner).runner is None:
+            if exact:
                 diff = first_difference(live, replayed)
                 differing += diff is not None
                 verdict = "identical" if diff is None else f"DIFFERENT: {diff}"
+            elif k > 1:
+                verdict = f"{k} workers' timing decides the order (compared as distributions below)"
             else:
                 verdict = "multi-fidelity (compared as distributions below)"
             score_name, live_score, *_ = scores(live)
@@ -98,7 +124,7 @@ def _side_by_side(table: Any, tuners: list[str], seeds: list[int], args: Any) ->
                 f" {score_name} {live_score:.4f}; replayed {scores(replayed)[1]:.4f}: {verdict}",
                 flush=True,
             )
-        if get_tuner(tuner).runner is not None:
+        if not exact:
             print(side_by_side(tuner, pairs), flush=True)
     return 1 if differing else 0
 
@@ -110,21 +136,21 @@ def _saved_live(path: Path, replayed: CellResult) -> CellResult | None:
     if not path.exists():
         return None
     live = CellResult.from_dict(read_json(path), str(path))
-    if live.id != replayed.id:
+    if (live.id, live.workers) != (replayed.id, replayed.workers):
         raise HpoError(f"{path} holds the record of {live.id.label}, not of {replayed.id.label}")
     return live
 
 
 def train_as_the_table_did(table: Any) -> None:
-    """TensorFlow's threads as the table's rows had them (one, in a build's worker
-    processes), set before anything runs: on some CPUs float32 sums round by thread count,
-    and a live twin must train its rows exactly."""
+    """TensorFlow's threads as the table's rows had them (`OnGrid.threads`), set before
+    anything runs."""
+    from hpo.replay.live import OnGrid
     from hpo.run.runtime import import_tensorflow_quietly, set_threads
 
-    threads = sorted(set((table.meta.get("build") or {}).get("tf_threads") or [0]))
-    if len(threads) == 1 and threads[0] > 0:
+    threads = OnGrid(table).threads
+    if threads:
         import_tensorflow_quietly()
-        set_threads(threads[0])
+        set_threads(threads)
 
 
 def scores(record: CellResult) -> tuple[str, float, str, float]:
@@ -147,11 +173,13 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
     if len(pairs) < 2:
         return lines[0] + ": two seeds at least to compare distributions"
     test_name, _, val_name, _ = scores(pairs[0][0])
-    for index, field in ((1, test_name), (3, val_name)):
-        live = np.array([float(scores(p[0])[index]) for p in pairs])
-        replayed = np.array([float(scores(p[1])[index]) for p in pairs])
+    # The search time: measured live, simulated from the table's recorded trainings.
+    for index, field in ((1, test_name), (3, val_name), (4, "search time s")):
+        live = np.array([_figure(p[0], index) for p in pairs])
+        replayed = np.array([_figure(p[1], index) for p in pairs])
         d = live - replayed
-        d[[same_score(a, b) for a, b in zip(live, replayed, strict=True)]] = 0.0
+        if index < 4:
+            d[[same_score(a, b) for a, b in zip(live, replayed, strict=True)]] = 0.0
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
         p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
         lines.append(
@@ -162,6 +190,11 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
             f" Wilcoxon p {p:.3f}, equal on {int(np.sum(d == 0))} of {len(d)} seeds"
         )
     return "\n".join(lines)
+
+
+def _figure(record: CellResult, index: int) -> float:
+    """`scores(record)[index]`, or its search time for index 4."""
+    return record.wall_time_s if index == 4 else float(scores(record)[index])
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from hpo.cli import main
 from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import PROFILES
 from hpo.experiment.results import CellResult
-from hpo.replay import SEED_RULE, ReplayTiming, replay_cell, table_seed
+from hpo.replay import SEED_RULE, ReplayTiming, check_table, replay_cell, table_seed
 from hpo.replay.live import comparable, first_difference
 from hpo.tables import Table, TableSpec, build_table
 from hpo.tables.grid import GRID, Grid
@@ -326,6 +326,35 @@ def test_a_live_search_trains_what_its_replay_looks_up(real: Table, tuner: str) 
     assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
     assert comparable(live) == comparable(replayed) and first_difference(live, replayed) is None
     assert replayed.replay is not None and live.replay is None
+
+
+@pytest.mark.slow
+def test_two_live_keras_tuner_workers_train_what_a_replay_on_two_workers_looks_up(
+    real: Table, tmp_path: Path
+) -> None:
+    """Keras Tuner's distributed mode on the table's grid (`--table`): random search's n-th
+    proposal is its n-th draw whichever worker asks, and each trial trains its grid point
+    under the table seed its index gives, so every trial equals the replay's on 2 simulated
+    workers, epoch by epoch (==), whatever order the workers finished in."""
+    from hpo.parallel.distributed import run_distributed
+
+    cell = check_table(real, "random", 0)
+    live = run_distributed(cell, workers=2, workdir=tmp_path / "dist", quiet=True,
+                           table=real.source)  # fmt: skip
+    replayed = replay_cell(real, "random", 0, workers=2)
+    assert live.workers == replayed.workers == 2 and not live.faults
+    by_id = {h.trial_id: h for h in replayed.history}
+    assert sorted(by_id) == sorted(h.trial_id for h in live.history)
+    for a in live.history:
+        b = by_id[a.trial_id]
+        assert (a.hyperparameters, a.curve, a.val_accuracy) == (
+            b.hyperparameters,
+            b.curve,
+            b.val_accuracy,
+        )
+    assert live.best_hyperparameters == replayed.best_hyperparameters
+    assert live.test_accuracy == replayed.test_accuracy
+    assert math.isclose(live.test_loss, replayed.test_loss, rel_tol=1e-5)
 
 
 def test_a_profile_of_fewer_epochs_replays_what_a_shorter_live_run_trains() -> None:

@@ -36,12 +36,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hpo.errors import HpoError
 from hpo.experiment.profiles import DEFAULT_ENGINE, DEFAULT_TASK, ENGINES
 from hpo.experiment.records import Fault
 from hpo.experiment.results import CellResult
 from hpo.run.cell import Cell
+
+if TYPE_CHECKING:
+    from hpo.replay.live import OnGrid
 
 CHIEF_START_TIMEOUT_S = 120.0
 MAX_WORKER_RESTARTS = 2  # per worker id, before the search is stopped
@@ -71,8 +75,13 @@ def run_distributed(
     workdir: str | os.PathLike[str] | None = None,
     quiet: bool = False,
     max_restarts: int = MAX_WORKER_RESTARTS,
+    table: str | os.PathLike[str] | None = None,
 ) -> CellResult:
     """One cell searched by `workers` Keras Tuner workers around one chief oracle.
+
+    With `table` (a table's path), the search is the live twin of its replay on that many
+    simulated workers: the table's grid, trial-seed rule and split (`hpo.replay.live.OnGrid`;
+    `cell` as `hpo.replay.check_table` gives it).
 
     A worker that dies (killed, out of memory) is started again under the same
     id, up to `max_restarts` times each: the chief hands it back the trial it
@@ -84,7 +93,7 @@ def run_distributed(
         raise HpoError(f"workers must be at least 1, got {workers}")
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix=f"hpo-dist-{cell.name}-") as tmp:
-            return run_distributed(cell, workers, tmp, quiet, max_restarts)
+            return run_distributed(cell, workers, tmp, quiet, max_restarts, table)
 
     port = _free_port()
     base = {
@@ -96,6 +105,7 @@ def run_distributed(
     args = [
         *["--tuner", cell.tuner, "--seed", str(cell.seed), "--profile", cell.profile.name],
         *["--task", cell.task.name, "--engine", cell.engine, "--dir", str(workdir)],
+        *(["--table", str(table)] if table is not None else []),
     ]
     threads = str(max(1, (os.cpu_count() or 1) // workers))
 
@@ -156,12 +166,24 @@ def run_distributed(
         for p in [*running.values(), chief]:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
-    result = _record(cell, Path(workdir), wall, workers)
+    result = _record(cell, Path(workdir), wall, workers, _on_grid(table))
     result.faults = faults
     return result
 
 
-def _record(cell: Cell, workdir: Path, wall: float, workers: int) -> CellResult:
+def _on_grid(table: str | os.PathLike[str] | None) -> OnGrid | None:
+    """A table's grid, seed rule and split, for a search that is the live twin of its replay."""
+    if table is None:
+        return None
+    from hpo.replay.live import OnGrid
+    from hpo.tables.table import Table
+
+    return OnGrid(Table.load(table))
+
+
+def _record(
+    cell: Cell, workdir: Path, wall: float, workers: int, grid: OnGrid | None = None
+) -> CellResult:
     """Reload the finished project here (no chief) and judge its best model on the test rows."""
     from hpo.experiment.data import load_splits
     from hpo.experiment.records import TrialRecord
@@ -171,7 +193,13 @@ def _record(cell: Cell, workdir: Path, wall: float, workers: int) -> CellResult:
     from hpo.run.search import keras_tuner_made_safe, make_tuner
 
     with keras_tuner_made_safe():
-        search = make_tuner(cell, str(workdir), overwrite=False)
+        search = make_tuner(
+            cell,
+            str(workdir),
+            hypermodel=grid.hypermodel if grid else None,
+            overwrite=False,
+            trial_seeds=grid.trial_seeds if grid else None,
+        )
         history: list[TrialRecord] = []
         peaks = []
         for part in sorted(Path(search.project_dir).glob("hpo-history-tuner*.json")):
@@ -180,7 +208,8 @@ def _record(cell: Cell, workdir: Path, wall: float, workers: int) -> CellResult:
             peaks.append(log["peak_rss_mb"])
         history.sort(key=lambda h: h.elapsed_s)
         stats = SearchStats(history, wall, workers=workers, peak_rss_mb=max(peaks, default=None))
-        return evaluate_search(search, cell, load_splits(cell.seed, cell.task), stats)
+        split_seed = grid.split_seed if grid else cell.seed
+        return evaluate_search(search, cell, load_splits(split_seed, cell.task), stats)
 
 
 def _serve(role: str, args: argparse.Namespace) -> None:
@@ -190,10 +219,12 @@ def _serve(role: str, args: argparse.Namespace) -> None:
     from hpo.run.runtime import seed_everything, set_threads
     from hpo.run.search import keras_tuner_made_safe, make_tuner
 
-    if args.threads:
-        set_threads(args.threads)
+    grid = _on_grid(args.table)
+    threads = (grid.threads if grid else None) or args.threads  # a twin trains as its table
+    if threads:
+        set_threads(threads)
     cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
-    splits = load_splits(cell.seed, cell.task)
+    splits = load_splits(grid.split_seed if grid else cell.seed, cell.task)
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", role)
     # Each trial is seeded from the cell seed and its index (hpo.run.search), on any worker.
     seed_everything(cell.seed)
@@ -207,6 +238,8 @@ def _serve(role: str, args: argparse.Namespace) -> None:
         search = make_tuner(
             cell,
             args.dir,
+            hypermodel=grid.hypermodel if grid else None,
+            trial_seeds=grid.trial_seeds if grid else None,
             progress=progress,
             # A worker started again after it died picks up its log and the trial it was running.
             overwrite=(role == "chief"),
@@ -229,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, help="the Keras Tuner project folder (shared)")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     parser.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    parser.add_argument(
+        "--table", default=None, help="search this table's grid on its split (a replay's twin)"
+    )
     args = parser.parse_args(argv)
     for var in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         if var not in os.environ:

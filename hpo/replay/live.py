@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from hpo.experiment.results import CellResult
@@ -34,19 +36,50 @@ def grid_model(hp: Any, table: Table) -> Any:
     return task_builder(get_task(table.task))(hp)
 
 
+@dataclass(frozen=True)
+class OnGrid:
+    """What makes a live search the twin of its replay on `table`: the grid's model, the
+    table's trial-seed rule and its split. One process uses it (`run_live_on_grid`), and so
+    does each Keras Tuner worker of a distributed one (`hpo.parallel.distributed`)."""
+
+    table: Table
+
+    @property
+    def hypermodel(self) -> Callable[[Any], Any]:
+        return functools.partial(grid_model, table=self.table)
+
+    @property
+    def trial_seeds(self) -> Callable[[int, int], int]:
+        return functools.partial(table_seed, self.table.seeds)
+
+    @property
+    def split_seed(self) -> int:
+        return int(self.table.meta.get("split_seed", 0))
+
+    @property
+    def threads(self) -> int | None:
+        """TensorFlow's threads as the table's rows had them (one, in a build's worker
+        processes), or None if not recorded: on some CPUs float32 sums round by thread
+        count, and a live twin must train its rows exactly."""
+        threads = sorted(set((self.table.meta.get("build") or {}).get("tf_threads") or [0]))
+        return threads[0] if len(threads) == 1 and threads[0] > 0 else None
+
+
 def run_live_on_grid(table: Table, tuner: str, seed: int, profile: str | None = None) -> CellResult:
     """The live record of `tuner` searching the table's grid on cell seed `seed`.
 
-    `profile` as `replay_cell`'s: the table's unless given.
+    `profile` as `replay_cell`'s: the table's unless given. Several workers:
+    `hpo.parallel.distributed.run_distributed(cell, k, table=PATH)`.
     """
     from hpo.run.cell import run_cell
 
     cell = check_table(table, tuner, seed, profile)
+    grid = OnGrid(table)
     return run_cell(
         cell,
-        hypermodel=functools.partial(grid_model, table=table),
-        trial_seeds=functools.partial(table_seed, table.seeds),
-        split_seed=int(table.meta.get("split_seed", 0)),
+        hypermodel=grid.hypermodel,
+        trial_seeds=grid.trial_seeds,
+        split_seed=grid.split_seed,
     )
 
 
