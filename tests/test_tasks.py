@@ -13,7 +13,14 @@ from hpo.errors import HpoError
 from hpo.experiment.data import MAX_SEED, load_splits
 from hpo.experiment.model import build_model, fixed_hyperparameters
 from hpo.experiment.space import param_count, param_range
-from hpo.experiment.tasks import TASKS, FixedSplits, get_task, parse_tasks
+from hpo.experiment.tasks import (
+    SHIPPED_FEATURES,
+    TASKS,
+    FixedSplits,
+    _n_features,
+    get_task,
+    parse_tasks,
+)
 from hpo.testing.strategies import space_values
 
 SEEDS = st.integers(0, MAX_SEED)
@@ -92,6 +99,14 @@ def test_features_and_regression_targets_are_scaled_on_train_rows_alone(name, se
         assert abs(float(s.y_test.mean())) > 1e-4  # test rows are not re-centred
     else:
         assert s.y_train.dtype == np.int64
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_shipped_tasks_known_features_are_its_datas(name):
+    """Analysis counts a shipped task's MLP weights from SHIPPED_FEATURES, not its data."""
+    assert sorted(SHIPPED_FEATURES) == sorted(TASKS)
+    assert get_task(name).n_features == SHIPPED_FEATURES[name] == _n_features(get_task(name))
+    assert load_splits(0, name).x_train.shape[1] == SHIPPED_FEATURES[name]
 
 
 @pytest.mark.parametrize("name", NAMES)
