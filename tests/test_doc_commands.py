@@ -268,7 +268,7 @@ def _value_checks() -> dict[str, Callable[[Command, Any], list[str]]]:
         "cluster": lambda c, v: [] if v is None else cluster(c, v),
         "replay": lambda c, v: [] if v is None else _readable(c, v),
         "grid": lambda c, v: [] if v is None else _readable(c, v),
-        "table": _readable,
+        "table": lambda c, v: [] if v is None else _readable(c, v),  # hpo.distributed: optional
         "results": _each(_readable),
         "baseline": _readable,
         "candidate": _readable,
