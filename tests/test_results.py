@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -220,4 +221,15 @@ def test_a_corrupt_trials_file_is_one_line(tmp_path):
         bench["extra_info"]["cell"][TRIALS_KEY]["sha256"] = hashlib.sha256(b"not gzip").hexdigest()
     write_json(path, doc)
     with pytest.raises(HpoError, match="not a trials file"):
+        load_records([path])
+
+
+def test_a_trials_line_that_is_not_json_is_one_line(tmp_path):
+    path, trials, doc = _moved(tmp_path)
+    data = gzip.compress(b"{not json\n{not json\n", mtime=0)
+    trials.write_bytes(data)
+    for bench in doc["benchmarks"]:
+        bench["extra_info"]["cell"][TRIALS_KEY]["sha256"] = hashlib.sha256(data).hexdigest()
+    write_json(path, doc)
+    with pytest.raises(HpoError, match="a line of its trials file is not JSON"):
         load_records([path])

@@ -376,21 +376,38 @@ def with_trials(data: dict[str, Any], source: str | os.PathLike[str]) -> dict[st
     """The benchmark JSON `data` read from `source`, each cell entry's trials read back from
     the file it names beside `source` (checked by its SHA-256). HpoError, one line, if that
     file is missing, changed or short. Entries holding their trials inline are kept."""
-    histories: dict[str, list[Any]] = {}
+    read: dict[str, list[bytes]] = {}
     benchmarks = []
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
         cell = extra.get("cell") if isinstance(extra, dict) else None
-        if not (isinstance(extra, dict) and isinstance(cell, dict) and TRIALS_KEY in cell):
-            benchmarks.append(bench)
-            continue
-        history = _trials_line(cell[TRIALS_KEY], Path(source), histories)
-        cell = {k: v for k, v in cell.items() if k != TRIALS_KEY}
-        benchmarks.append({**bench, "extra_info": {**extra, "cell": {**cell, "history": history}}})
+        if isinstance(extra, dict) and isinstance(cell, dict):
+            bench = {
+                **bench,
+                "extra_info": {**extra, "cell": _cell_with_trials(cell, source, read)},
+            }
+        benchmarks.append(bench)
     return {**data, "benchmarks": benchmarks}
 
 
-def _trials_line(where: Any, source: Path, read: dict[str, list[Any]]) -> Any:
+def _cell_with_trials(
+    cell: dict[str, Any], source: str | os.PathLike[str], read: dict[str, list[bytes]]
+) -> dict[str, Any]:
+    """A benchmark JSON's cell entry with its trials, read from beside `source` if it names
+    where they are (`read` holds each file's lines, each decoded only when asked for)."""
+    if TRIALS_KEY not in cell:
+        return cell
+    line = _trials_line(cell[TRIALS_KEY], Path(source), read)
+    try:
+        history = json.loads(line)
+    except ValueError as e:
+        raise HpoError(
+            f"{source}: a line of its trials file is not JSON ({_short(str(e))})"
+        ) from None
+    return {**{k: v for k, v in cell.items() if k != TRIALS_KEY}, "history": history}
+
+
+def _trials_line(where: Any, source: Path, read: dict[str, list[bytes]]) -> bytes:
     """One cell's trials: line `where["line"]` of the file `where` names beside `source`."""
     if not (
         isinstance(where, dict)
@@ -415,8 +432,8 @@ def _trials_line(where: Any, source: Path, read: dict[str, list[Any]]) -> Any:
                 f"{path} is not the trials file {source} was written with (its SHA-256 differs)"
             )
         try:
-            read[name] = [json.loads(line) for line in gzip.decompress(raw).splitlines()]
-        except (OSError, EOFError, zlib.error, ValueError) as e:
+            read[name] = gzip.decompress(raw).splitlines()
+        except (OSError, EOFError, zlib.error) as e:
             raise HpoError(f"{path}: not a trials file ({_short(str(e), 120)})") from None
     lines = read[name]
     if where["line"] >= len(lines):
@@ -427,12 +444,15 @@ def _trials_line(where: Any, source: Path, read: dict[str, list[Any]]) -> Any:
 def _from_benchmark_json(data: dict[str, Any], source: str) -> Results:
     """The records a pytest-benchmark JSON holds in its benchmarks' extra_info (their trials
     read back from beside it, `with_trials`)."""
-    data = with_trials(data, source)
     out = Results(cells=[])
+    read: dict[str, list[bytes]] = {}  # one cell's trials decoded at a time: memory stays flat
     for i, bench in enumerate(data["benchmarks"]):
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
         where = f"{source}: benchmark #{i}"
-        if isinstance(extra, dict) and "cell" in extra:
+        if isinstance(extra, dict) and isinstance(extra.get("cell"), dict):
+            cell = _cell_with_trials(extra["cell"], source, read)
+            out.cells.append(CellResult.from_dict(cell, where))
+        elif isinstance(extra, dict) and "cell" in extra:
             out.cells.append(CellResult.from_dict(extra["cell"], where))
         elif isinstance(extra, dict) and ("reference" in extra or "baseline" in extra):
             # "baseline" is what files written before hpo 0.2 call the untuned references.
