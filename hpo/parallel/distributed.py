@@ -220,7 +220,9 @@ def _serve(role: str, args: argparse.Namespace) -> None:
     from hpo.run.search import keras_tuner_made_safe, make_tuner
 
     grid = _on_grid(args.table)
-    threads = (grid.threads if grid else None) or args.threads  # a twin trains as its table
+    # A twin trains with its table's threads: TensorFlow's default where the table does not
+    # say (rows trained where TensorFlow had already run), not a share of the cores.
+    threads = grid.threads if grid else args.threads
     if threads:
         set_threads(threads)
     cell = Cell.of(args.tuner, args.seed, args.profile, args.task, args.engine)
