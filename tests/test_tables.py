@@ -543,16 +543,27 @@ def test_a_local_dask_cluster_builds_the_same_table(built: Built, tmp_path: Path
 
 COMMITTED = sorted((Path(__file__).parents[1] / "tables").glob("*-paper.npz"))
 SIGNALS = Path(__file__).parents[1] / "tables" / "signals-quick.npz"
+SPLIT1 = Path(__file__).parents[1] / "tables" / "mnist1d-quick-split1.npz"
 
 
 def test_the_committed_tables_are_the_ones_the_docs_cite() -> None:
     names = sorted(p.name for p in (Path(__file__).parents[1] / "tables").glob("*.npz"))
     paper = [f"{t}-paper.npz" for t in ("breast_cancer", "diabetes", "mnist1d", "wine")]
-    assert names == sorted([*paper, SIGNALS.name])
+    assert names == sorted([*paper, SIGNALS.name, SPLIT1.name])
     docs = Path(__file__).parents[1] / "docs"
     cited = (docs / "tables.md").read_text()
-    assert all(f"tables/{name}" in cited for name in paper)
+    assert all(f"tables/{name}" in cited for name in [*paper, SPLIT1.name])
     assert f"tables/{SIGNALS.name}" in (docs / "your-task.md").read_text()
+
+
+def test_the_second_split_of_mnist1d_is_its_whole_quick_grid() -> None:
+    """How much one split decides: the default grid under seeds 0-2 at `quick`'s 15 epochs,
+    on split 1 (the paper table's split is 0)."""
+    table = Table.load(SPLIT1)
+    assert table.task == "mnist1d" and table.meta["profile"] == "quick"
+    assert table.meta["split_seed"] == 1 and Table.load(COMMITTED[2]).meta.get("split_seed", 0) == 0
+    assert not table.partial and table.grid == GRID and list(table.seeds) == [0, 1, 2]
+    assert table.arrays["val_accuracy"].shape == (len(GRID), 3, 15)
 
 
 def test_the_example_models_table_is_its_whole_grid() -> None:
