@@ -34,6 +34,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ from hpo.errors import EXIT_BAD_INPUT, HpoError
 from hpo.experiment.profiles import parse_seeds
 from hpo.experiment.results import CellResult, read_json, write_json
 from hpo.replay.live import first_difference, same_score
+
+SEARCH_TIME = "search time s"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +140,10 @@ def _saved_live(path: Path, replayed: CellResult) -> CellResult | None:
         return None
     live = CellResult.from_dict(read_json(path), str(path))
     if (live.id, live.workers) != (replayed.id, replayed.workers):
-        raise HpoError(f"{path} holds the record of {live.id.label}, not of {replayed.id.label}")
+        raise HpoError(
+            f"{path} holds the record of {live.id.label} on {live.workers} worker(s),"
+            f" not of {replayed.id.label} on {replayed.workers}"
+        )
     return live
 
 
@@ -173,12 +179,16 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
     if len(pairs) < 2:
         return lines[0] + ": two seeds at least to compare distributions"
     test_name, _, val_name, _ = scores(pairs[0][0])
-    # The search time: measured live, simulated from the table's recorded trainings.
-    for index, field in ((1, test_name), (3, val_name), (4, "search time s")):
-        live = np.array([_figure(p[0], index) for p in pairs])
-        replayed = np.array([_figure(p[1], index) for p in pairs])
+    figures: dict[str, Callable[[CellResult], float]] = {
+        test_name: lambda r: float(scores(r)[1]),
+        val_name: lambda r: float(scores(r)[3]),
+        SEARCH_TIME: lambda r: r.wall_time_s,  # measured live, simulated from the table
+    }
+    for field, figure in figures.items():
+        live = np.array([figure(p[0]) for p in pairs])
+        replayed = np.array([figure(p[1]) for p in pairs])
         d = live - replayed
-        if index < 4:
+        if field != SEARCH_TIME:  # scores equal to their float noise are equal
             d[[same_score(a, b) for a, b in zip(live, replayed, strict=True)]] = 0.0
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
         p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
@@ -190,11 +200,6 @@ def side_by_side(tuner: str, pairs: list[tuple[CellResult, CellResult]]) -> str:
             f" Wilcoxon p {p:.3f}, equal on {int(np.sum(d == 0))} of {len(d)} seeds"
         )
     return "\n".join(lines)
-
-
-def _figure(record: CellResult, index: int) -> float:
-    """`scores(record)[index]`, or its search time for index 4."""
-    return record.wall_time_s if index == 4 else float(scores(record)[index])
 
 
 if __name__ == "__main__":

@@ -513,3 +513,26 @@ def test_first_difference_names_where_a_live_record_and_its_replay_differ() -> N
     assert first_difference(base, longer) == "1 trials against 2"
     none = dataclasses.replace(base, test_accuracy=None)
     assert first_difference(base, none) is not None and first_difference(none, none) is None
+
+
+def test_live_and_replayed_scores_and_search_times_are_set_side_by_side() -> None:
+    """benchmarks/live_replay.py's distributions: equal scores count as equal, the search
+    time (measured live, simulated replayed) as its paired difference."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "benchmarks" / "live_replay.py"
+    spec = importlib.util.spec_from_file_location("live_replay", path)
+    assert spec is not None and spec.loader is not None
+    live_replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(live_replay)
+    base = CellResult.from_dict(made_up_record())
+    pairs = [
+        (dataclasses.replace(base, seed=s, test_accuracy=0.9 + s / 100, wall_time_s=12.0 + s),
+         dataclasses.replace(base, seed=s, test_accuracy=0.9 + s / 100, wall_time_s=10.0 + s))
+        for s in range(5)
+    ]  # fmt: skip
+    lines = live_replay.side_by_side("random", pairs).splitlines()
+    assert lines[0] == "random, 5 seeds: live | replayed | paired live - replayed"
+    assert lines[1].startswith("  test_accuracy: mean 0.9200") and "equal on 5 of 5" in lines[1]
+    assert lines[3].startswith("  search time s: mean 14.0000")
+    assert "+2.0000 [95 % CI +2.0000, +2.0000]" in lines[3] and "equal on 0 of 5" in lines[3]
